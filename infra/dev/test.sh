@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# make test: database, then the whole suite (pytest arguments pass through).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source infra/dev/db.sh
+export PATH="$PWD/.venv/bin:$PATH"
+exec .venv/bin/python -m pytest "$@"

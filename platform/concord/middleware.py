@@ -1,0 +1,148 @@
+"""Request middleware: health check, host -> partnership routing, security headers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import DatabaseError, connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import set_urlconf
+from django.utils.cache import patch_cache_control
+
+from tenants.models import Domain, Partnership, PublicSite
+
+
+class HealthCheckMiddleware:
+    """``/healthz`` on any host, without authentication: 200 if the database answers, else 503."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path != "/healthz":
+            return self.get_response(request)
+        try:
+            connection.set_schema_to_public()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except DatabaseError:
+            connection.close()
+            return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+        return JsonResponse({"status": "ok", "database": "ok"})
+
+
+class _HostCache:
+    """Per-process cache of host -> partnership with a short time to live.
+
+    Stock django-tenants looks the host up on every request (2-3 round trips).
+    Entries expire after ``TENANT_CACHE_SECONDS`` so a suspension or a domain
+    change reaches every worker process within that time. Unknown hosts are not
+    cached, so a newly provisioned partnership answers at once.
+    """
+
+    def __init__(self):
+        self._entries: dict[str, tuple[float, Partnership]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, hostname: str) -> Partnership | None:
+        ttl = settings.TENANT_CACHE_SECONDS
+        now = time.monotonic()
+        entry = self._entries.get(hostname)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        if domain is None:
+            with self._lock:
+                self._entries.pop(hostname, None)
+            return None
+        partnership = domain.tenant
+        partnership.domain_url = hostname
+        if ttl > 0:
+            with self._lock:
+                self._entries[hostname] = (now + ttl, partnership)
+        return partnership
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+host_cache = _HostCache()
+
+
+class PartnershipMiddleware:
+    """Select the schema from the host. Must come before session and auth middleware.
+
+    - ``<PLATFORM_DOMAIN>``: the public schema, public URLconf (public site, operators).
+    - ``<slug>.<PLATFORM_DOMAIN>`` of an active partnership: its schema and URLconf.
+    - a suspended partnership: a clear page, nothing else (data is kept).
+    - anything else: 404, never the public schema.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        connection.set_schema_to_public()
+        try:
+            hostname = request.get_host().split(":")[0].lower()
+        except DisallowedHost:
+            return _not_found(request)
+
+        if hostname == settings.PLATFORM_DOMAIN:
+            request.tenant = PublicSite()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        else:
+            partnership = host_cache.get(hostname)
+            if partnership is None:
+                return _not_found(request)
+            request.tenant = partnership
+            if partnership.status != Partnership.Status.ACTIVE:
+                if request.path.startswith(settings.STATIC_URL):
+                    return self.get_response(request)
+                return render(request, "suspended.html", {"partnership": partnership}, status=403)
+            connection.set_tenant(partnership)
+            request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        _tag_error_reports(request.tenant.schema_name)
+        return self.get_response(request)
+
+
+def _tag_error_reports(schema_name: str) -> None:
+    if settings.SENTRY_DSN:
+        import sentry_sdk
+
+        sentry_sdk.set_tag("partnership", schema_name)
+
+
+def _not_found(request) -> HttpResponse:
+    return render(request, "404.html", {"unknown_host": True}, status=404)
+
+
+class SecurityHeadersMiddleware:
+    """The outermost middleware: security headers on every response, whatever answered.
+
+    Content-Security-Policy without inline scripts, no framing, no sniffing,
+    same-origin referrers; and ``Cache-Control: no-store`` on everything except
+    static files, so nothing a signed-in user sees is stored on their device.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.static_prefix = settings.STATIC_URL
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", self.policy)
+        response["X-Frame-Options"] = "DENY"
+        response["X-Content-Type-Options"] = "nosniff"
+        response.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith(self.static_prefix):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -1,0 +1,263 @@
+"""Settings shared by every environment, read from the environment strictly.
+
+See ``.env.example`` for every variable. A malformed value stops start-up with
+a message naming the variable (``concord.env``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from concord.env import (
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_hostname,
+    env_int,
+    env_port,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parents[3]  # the repository root
+
+DEBUG = False
+SECRET_KEY = env_str("SECRET_KEY", "")  # each environment decides whether a default is safe
+
+# --- Hosts --------------------------------------------------------------------
+# Partnerships are served at <slug>.<PLATFORM_DOMAIN>; the bare domain serves the
+# public site and the operator area. Anything else is refused.
+PLATFORM_DOMAIN = env_hostname("PLATFORM_DOMAIN", "localhost")
+ALLOWED_HOSTS = [PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}"]
+# Host -> partnership is cached per process for this many seconds: a suspension
+# or a domain change reaches every worker within this time.
+TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 3, minimum=0, maximum=60)
+
+# --- Applications -------------------------------------------------------------
+# auth, contenttypes, sessions and the OTP apps live at both levels (users live in
+# their partnership's schema; operators in public). See docs in ARCHITECTURE.md.
+_BOTH = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "tenant_apps.accounts",
+]
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    *_BOTH,
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+
+TENANT_APPS = [
+    *_BOTH,
+]
+
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Partnership"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# The migrated, empty schema whose DDL new partnerships replay (tenants.provisioning).
+TENANT_TEMPLATE_SCHEMA = "concord_template"
+TENANT_LIMIT_SET_CALLS = True
+TENANT_CREATION_FAKES_MIGRATIONS = False
+
+ROOT_URLCONF = "concord.urls_partnership"
+PUBLIC_SCHEMA_URLCONF = "concord.urls_public"
+
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers on every response
+    "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, any host
+    "concord.middleware.PartnershipMiddleware",  # host -> schema; unknown host: 404
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "platform" / "concord" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "concord.context_processors.site",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "concord.wsgi.application"
+
+# --- Database -----------------------------------------------------------------
+_db = env_database_url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord")
+DATABASE_POOL = env_bool("DATABASE_POOL", False)
+DATABASES = {
+    "default": _db.django(
+        CONN_MAX_AGE=0 if DATABASE_POOL else env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        CONN_HEALTH_CHECKS=True,
+    )
+}
+if DATABASE_POOL:
+    # Django's psycopg pool: shown to keep search_path right per checkout. Recycle
+    # connections so one that visited many schemas drops its catalog cache.
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+        "max_lifetime": 600,
+    }
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Passwords ----------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# NCSC guidance: length and a deny-list of common passwords, no composition rules.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 72 * 3600  # invitation and reset links expire after 72 hours
+LOGIN_URL = "accounts:sign-in"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:sign-in"
+
+# --- Sessions and cookies (host-only: never set *_COOKIE_DOMAIN) ----------------
+SESSION_COOKIE_NAME = "concord_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_NAME = "concord_csrf"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Security headers -----------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# --- Locale: British English, UK time and dates --------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y, H:i"
+SHORT_DATE_FORMAT = "d/m/Y"
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+
+# --- Static files --------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".build" / "staticfiles"
+STATICFILES_DIRS = [
+    BASE_DIR / "platform" / "concord" / "static",
+    BASE_DIR / ".build" / "frontend",  # GOV.UK Frontend, compiled by infra/frontend/build.sh
+]
+
+# --- E-mail ---------------------------------------------------------------------
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 1025, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>")
+
+# --- Object storage (S3-compatible) -------------------------------------------
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", None)
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "concord")
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "eu-west-2")  # London: data held in England
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "")
+AWS_S3_OBJECT_PARAMETERS = {"ServerSideEncryption": env_str("AWS_S3_SERVER_SIDE_ENCRYPTION", "AES256")}
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 60, minimum=1, maximum=60)
+AWS_DEFAULT_ACL = None
+AWS_S3_FILE_OVERWRITE = False
+
+# --- API -----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "concord.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Concord API",
+    "DESCRIPTION": "Casework for community-safety partnerships. Every path is served per partnership host.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Caches: keys carry the schema ---------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- Logging: no request bodies, no personal data --------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Sentry ---------------------------------------------------------------------
+SENTRY_DSN = env_url("SENTRY_DSN", None)
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development")
+
+# --- Links in e-mails and printed output ---------------------------------------
+PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "http")
+PLATFORM_PORT = env_port("PLATFORM_PORT", "8000")  # empty: the scheme's default port

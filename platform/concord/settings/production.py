@@ -1,0 +1,32 @@
+"""Production: refuses to start without a real SECRET_KEY; HTTPS everywhere."""
+
+from concord.env import EnvError, env_bool, env_choice, env_int, env_port, env_str
+from concord.settings.base import *  # noqa: F403
+from concord.settings.base import SENTRY_DSN, SENTRY_ENVIRONMENT
+
+DEBUG = False
+SECRET_KEY = env_str("SECRET_KEY")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or "not-secret" in SECRET_KEY:
+    raise EnvError("SECRET_KEY must be a random value of at least 50 characters in production")
+
+PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "https")
+PLATFORM_PORT = env_port("PLATFORM_PORT", "")
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_NAME = "__Host-concord_session"
+CSRF_COOKIE_NAME = "__Host-concord_csrf"
+
+STORAGES = {
+    "default": {"BACKEND": "tenants.storage.PartnershipS3Storage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+from concord.observability import init_sentry  # noqa: E402
+
+init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

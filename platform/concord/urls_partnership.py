@@ -1,0 +1,16 @@
+"""Root URLconf of every partnership host (``<slug>.<PLATFORM_DOMAIN>``)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from concord import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("account/", include("tenant_apps.accounts.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("tenant_apps.accounts.api_urls")),
+]
+
+handler404 = "concord.views.not_found"

@@ -1,0 +1,1 @@
+"""Apps whose tables live in every partnership schema (TENANT_APPS)."""

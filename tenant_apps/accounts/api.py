@@ -1,0 +1,25 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class MeView(APIView):
+    """The signed-in user and the partnership they are signed in to."""
+
+    class OutputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        full_name = serializers.CharField()
+        role = serializers.CharField()
+        partnership = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        user = request.user
+        data = {
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role,
+            "partnership": request.tenant.name,
+        }
+        return Response(self.OutputSerializer(data).data)

@@ -1,0 +1,1 @@
+"""The tenancy boundary: partnerships, their domains, provisioning and lifecycle."""
