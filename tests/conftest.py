@@ -1,0 +1,183 @@
+"""The fixed cast, created once per test session in two partnerships.
+
+- Suffolk: Alice (partnership admin), Bob (practitioner).
+- Norfolk: Nina (partnership admin). She must never see anything of Suffolk's,
+  and Suffolk's users must never reach Norfolk's data.
+
+Partnerships are provisioned once per session (committed); each test runs in a
+transaction that is rolled back. Tests that need committed data (subprocesses,
+servers) use ``committed_db`` and clean up after themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery staple"
+
+CAST = {
+    "suffolk": ("Suffolk Community Safety Partnership", [("alice@suffolk.test", "Alice Adams", "admin"),
+                                                        ("bob@suffolk.test", "Bob Brown", "practitioner")]),
+    "norfolk": ("Norfolk Community Safety Partnership", [("nina@norfolk.test", "Nina North", "admin")]),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenant_apps.accounts.models import User
+    from tenants.models import Partnership
+    from tenants.provisioning import partnership_provision
+
+    with django_db_blocker.unblock():
+        for slug, (name, people) in CAST.items():
+            if not Partnership.objects.filter(schema_name=slug).exists():
+                partnership_provision(slug=slug, name=name, admin_email=people[0][0], admin_name=people[0][1])
+            with schema_context(slug):
+                for email, full_name, role in people:
+                    user, _ = User.objects.get_or_create(email=email, defaults={"full_name": full_name, "role": role})
+                    user.set_password(PASSWORD)
+                    user.save()
+        Partnership.objects.filter(schema_name__in=list(CAST)).update(status="active")
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def suffolk(db):
+    from tenants.models import Partnership
+
+    return Partnership.objects.get(schema_name="suffolk")
+
+
+@pytest.fixture
+def norfolk(db):
+    from tenants.models import Partnership
+
+    return Partnership.objects.get(schema_name="norfolk")
+
+
+def host(slug: str) -> str:
+    return f"{slug}.localhost"
+
+
+@pytest.fixture
+def suffolk_client(db):
+    return Client(HTTP_HOST=host("suffolk"))
+
+
+@pytest.fixture
+def norfolk_client(db):
+    return Client(HTTP_HOST=host("norfolk"))
+
+
+def sign_in(client: Client, email: str, password: str = PASSWORD):
+    response = client.post("/account/sign-in/", {"username": email, "password": password})
+    assert response.status_code == 302, response.content[:500]
+    return response
+
+
+@pytest.fixture
+def alice_client(suffolk_client):
+    """Alice, partnership admin in Suffolk, signed in."""
+    sign_in(suffolk_client, "alice@suffolk.test")
+    return suffolk_client
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without a wrapping transaction: writes are visible to other
+    processes. Tests using this clean up what they create."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+def subprocess_database_url() -> str:
+    settings = connection.settings_dict
+    user = settings["USER"] or ""
+    auth = f"{user}@" if user else ""
+    return f"postgres://{auth}{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": subprocess_database_url(),
+            "DJANGO_SETTINGS_MODULE": "concord.settings.test",
+            "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'platform'}",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        env=env or project_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+class Server:
+    """gunicorn serving the project on loopback, for tests that need real processes."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "concord.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--log-level", "warning"],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stdout.read().decode())
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def get(self, path: str, host_name: str, **headers: str):
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", path, headers={"Host": host_name, **headers})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return response.status, dict(response.getheaders()), body
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
