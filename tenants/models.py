@@ -72,3 +72,6 @@ class TemplateDDL(models.Model):
     ddl = models.TextField()
     migrations = models.JSONField()
     created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"template DDL {self.migration_key[:12]}"

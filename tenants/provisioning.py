@@ -68,9 +68,7 @@ def validate_slug(slug: str) -> None:
     if len(slug) > 30:
         raise ProvisioningError(f"slug {slug!r} is longer than 30 characters")
     if not SLUG_PATTERN.match(slug):
-        raise ProvisioningError(
-            f"slug {slug!r} must be 2-30 lower-case letters and digits, starting with a letter"
-        )
+        raise ProvisioningError(f"slug {slug!r} must be 2-30 lower-case letters and digits, starting with a letter")
 
 
 def _validate(slug: str, name: str, admin_email: str) -> tuple[str, str]:
@@ -123,15 +121,11 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
             return existing
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{template}"')
-        call_command(
-            "migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=verbosity
-        )
+        call_command("migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=verbosity)
         connection.set_schema_to_public()
         _empty_schema(template)
         ddl = _dump_schema_ddl(template)
-        record, _ = TemplateDDL.objects.update_or_create(
-            migration_key=key, defaults={"ddl": ddl, "migrations": names}
-        )
+        record, _ = TemplateDDL.objects.update_or_create(migration_key=key, defaults={"ddl": ddl, "migrations": names})
         TemplateDDL.objects.exclude(migration_key=key).delete()
         return record
     finally:
@@ -297,9 +291,7 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
         Domain.objects.create(domain=partnership_host(slug), tenant=partnership, is_primary=True)
         with schema_context(slug):
             _create_reference_rows()
-            admin = User.objects.create_user(
-                admin_email, full_name=admin_name.strip(), role=User.Role.ADMIN
-            )
+            admin = User.objects.create_user(admin_email, full_name=admin_name.strip(), role=User.Role.ADMIN)
             url = _set_password_url(partnership, admin)
     return ProvisionResult(partnership, admin_email, url, created=True)
 

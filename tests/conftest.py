@@ -161,7 +161,7 @@ class Server:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stdout.read().decode())
+                    raise RuntimeError(self.process.stdout.read().decode()) from None
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start")
 

@@ -28,7 +28,8 @@ STRUCTURE_QUERIES = {
         SELECT table_name, column_name,
                -- the column's place in its table; attnum itself keeps gaps where migrations
                -- dropped columns, which a replayed table does not have
-               row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position), data_type, udt_name, character_maximum_length,
+               row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position),
+               data_type, udt_name, character_maximum_length,
                numeric_precision, numeric_scale, datetime_precision, is_nullable, column_default,
                is_identity, identity_generation, identity_start, identity_increment, is_generated,
                generation_expression, collation_name
@@ -161,7 +162,10 @@ def test_provisioning_creates_schema_domain_and_an_invited_admin(db):
     assert done.status_code == 302
     again = client.get(path, follow=True)
     assert b"expired or was already used" in again.content
-    assert client.post("/account/sign-in/", {"username": "admin@westsuffolk.test", "password": new_password}).status_code == 302
+    assert (
+        client.post("/account/sign-in/", {"username": "admin@westsuffolk.test", "password": new_password}).status_code
+        == 302
+    )
 
 
 def test_a_rerun_for_an_unfinished_invitation_reissues_it(db):
@@ -269,8 +273,12 @@ def test_a_provisioning_killed_half_way_leaves_nothing_and_a_rerun_completes(com
                 assert time.monotonic() < deadline, "the killed run's backend did not end"
                 time.sleep(0.05)
             assert observer.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [slug]).fetchone() is None
-            assert observer.execute("SELECT 1 FROM tenants_partnership WHERE schema_name = %s", [slug]).fetchone() is None
-            assert observer.execute("SELECT 1 FROM tenants_domain WHERE domain LIKE %s", [f"{slug}.%"]).fetchone() is None
+            assert (
+                observer.execute("SELECT 1 FROM tenants_partnership WHERE schema_name = %s", [slug]).fetchone() is None
+            )
+            assert (
+                observer.execute("SELECT 1 FROM tenants_domain WHERE domain LIKE %s", [f"{slug}.%"]).fetchone() is None
+            )
         assert Client(HTTP_HOST=f"{slug}.localhost").get("/account/sign-in/").status_code == 404
 
         rerun = manage("provision_partnership", slug, "--name", "Killed CSP", "--admin-email", "admin@killed.test")

@@ -9,3 +9,4 @@ urlpatterns = [
 ]
 
 handler404 = "concord.views.not_found"
+handler500 = "concord.views.server_error"

@@ -261,3 +261,5 @@ SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development")
 # --- Links in e-mails and printed output ---------------------------------------
 PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "http")
 PLATFORM_PORT = env_port("PLATFORM_PORT", "8000")  # empty: the scheme's default port
+# Where `seed_demo` keeps the generated demo password (development only; gitignored).
+DEMO_PASSWORD_FILE = BASE_DIR / ".data" / "demo-password"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -12,30 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from tenants import migration_worker
 from tenants.models import Partnership
 from tenants.provisioning import refresh_template
-
-
-def _migrate_one(schema_name: str) -> tuple[str, bool, str, float]:
-    """Run in a worker process: migrate one partnership schema, never raise."""
-    started = time.monotonic()
-    output = io.StringIO()
-    try:
-        call_command(
-            "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False,
-            verbosity=1, stdout=output, stderr=output,
-        )  # fmt: skip
-    except Exception as error:  # noqa: BLE001 - one partnership's failure is reported, not fatal
-        detail = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-        return schema_name, False, detail, time.monotonic() - started
-    applied = output.getvalue().count("Applying ")
-    return schema_name, True, f"{applied} migration(s) applied", time.monotonic() - started
-
-
-def _worker_setup() -> None:
-    import django
-
-    django.setup()
 
 
 class Command(BaseCommand):
@@ -61,8 +39,10 @@ class Command(BaseCommand):
         failures = 0
         if schemas:
             context = get_context("spawn")
-            with ProcessPoolExecutor(max_workers=parallel, mp_context=context, initializer=_worker_setup) as pool:
-                futures = [pool.submit(_migrate_one, schema) for schema in schemas]
+            with ProcessPoolExecutor(
+                max_workers=parallel, mp_context=context, initializer=migration_worker.setup
+            ) as pool:
+                futures = [pool.submit(migration_worker.migrate_one, schema) for schema in schemas]
                 for future in as_completed(futures):
                     schema, ok, detail, seconds = future.result()
                     if ok:

@@ -8,6 +8,7 @@ to the demo users on every run so the printed instructions always work.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -34,7 +35,7 @@ def _email(full_name: str, slug: str) -> str:
 
 
 def demo_password() -> str:
-    path = settings.BASE_DIR / ".data" / "demo-password"
+    path = Path(settings.DEMO_PASSWORD_FILE)
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
