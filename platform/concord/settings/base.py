@@ -108,23 +108,27 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "concord.wsgi.application"
 
+
 # --- Database -----------------------------------------------------------------
-_db = env_database_url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord")
-DATABASE_POOL = env_bool("DATABASE_POOL", False)
-DATABASES = {
-    "default": _db.django(
-        CONN_MAX_AGE=0 if DATABASE_POOL else env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+def database_config(*, pool: bool) -> dict:
+    """The default database from DATABASE_URL, with Django's psycopg pool or persistent connections."""
+    config = env_database_url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord").django(
+        CONN_MAX_AGE=0 if pool else env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         CONN_HEALTH_CHECKS=True,
     )
-}
-if DATABASE_POOL:
-    # Django's psycopg pool: shown to keep search_path right per checkout. Recycle
-    # connections so one that visited many schemas drops its catalog cache.
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
-        "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
-        "max_lifetime": 600,
-    }
+    if pool:
+        # Django's psycopg pool: shown (tests/test_routing.py) to keep search_path right per
+        # checkout. Recycle connections so one that visited many schemas drops its catalog cache.
+        config["OPTIONS"]["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+            "max_lifetime": 600,
+        }
+    return config
+
+
+DATABASE_POOL = env_bool("DATABASE_POOL", False)
+DATABASES = {"default": database_config(pool=DATABASE_POOL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -179,10 +183,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
-DATE_FORMAT = "j F Y"
-DATETIME_FORMAT = "j F Y, H:i"
-SHORT_DATE_FORMAT = "d/m/Y"
-DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+FORMAT_MODULE_PATH = ["concord.formats"]  # en_GB: 25 November 2026, 25/11/2026, 14:05
+LANGUAGES = [("en-gb", "English (UK)")]
 
 # --- Static files --------------------------------------------------------------
 STATIC_URL = "/static/"

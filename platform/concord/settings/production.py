@@ -2,7 +2,7 @@
 
 from concord.env import EnvError, env_bool, env_choice, env_int, env_port, env_str
 from concord.settings.base import *  # noqa: F403
-from concord.settings.base import SENTRY_DSN, SENTRY_ENVIRONMENT
+from concord.settings.base import SENTRY_DSN, SENTRY_ENVIRONMENT, database_config
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
@@ -11,6 +11,10 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or "not-secret" in SECRET_KE
 
 PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "https")
 PLATFORM_PORT = env_port("PLATFORM_PORT", "")
+
+# Django's psycopg pool by default in production (never PgBouncer in transaction mode).
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
+DATABASES = {"default": database_config(pool=DATABASE_POOL)}
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
