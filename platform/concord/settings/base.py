@@ -44,6 +44,7 @@ _BOTH = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "tenant_apps.accounts",
+    "tenant_apps.audit",
 ]
 
 SHARED_APPS = [

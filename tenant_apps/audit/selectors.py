@@ -1,0 +1,71 @@
+"""Reading the audit trail: partnership admins only, in their own schema.
+
+Every selector checks the user first and raises ``PermissionDenied`` for anyone
+else (anonymous, practitioners, viewers, deactivated accounts): it fails closed
+whatever view calls it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from tenant_apps.audit.models import AuditEvent
+
+UK = ZoneInfo("Europe/London")
+
+
+def audit_may_view(user) -> bool:
+    """Whether ``user`` may read the audit trail of the current schema: an active partnership admin."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_partnership_admin", False)
+    )
+
+
+def _require_viewer(user) -> None:
+    if not audit_may_view(user):
+        raise PermissionDenied("Only partnership admins can see the audit log.")
+
+
+def uk_day_start(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the UK (GMT or BST, whichever applied)."""
+    return datetime.combine(day, time.min, tzinfo=UK)
+
+
+def audit_event_list(
+    *,
+    user,
+    actor_id: int | None = None,
+    action: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The current schema's events, newest first, filtered; for partnership admins only.
+
+    ``date_from`` and ``date_to`` are UK calendar dates and both are included:
+    from 00:00 UK time on ``date_from`` to the end of ``date_to``.
+    """
+    _require_viewer(user)
+    events = AuditEvent.objects.all()
+    if actor_id is not None:
+        events = events.filter(actor_id=actor_id)
+    if action:
+        events = events.filter(action=action)
+    if date_from is not None:
+        events = events.filter(occurred_at__gte=uk_day_start(date_from))
+    if date_to is not None:
+        events = events.filter(occurred_at__lt=uk_day_start(date_to + timedelta(days=1)))
+    return events
+
+
+def audit_actor_choices(*, user) -> list[tuple[int, str]]:
+    """Everyone in the current schema who could appear as an actor (deactivated included), for the filter."""
+    _require_viewer(user)
+    people = get_user_model().objects.order_by("full_name", "email").values_list("id", "full_name", "email")
+    return [(pk, f"{name} ({email})" if name else email) for pk, name, email in people]

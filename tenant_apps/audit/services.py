@@ -1,0 +1,139 @@
+"""Recording audit events: the only way events are written.
+
+Rules for callers:
+
+- **Never a secret.** A summary, an object id or a value in ``changes`` must
+  never hold a password, a one-time or backup code, a token, a reset link or a
+  key. Say what happened ("password set", "backup codes issued"), not what the
+  secret was. As a safety net, ``changes`` values of fields whose names look
+  secret (password, secret, token, key, code) are replaced by ``"[redacted]"``;
+  summaries cannot be checked, so that rule is yours.
+- **The current schema.** The event is written where the connection points:
+  the partnership's schema in a partnership request, public for operators.
+  When a request is given it must belong to the current schema (else the actor
+  id would name another schema's user): a mismatch raises ``RuntimeError``.
+- **The caller's transaction.** The event commits or rolls back with the work
+  it describes; record refusals (failed sign-ins) outside any transaction that
+  is about to roll back.
+
+Client address: ``REMOTE_ADDR``. ``X-Forwarded-For`` is ignored unless the
+(optional) setting ``AUDIT_TRUSTED_PROXIES`` is a number N > 0: the number of
+reverse proxies *we* run in front of the application, each of which appends the
+address it received the request from. The client is then the N-th address from
+the right of ``X-Forwarded-For``; anything further left was written by the client
+and is not trusted. If the header has fewer than N addresses, ``REMOTE_ADDR`` is
+kept. An address that does not parse is stored as null.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from tenant_apps.audit.models import AuditEvent
+
+USER_AGENT_MAX = 300
+REDACTED = "[redacted]"
+_SECRET_FIELD = re.compile(r"password|secret|token|(^|_)key$|^codes?$|code_hash|otp_code", re.IGNORECASE)
+
+
+def audit_record(
+    *,
+    action: str,
+    request=None,
+    actor=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    summary: str = "",
+    changes: dict | None = None,
+) -> AuditEvent:
+    """Record that ``action`` happened, in the current schema, and return the event.
+
+    ``actor`` defaults to the request's signed-in user. The address and user
+    agent come from ``request`` (see the module docstring for proxies).
+    ``changes`` is ``{"field": [before, after]}`` (see ``audit_changes``).
+    """
+    ip_address = user_agent = None
+    if request is not None:
+        _check_schema(request)
+        ip_address = _client_ip(request)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")
+        if actor is None:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                actor = user
+    return AuditEvent.objects.create(
+        action=_text(action, 64),
+        actor=actor,
+        actor_label=_text(getattr(actor, "email", "") if actor is not None else "", 254),
+        ip_address=ip_address,
+        user_agent=_text(user_agent or "", USER_AGENT_MAX),
+        object_type=_text(object_type, 64),
+        object_id=_text(object_id, 64),
+        summary=_text(summary, 300),
+        changes=_redact(changes) if changes else None,
+    )
+
+
+def audit_changes(before: dict, after: dict) -> dict:
+    """``{"field": [before, after]}`` for the fields whose values differ.
+
+    A field present on one side only counts as None on the other. Sets and
+    tuples become lists (sets sorted) so that the result is JSON.
+    """
+    changed = {}
+    for field in [*before, *(key for key in after if key not in before)]:
+        old, new = before.get(field), after.get(field)
+        if old != new:
+            changed[field] = [_jsonable(old), _jsonable(new)]
+    return changed
+
+
+def _check_schema(request) -> None:
+    tenant = getattr(request, "tenant", None)
+    schema = getattr(tenant, "schema_name", None)
+    if schema is not None and schema != connection.schema_name:
+        raise RuntimeError(
+            f"audit_record: the request belongs to schema {schema!r} but the connection is on "
+            f"{connection.schema_name!r}; refusing to record the event in the wrong schema"
+        )
+
+
+def _client_ip(request) -> str | None:
+    address = request.META.get("REMOTE_ADDR", "")
+    trusted = int(getattr(settings, "AUDIT_TRUSTED_PROXIES", 0) or 0)
+    if trusted > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= trusted:
+            address = forwarded[-trusted]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def _text(value: Any, limit: int) -> str:
+    # PostgreSQL text refuses NUL: a crafted header must not stop the event being recorded.
+    return str(value).replace("\x00", "")[:limit]
+
+
+def _redact(changes: dict) -> dict:
+    return {
+        field: [REDACTED, REDACTED] if _SECRET_FIELD.search(str(field)) else values for field, values in changes.items()
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
