@@ -1,0 +1,13 @@
+"""Partnership URLconf for the benchmark settings: the real one plus the benchmark views."""
+
+from django.urls import include, path
+
+from benchmarks import views
+
+urlpatterns = [
+    path("bench/one-query/", views.one_query, name="bench-one-query"),
+    path("bench/signed-in/", views.signed_in_page, name="bench-signed-in"),
+    path("", include("concord.urls_partnership")),
+]
+
+handler404 = "concord.views.not_found"

@@ -1,0 +1,29 @@
+"""The two views the routing benchmark serves, identical under both settings modules."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+
+try:  # views that need no sign-in are marked, where the project has marks (fail-closed second factor)
+    from tenant_apps.accounts.access import public
+except ImportError:  # pragma: no cover - older trees: every view is reachable
+
+    def public(view):
+        return view
+
+
+@public
+def one_query(request):
+    """One query, no authentication (so no session): the first row of a tenant table."""
+    row = get_user_model().objects.order_by("pk").values("id", "email").first()
+    return JsonResponse({"first": row})
+
+
+@login_required
+def signed_in_page(request):
+    """A typical signed-in page: session + user, then a small template listing 20 rows."""
+    people = list(get_user_model().objects.order_by("email").only("email", "full_name", "role")[:20])
+    return render(request, "benchmarks/signed_in.html", {"people": people})
