@@ -181,3 +181,6 @@ class Server:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+pytest_plugins = ["tests.smtp"]

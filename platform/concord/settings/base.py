@@ -44,6 +44,7 @@ _BOTH = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "tenant_apps.accounts",
+    "tenant_apps.outbox",  # e-mails kept in their partnership's schema; operators' in public
     "tenant_apps.audit",
 ]
 
@@ -56,6 +57,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "procrastinate.contrib.django",  # the job queue: its tables live in public only (concord.jobs)
 ]
 
 TENANT_APPS = [
@@ -204,6 +206,24 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>")
+
+# --- Background jobs (procrastinate, PostgreSQL-backed; its tables live in public) ----
+# Workers: `manage.py procrastinate worker`. Every job runs inside the schema it carries
+# (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
+# JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
+# workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
+PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail"]
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
+JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
+JOBS_STALLED_CHECK_CRON = env_str("JOBS_STALLED_CHECK_CRON", "* * * * *")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,
+    "delete_jobs": "successful",  # the outbox row is the record of an e-mail, not the job
+}
+# E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
+# then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
+MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
 
 # --- Object storage (S3-compatible) -------------------------------------------
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", None)
