@@ -21,16 +21,11 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import Domain, Partnership, TemplateDDL
@@ -108,7 +103,14 @@ def template_schema() -> str:
 
 
 def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
-    """Migrate the template schema, empty it, dump its DDL and store it (idempotent)."""
+    """Migrate the template schema, empty it, dump its DDL and store it (idempotent).
+
+    It commits as it goes, and pg_dump reads the template from another
+    connection: inside a caller's transaction it would wait for that very
+    transaction's locks. So inside one it runs on a connection of its own.
+    """
+    if connection.in_atomic_block:
+        return _in_own_connection(refresh_template, verbosity=verbosity)
     from django.core.management import call_command
 
     key, names = code_migrations()
@@ -134,12 +136,42 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
+# Rows that describe the schema itself, written by migrations' post_migrate: kept in the
+# template and copied into each new partnership, so a provisioned schema has exactly
+# what a migrated one has. Everything else in the template is emptied.
+REFERENCE_TABLES = ("django_migrations", "django_content_type", "auth_permission")
+
+
+def _in_own_connection(function, **kwargs):
+    """Run ``function`` in a thread: Django gives it its own connection, in autocommit."""
+    import threading
+
+    from django.db import connections
+
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = function(**kwargs)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="concord-template-refresh")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _empty_schema(schema: str) -> None:
-    """The template holds structure only: no content types, permissions or anything else."""
+    """The template holds structure and reference rows only: no users, sessions or data."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'django_migrations'",
-            [schema],
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",
+            [schema, list(REFERENCE_TABLES)],
         )
         tables = [f'"{schema}"."{row[0]}"' for row in cursor.fetchall()]
         if tables:
@@ -214,7 +246,9 @@ def current_template() -> TemplateDDL:
 
 
 def replay_ddl(*, schema: str, template: TemplateDDL) -> None:
-    """Create ``schema`` with the template's tables and record its migrations as applied."""
+    """Create ``schema`` with the template's tables, its migrations recorded as applied and
+    its reference rows (content types, permissions) copied with their ids."""
+    source = template_schema()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema}"')
         cursor.execute(template.ddl.replace(PLACEHOLDER, f'"{schema}"'))
@@ -223,17 +257,15 @@ def replay_ddl(*, schema: str, template: TemplateDDL) -> None:
             "SELECT m.app, m.name, now() FROM jsonb_to_recordset(%s::jsonb) AS m(app text, name text)",
             [json.dumps([{"app": app, "name": name} for app, name in template.migrations])],
         )
-
-
-def _create_reference_rows() -> None:
-    """Content types and permissions, as ``post_migrate`` would have made them."""
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
+        for table in ("django_content_type", "auth_permission"):
+            cursor.execute(
+                f'INSERT INTO "{schema}"."{table}" OVERRIDING SYSTEM VALUE SELECT * FROM "{source}"."{table}"'
+            )
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(max(id), 0) + 1, false) "
+                f'FROM "{schema}"."{table}"',
+                [f'"{schema}"."{table}"'],
+            )
 
 
 # --- The service ----------------------------------------------------------------
@@ -249,14 +281,10 @@ def partnership_url(partnership: Partnership, path: str = "/") -> str:
 
 
 def _set_password_url(partnership: Partnership, user) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse(
-        "accounts:set-password",
-        kwargs={"uidb64": uid, "token": token},
-        urlconf=settings.ROOT_URLCONF,
-    )
-    return partnership_url(partnership, path)
+    """The first admin's single-use invitation link (call inside the partnership's schema)."""
+    from tenant_apps.accounts.services import invitation_link
+
+    return invitation_link(user)
 
 
 def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name: str = "") -> ProvisionResult:
@@ -290,7 +318,6 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
         partnership = Partnership.objects.create(schema_name=slug, name=name)
         Domain.objects.create(domain=partnership_host(slug), tenant=partnership, is_primary=True)
         with schema_context(slug):
-            _create_reference_rows()
             admin = User.objects.create_user(admin_email, full_name=admin_name.strip(), role=User.Role.ADMIN)
             url = _set_password_url(partnership, admin)
     return ProvisionResult(partnership, admin_email, url, created=True)

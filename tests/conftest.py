@@ -25,6 +25,8 @@ from django_tenants.utils import schema_context
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"
+# Each cast member's authenticator secret (base32), enrolled afresh every session.
+TOTP_SECRETS: dict[str, str] = {}
 
 CAST = {
     "suffolk": ("Suffolk Community Safety Partnership", [("alice@suffolk.test", "Alice Adams", "admin"),
@@ -33,13 +35,29 @@ CAST = {
 }  # fmt: skip
 
 
+def enrol_authenticator(user) -> str:
+    """Give a user a confirmed authenticator (as the enrolment page would); return its secret."""
+    import base64
+
+    from tenant_apps.accounts import services
+    from tenant_apps.accounts.models import BackupCodeDevice, TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()
+    BackupCodeDevice.objects.filter(user=user).delete()
+    device = services.totp_enrolment_start(user=user)
+    device.confirmed = True
+    device.save()
+    return base64.b32encode(device.bin_key).decode()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     from tenant_apps.accounts.models import User
     from tenants.models import Partnership
-    from tenants.provisioning import partnership_provision
+    from tenants.provisioning import partnership_provision, refresh_template
 
     with django_db_blocker.unblock():
+        refresh_template()  # committed, before any test transaction needs the template
         for slug, (name, people) in CAST.items():
             if not Partnership.objects.filter(schema_name=slug).exists():
                 partnership_provision(slug=slug, name=name, admin_email=people[0][0], admin_name=people[0][1])
@@ -47,7 +65,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 for email, full_name, role in people:
                     user, _ = User.objects.get_or_create(email=email, defaults={"full_name": full_name, "role": role})
                     user.set_password(PASSWORD)
+                    user.failed_attempts, user.lock_count, user.locked_until = 0, 0, None
+                    user.sessions_valid_after = None
+                    user.is_active = True
                     user.save()
+                    TOTP_SECRETS[email] = enrol_authenticator(user)
         Partnership.objects.filter(schema_name__in=list(CAST)).update(status="active")
 
 
@@ -85,10 +107,24 @@ def norfolk_client(db):
     return Client(HTTP_HOST=host("norfolk"))
 
 
-def sign_in(client: Client, email: str, password: str = PASSWORD):
-    response = client.post("/account/sign-in/", {"username": email, "password": password})
-    assert response.status_code == 302, response.content[:500]
-    return response
+def totp_code(email: str, *, window: int = 0) -> str:
+    """The code a phone app would show now (or ``window`` steps later), by pyotp."""
+    import pyotp
+
+    return pyotp.TOTP(TOTP_SECRETS[email]).at(time.time() + 30 * window)
+
+
+def sign_in(client: Client, email: str, password: str = PASSWORD, *, window: int = 0):
+    """The real flow: password, then a TOTP code. Returns the final response.
+
+    A code is accepted once; a second sign-in of the same person within one test
+    passes ``window=1`` (the next code, as a user who waited would).
+    """
+    first = client.post("/account/sign-in/", {"email": email, "password": password})
+    assert first.status_code == 302 and first["Location"] == "/account/two-factor/", first.content[:800]
+    second = client.post("/account/two-factor/", {"code": totp_code(email, window=window)})
+    assert second.status_code == 302, second.content[:800]
+    return second
 
 
 @pytest.fixture
@@ -175,12 +211,64 @@ class Server:
         conn.close()
         return response.status, dict(response.getheaders()), body
 
+    def session(self, host_name: str) -> HttpSession:
+        return HttpSession(self.port, host_name)
+
     def stop(self):
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+class HttpSession:
+    """A browser-like client over real HTTP: keeps cookies, sends CSRF tokens."""
+
+    def __init__(self, port: int, host_name: str):
+        self.port, self.host_name = port, host_name
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        import http.client
+        import re
+        from urllib.parse import urlencode
+
+        headers = {"Host": self.host_name}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        content = response.read()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        self.last_csrf = None
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', content)
+        if match:
+            self.last_csrf = match.group(1).decode()
+        return response.status, dict(response.getheaders()), content
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def submit(self, path: str, form: dict):
+        """GET the page for its CSRF token, then POST the form to it."""
+        self.get(path)
+        return self.request("POST", path, {"csrfmiddlewaretoken": self.last_csrf, **form})
+
+    def sign_in(self, email: str, password: str = PASSWORD, *, window: int = 0) -> None:
+        status, headers, _ = self.submit("/account/sign-in/", {"email": email, "password": password})
+        assert status == 302, status
+        status, headers, _ = self.submit("/account/two-factor/", {"code": totp_code(email, window=window)})
+        assert status == 302, status
 
 
 pytest_plugins = ["tests.smtp"]

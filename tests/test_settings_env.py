@@ -24,6 +24,7 @@ from tests.conftest import REPO, project_env
         ("PLATFORM_DOMAIN", "https://concord.example", lambda: env.env_hostname("PLATFORM_DOMAIN")),
         ("SENTRY_DSN", "not a url", lambda: env.env_url("SENTRY_DSN")),
         ("PLATFORM_SCHEME", "ftp", lambda: env.env_choice("PLATFORM_SCHEME", ("http", "https"))),
+        ("FIELD_ENCRYPTION_KEYS", "not-a-key", lambda: env.env_fernet_keys("FIELD_ENCRYPTION_KEYS")),
     ],
 )
 def test_malformed_value_names_the_variable(monkeypatch, variable, value, reader):
@@ -50,7 +51,7 @@ def test_database_url_parses_a_full_url(monkeypatch):
 
 def _run_settings(module: str, **variables: str) -> subprocess.CompletedProcess:
     environment = project_env(DJANGO_SETTINGS_MODULE=module, **variables)
-    for name in ("SECRET_KEY", "SENTRY_DSN"):
+    for name in ("SECRET_KEY", "SENTRY_DSN", "FIELD_ENCRYPTION_KEYS"):
         if name not in variables:
             environment.pop(name, None)
     return subprocess.run(
@@ -75,6 +76,14 @@ def test_development_starts_with_no_variables():
     assert result.stdout.strip() == "started", result.stderr
 
 
+def test_production_refuses_to_start_without_encryption_keys():
+    result = _run_settings(
+        "concord.settings.production", SECRET_KEY="k2#9vQ!f7Lr0pX@z8Wm4Nc6Bd1Ht5Jy3Ge*Ua&Si^Ro%Tq$Pn+Mv=Kw-Lx_Zb~Cd"
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
 @pytest.mark.parametrize("secret", [None, "short", "development-only-not-secret-" + "x" * 40])
 def test_production_refuses_to_start_without_a_real_secret_key(secret):
     variables = {} if secret is None else {"SECRET_KEY": secret}
@@ -87,6 +96,7 @@ def test_check_deploy_is_clean_with_production_settings():
     environment = project_env(
         DJANGO_SETTINGS_MODULE="concord.settings.production",
         SECRET_KEY="k2#9vQ!f7Lr0pX@z8Wm4Nc6Bd1Ht5Jy3Ge*Ua&Si^Ro%Tq$Pn+Mv=Kw-Lx_Zb~Cd",
+        FIELD_ENCRYPTION_KEYS="8DqTg2U6H4vYyJ3Hq8pQYxFQk6aZ0kVbq7l1bW3kz2c=",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],

@@ -168,3 +168,21 @@ def env_database_url(name: str, default=_MISSING) -> DatabaseURL:
         port=port,
         options=options,
     )
+
+
+def env_fernet_keys(name: str, default=_MISSING) -> list[str]:
+    """One or more Fernet keys, comma-separated (the first encrypts; all decrypt)."""
+    import base64
+    import binascii
+
+    keys = env_list(name, default)
+    if not keys:
+        raise EnvError(f"{name} must hold at least one key")
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            raise EnvError(f"{name} must be Fernet keys (32 bytes, URL-safe base64), comma-separated")
+    return keys

@@ -55,6 +55,7 @@ class _HostCache:
         entry = self._entries.get(hostname)
         if entry is not None and entry[0] > now:
             return entry[1]
+        connection.set_schema_to_public()  # the lookup reads public; only on a miss
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
         if domain is None:
             with self._lock:
@@ -88,29 +89,46 @@ class PartnershipMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        connection.set_schema_to_public()
         try:
             hostname = request.get_host().split(":")[0].lower()
         except DisallowedHost:
+            connection.set_schema_to_public()
             return _not_found(request)
 
         if hostname == settings.PLATFORM_DOMAIN:
+            connection.set_schema_to_public()
             request.tenant = PublicSite()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         else:
             partnership = host_cache.get(hostname)
             if partnership is None:
+                connection.set_schema_to_public()
                 return _not_found(request)
             request.tenant = partnership
             if partnership.status != Partnership.Status.ACTIVE:
+                connection.set_schema_to_public()
                 if request.path.startswith(settings.STATIC_URL):
                     return self.get_response(request)
                 return render(request, "suspended.html", {"partnership": partnership}, status=403)
-            connection.set_tenant(partnership)
+            _use_schema_of(partnership)
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
         _tag_error_reports(request.tenant.schema_name)
         return self.get_response(request)
+
+
+def _use_schema_of(partnership: Partnership) -> None:
+    """Point the connection at the partnership's schema.
+
+    A persistent connection often still has this schema from the previous
+    request: ``set_tenant`` would forget that and cost a ``SET search_path``
+    round trip, so it is called only when the schema differs. django-tenants
+    forgets the search path itself whenever a connection closes or rolls back.
+    """
+    if connection.schema_name == partnership.schema_name and connection.search_path_set_schemas:
+        connection.tenant = partnership
+    else:
+        connection.set_tenant(partnership)
 
 
 def _tag_error_reports(schema_name: str) -> None:

@@ -1,13 +1,14 @@
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from tenant_apps.accounts import access
 
-@login_required
+
 def home(request):
     return render(request, "home.html")
 
 
+@access.public
 def public_home(request):
     return render(request, "public_home.html")
 

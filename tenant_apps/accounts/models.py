@@ -1,11 +1,21 @@
-"""People who sign in. A partnership's users live in its own schema; platform
-operators use the same model in the public schema."""
+"""People who sign in, their second factors and the partnership's sign-in policy.
+
+A partnership's users live in its own schema; platform operators use the same
+models in the public schema.
+"""
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
+from django_otp.oath import TOTP
+
+from concord import crypto
 
 
 class UserManager(BaseUserManager):
@@ -36,7 +46,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An account, identified by e-mail address.
 
     ``role`` says what the user may do inside the partnership: a partnership
-    admin runs it, a practitioner records work, a viewer only reads.
+    admin runs it, a practitioner records work, a viewer only reads. In the
+    public schema every user is a platform operator.
     """
 
     class Role(models.TextChoices):
@@ -50,6 +61,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+
+    # Brute-force protection: consecutive failures (passwords or codes), and the lock.
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lock_count = models.PositiveSmallIntegerField(default=0)  # grows the next lock's length
+    # Sessions started before this moment are refused ("sign out everywhere", deactivation).
+    sessions_valid_after = models.DateTimeField(null=True, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -72,3 +91,113 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_partnership_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == self.Role.VIEWER
+
+    def is_locked(self, now=None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())
+
+
+class SecuritySettings(models.Model):
+    """The partnership's sign-in policy (one row per schema)."""
+
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        help_text="Sign people out after this many minutes without activity (5 to 480).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "security settings"
+
+    def __str__(self) -> str:
+        return f"idle timeout {self.session_idle_minutes} min"
+
+    @classmethod
+    def current(cls) -> SecuritySettings:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class TOTPDevice(Device):
+    """An authenticator app. The shared secret is encrypted at rest (``concord.crypto``)."""
+
+    encrypted_key = models.TextField()
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)  # a code is accepted once: no replay
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        return crypto.decrypt(self.encrypted_key)
+
+    def set_key(self, key: bytes) -> None:
+        self.encrypted_key = crypto.encrypt(key)
+
+    def verify_token(self, token) -> bool:
+        token = str(token).strip().replace(" ", "")
+        if not (token.isdigit() and len(token) == self.digits):
+            return False
+        totp = TOTP(self.bin_key, self.step, 0, self.digits, self.drift)
+        totp.time = time.time()
+        if not totp.verify(int(token), self.tolerance, self.last_t + 1):
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        self.save(update_fields=["last_t", "drift"])
+        return True
+
+
+class BackupCodeDevice(Device):
+    """Ten single-use backup codes, stored only as keyed hashes."""
+
+    class Meta:
+        verbose_name = "backup codes"
+
+    def verify_token(self, token) -> bool:
+        code = normalise_backup_code(str(token))
+        if not code:
+            return False
+        digest = crypto.keyed_hash(code, purpose="backup-code")
+        used = self.codes.filter(code_hash=digest, used_at__isnull=True).update(used_at=timezone.now())
+        return used == 1
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+def normalise_backup_code(token: str) -> str:
+    return "".join(ch for ch in token.lower() if ch.isalnum())
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="accounts_backup_code_unique")]
+
+    def __str__(self) -> str:
+        return f"backup code {'used' if self.used_at else 'unused'}"
+
+
+class FailedSignIn(models.Model):
+    """One failed password or code, by client address: the per-address throttle counts these."""
+
+    ip_address = models.GenericIPAddressField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip_address", "at"], name="accounts_failed_ip_at")]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} at {self.at:%Y-%m-%d %H:%M}"

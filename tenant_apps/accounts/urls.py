@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tenant_apps.accounts import views
@@ -6,8 +5,13 @@ from tenant_apps.accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
-    path("sign-out/", auth_views.LogoutView.as_view(), name="sign-out"),
+    path("sign-in/", views.sign_in, name="sign-in"),
+    path("two-factor/", views.two_factor, name="two-factor"),
+    path("two-factor/setup/", views.two_factor_setup, name="two-factor-setup"),
+    path("two-factor/backup-codes/", views.backup_codes, name="backup-codes"),
+    path("sign-out/", views.sign_out, name="sign-out"),
+    path("sign-out/everywhere/", views.sign_out_everywhere, name="sign-out-everywhere"),
+    path("password-reset/", views.password_reset, name="password-reset"),
     path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set-password"),
-    path("set-password/done/", views.set_password_done, name="set-password-done"),
+    path("reset-password/<uidb64>/<token>/", views.ResetPasswordView.as_view(), name="reset-password"),
 ]

@@ -1,36 +1,176 @@
-from django import forms
+"""Sign-in pages: password, second factor, enrolment, resets and sign-out."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
-from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from tenant_apps.accounts import access, services
+from tenant_apps.accounts.forms import CodeForm, EnrolForm, NewPasswordForm, ResetRequestForm, SignInForm
+from tenant_apps.accounts.models import TOTPDevice
+from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
+
+NEXT_KEY = "concord_next"
 
 
-class SignInForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="E-mail address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True, "spellcheck": "false"}),
+def _partnership_name(request) -> str:
+    return getattr(request.tenant, "name", "Concord")
+
+
+def _safe_next(request, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _after_sign_in(request):
+    if not services.is_verified(request.user):
+        step = "accounts:two-factor" if services.has_second_factor(request.user) else "accounts:two-factor-setup"
+        return redirect(step)
+    return redirect(request.session.pop(NEXT_KEY, None) or reverse("home"))
+
+
+@access.public
+@never_cache
+def sign_in(request):
+    if request.user.is_authenticated:
+        return _after_sign_in(request)
+    next_url = _safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_in_with_password(
+                request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except services.SignInRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            if next_url:
+                request.session[NEXT_KEY] = next_url
+            return _after_sign_in(request)
+    return render(request, "accounts/sign_in.html", {"form": form, "next": next_url or ""})
+
+
+@access.password_only
+@never_cache
+def two_factor(request):
+    if services.is_verified(request.user):
+        return _after_sign_in(request)
+    if not services.has_second_factor(request.user):
+        return redirect("accounts:two-factor-setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.verify_second_factor(request=request, token=form.cleaned_data["code"])
+        except services.SignInRefused as refusal:
+            if not request.user.is_authenticated:  # locked: signed out
+                messages.error(request, str(refusal))
+                return redirect("accounts:sign-in")
+            form.add_error("code", str(refusal))
+        else:
+            return _after_sign_in(request)
+    return render(request, "accounts/two_factor.html", {"form": form})
+
+
+@access.password_only
+@never_cache
+def two_factor_setup(request):
+    """Enrol an authenticator app: QR code and the secret as text, confirmed by a first code.
+
+    A user who already has one and is verified may replace it; a password-only
+    session may enrol only if the user has none (invitation, or after an admin reset).
+    """
+    user = request.user
+    if services.has_second_factor(user) and not services.is_verified(user):
+        return redirect("accounts:two-factor")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None or request.method == "GET":
+        device = services.totp_enrolment_start(user=user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_enrolment_confirm(request=request, device=device, token=form.cleaned_data["code"])
+        except services.SignInRefused as refusal:
+            form.add_error("code", str(refusal))
+        else:
+            return render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": True})
+    uri = services.totp_provisioning_uri(device=device, partnership_name=_partnership_name(request))
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#0b0c0c", light="#ffffff")
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {"form": form, "qr_svg": qr_svg, "secret": services.totp_secret_text(device)},
     )
-    error_messages = {
-        "invalid_login": "Enter a correct e-mail address and password.",
-        "inactive": "This account has been deactivated. Ask your partnership admin.",
-    }
 
 
-class SignInView(auth_views.LoginView):
-    form_class = SignInForm
-    template_name = "accounts/sign_in.html"
-    redirect_authenticated_user = True
+@never_cache
+def backup_codes(request):
+    """Issue a new set of backup codes (the old ones stop working)."""
+    if request.method == "POST":
+        codes = services.backup_codes_regenerate(request=request)
+        return render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": False})
+    return render(request, "accounts/backup_codes_confirm.html")
 
 
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """Single-use, expiring link from an invitation (or, later, a reset)."""
+@access.password_only
+@require_POST
+def sign_out(request):
+    services.sign_out(request=request)
+    messages.success(request, "You have signed out.")
+    return redirect("accounts:sign-in")
 
-    form_class = SetPasswordForm
+
+@require_POST
+def sign_out_everywhere(request):
+    services.sign_out_everywhere(request=request)
+    messages.success(request, "You have signed out on every device.")
+    return redirect("accounts:sign-in")
+
+
+@access.public
+@never_cache
+def password_reset(request):
+    form = ResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(
+            request=request, email=form.cleaned_data["email"], partnership_name=_partnership_name(request)
+        )
+        return render(request, "accounts/password_reset_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@method_decorator(never_cache, name="dispatch")
+class _SetPasswordBase(auth_views.PasswordResetConfirmView):
+    """From a single-use link: set a password, then go on to the second factor."""
+
+    concord_access = access.PUBLIC
+    form_class = NewPasswordForm
     template_name = "accounts/set_password.html"
-    success_url = reverse_lazy("accounts:set-password-done")
-    post_reset_login = False
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    success_url = reverse_lazy("accounts:two-factor-setup")
+    how = ""
+
+    def form_valid(self, form):
+        super().form_valid(form)  # saves the password and signs in (the session key rotates)
+        services.password_set_recorded(request=self.request, user=form.user, how=self.how)
+        return _after_sign_in(self.request)
 
 
-def set_password_done(request):
-    return render(request, "accounts/set_password_done.html")
+class SetPasswordView(_SetPasswordBase):
+    token_generator = invitation_tokens
+    how = "invitation"
+
+
+class ResetPasswordView(_SetPasswordBase):
+    token_generator = reset_tokens
+    how = "reset"

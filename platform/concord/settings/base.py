@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from concord.crypto_keys import development_key
 from concord.env import (
     env_bool,
     env_choice,
     env_database_url,
+    env_fernet_keys,
     env_hostname,
     env_int,
     env_port,
@@ -41,8 +43,6 @@ _BOTH = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "tenant_apps.accounts",
     "tenant_apps.outbox",  # e-mails kept in their partnership's schema; operators' in public
     "tenant_apps.audit",
@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
+    "tenant_apps.accounts.middleware.SessionPolicyMiddleware",  # idle/absolute timeouts, sign-out everywhere
+    "tenant_apps.accounts.middleware.RequireSecondFactorMiddleware",  # fail closed: every view needs 2FA
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -239,7 +242,7 @@ AWS_S3_FILE_OVERWRITE = False
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["concord.permissions.IsVerified"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "concord.api.exception_handler",
@@ -289,3 +292,19 @@ PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "http")
 PLATFORM_PORT = env_port("PLATFORM_PORT", "8000")  # empty: the scheme's default port
 # Where `seed_demo` keeps the generated demo password (development only; gitignored).
 DEMO_PASSWORD_FILE = BASE_DIR / ".data" / "demo-password"
+
+# --- Second factors ----------------------------------------------------------------
+# Fernet keys for TOTP secrets at rest (see concord.crypto). Development and tests use a
+# key derived from a fixed seed; production has no default.
+FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS", [development_key("concord-development-only")])
+OTP_ISSUER = env_str("OTP_ISSUER", "Concord")
+# Brute force: an account locks after this many consecutive failures, first for
+# LOCK_BASE_SECONDS, doubling with each further lock up to LOCK_MAX_SECONDS.
+SIGN_IN_MAX_FAILURES = 5
+SIGN_IN_LOCK_BASE_SECONDS = 60
+SIGN_IN_LOCK_MAX_SECONDS = 3600
+# Failures from one client address (any accounts) within the window before it is throttled.
+SIGN_IN_IP_MAX_FAILURES = env_int("SIGN_IN_IP_MAX_FAILURES", 20, minimum=1)
+SIGN_IN_IP_WINDOW_SECONDS = 900
+SESSION_ABSOLUTE_SECONDS = 12 * 3600
+RESET_LINK_SECONDS = 3600  # password reset links; invitations use PASSWORD_RESET_TIMEOUT (72 h)

@@ -1,6 +1,6 @@
 """Production: refuses to start without a real SECRET_KEY; HTTPS everywhere."""
 
-from concord.env import EnvError, env_bool, env_choice, env_int, env_port, env_str
+from concord.env import EnvError, env_bool, env_choice, env_fernet_keys, env_int, env_port, env_str
 from concord.settings.base import *  # noqa: F403
 from concord.settings.base import SENTRY_DSN, SENTRY_ENVIRONMENT, database_config
 
@@ -11,6 +11,8 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or "not-secret" in SECRET_KE
 
 PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "https")
 PLATFORM_PORT = env_port("PLATFORM_PORT", "")
+
+FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS")  # required: no default in production
 
 # Django's psycopg pool by default in production (never PgBouncer in transaction mode).
 DATABASE_POOL = env_bool("DATABASE_POOL", True)

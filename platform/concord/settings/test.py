@@ -1,13 +1,17 @@
 """Test settings: real PostgreSQL, fast password hashing, no pool."""
 
+from concord.env import env_int
 from concord.settings.base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret-" + "y" * 40
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; Argon2 is tested explicitly
-TENANT_CACHE_SECONDS = 0
+# Off in-process (tests change partnerships under the client's feet); the multi-worker
+# test passes its own value to the servers it starts.
+TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 0, minimum=0, maximum=60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+STATIC_ROOT = None  # nothing collected in tests: WhiteNoise serves from the finders
 WHITENOISE_USE_FINDERS = True  # serve static files from STATICFILES_DIRS (.build/frontend), no collectstatic

@@ -1,0 +1,89 @@
+"""Session policy and the second-factor rule, for every request after authentication."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from tenant_apps.accounts import access
+from tenant_apps.accounts.services import SESSION_LAST_SEEN, SESSION_SIGNED_IN_AT, session_timeouts
+
+_LAST_SEEN_WRITE_SECONDS = 60  # refresh the idle clock at most once a minute (one write)
+
+
+class SessionPolicyMiddleware:
+    """Idle timeout (per partnership), absolute timeout (12 hours), and sessions that
+    started before the user's ``sessions_valid_after`` (sign out everywhere, reset,
+    deactivation) end here: the request continues as anonymous."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = request.session
+        if session.get("_auth_user_id") is not None:
+            now = time.time()
+            started = session.get(SESSION_SIGNED_IN_AT)
+            last_seen = session.get(SESSION_LAST_SEEN, started)
+            idle, absolute = session_timeouts()
+            user = request.user
+            valid_after = getattr(user, "sessions_valid_after", None)
+            expired = (
+                started is None
+                or now - started > absolute
+                or now - last_seen > idle
+                or (valid_after is not None and started < valid_after.timestamp())
+                or not user.is_authenticated  # deactivated: the backend no longer loads the user
+            )
+            if expired:
+                logout(request)
+                request.concord_session_expired = True
+            elif now - last_seen > _LAST_SEEN_WRITE_SECONDS:
+                session[SESSION_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_refusal(code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"status": 403, "code": code, "message": message}}, status=403)
+
+
+class RequireSecondFactorMiddleware:
+    """Fail closed: every view needs a session verified by the second factor, unless it
+    is marked ``public`` or ``password_only`` (``tenant_apps.accounts.access``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        mark = access.access_of(view_func)
+        if mark == access.PUBLIC:
+            return None
+        user = request.user
+        if not user.is_authenticated:
+            if _is_api(request):
+                return _api_refusal("not_authenticated", "Sign in with your password and second factor.")
+            if getattr(request, "concord_session_expired", False):
+                messages.info(request, "You were signed out because your session expired. Sign in again.")
+            sign_in = reverse("accounts:sign-in")
+            return redirect(f"{sign_in}?{urlencode({'next': request.get_full_path()})}")
+        if mark == access.PASSWORD_ONLY or user.is_verified():
+            return None
+        if _is_api(request):
+            return _api_refusal("second_factor_required", "Give your second factor before using the API.")
+        from tenant_apps.accounts.services import has_second_factor
+
+        step = "accounts:two-factor" if has_second_factor(user) else "accounts:two-factor-setup"
+        return redirect(reverse(step))
