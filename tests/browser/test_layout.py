@@ -185,7 +185,7 @@ def assert_layout(v: Visit) -> None:
 def test_public_home_page_at_phone_width(visit):
     v = visit("/")
     assert v.response.status == 200
-    assert v.page.title() == "Concord – Concord"
+    assert v.page.title() == "Concord"
     heading = v.page.locator("h1.govuk-heading-xl")
     assert heading.inner_text() == "Concord"
     # GOV.UK's 48px heading is 32px on 35px lines on a phone; the browser's h1 has "normal" line height.

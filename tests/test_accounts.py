@@ -1,0 +1,340 @@
+"""Sign-in with two factors, invitations, resets, lockout and sessions: the real flows.
+
+Codes come from pyotp (an independent TOTP implementation, as a phone app would
+compute them); e-mail goes through the outbox job to a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pyotp
+import pytest
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client, RequestFactory
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from concord import mail
+from tenant_apps.accounts import services
+from tenant_apps.accounts.models import User
+from tests.conftest import PASSWORD, TOTP_SECRETS, sign_in, totp_code
+
+NEW_PASSWORD = "a kettle of purple herons"
+
+
+def deliver_mail(schema: str) -> None:
+    """Run the queued send jobs of ``schema`` (the worker's code, in this transaction)."""
+    from tenant_apps.outbox.models import OutboundEmail
+
+    with schema_context(schema):
+        ids = [str(pk) for pk in OutboundEmail.objects.filter(status="queued").values_list("id", flat=True)]
+    for email_id in ids:
+        mail.send_email(schema_name=schema, email_id=email_id)
+
+
+def link_in(message) -> str:
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"https?://\S+", body).group(0)
+
+
+def service_request(slug: str, user=None):
+    from tenants.models import Partnership
+
+    request = RequestFactory().post("/", HTTP_HOST=f"{slug}.localhost", REMOTE_ADDR="192.0.2.10")
+    request.tenant = Partnership.objects.get(schema_name=slug)
+    request.user = user
+    return request
+
+
+def secret_on_page(response) -> str:
+    return re.search(r'id="totp-secret">([A-Z2-7 ]+)<', response.content.decode()).group(1).replace(" ", "")
+
+
+def test_invitation_to_home_with_two_factors(db, smtp_server):
+    """Invitation e-mail -> set password -> enrol -> sign out -> sign in with both factors -> home."""
+    with schema_context("suffolk"):
+        alice = User.objects.get(email="alice@suffolk.test")
+        services.user_invite(
+            request=service_request("suffolk", alice), email="Carol.Case@Suffolk.test", full_name="Carol Case",
+            role="practitioner", partnership_name="Suffolk Community Safety Partnership",
+        )  # fmt: skip
+    deliver_mail("suffolk")
+    smtp_server.wait_for(1)
+    message = smtp_server.messages[-1]
+    assert message["To"] == "carol.case@suffolk.test"
+    link = link_in(message)
+    assert link.startswith("http://suffolk.localhost:8000/account/set-password/")
+
+    carol = Client(HTTP_HOST="suffolk.localhost")
+    form_page = carol.get(link.split(":8000", 1)[1], follow=True)
+    assert b"Set your password" in form_page.content
+    weak = carol.post(form_page.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "short"})
+    assert b"at least 12 characters" in weak.content
+    done = carol.post(form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done["Location"] == "/account/two-factor/setup/"
+
+    # Nothing else is reachable before enrolment.
+    assert carol.get("/")["Location"] == "/account/two-factor/setup/"
+    assert carol.get("/api/v1/me/").json()["error"]["code"] == "second_factor_required"
+
+    setup = carol.get("/account/two-factor/setup/")
+    assert b"<svg" in setup.content  # the QR code
+    secret = secret_on_page(setup)
+    wrong = carol.post("/account/two-factor/setup/", {"code": "000000"})
+    assert b"did not match" in wrong.content
+    secret = secret_on_page(wrong)  # the same pending device
+    codes_page = carol.post("/account/two-factor/setup/", {"code": pyotp.TOTP(secret).now()})
+    codes = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", codes_page.content.decode())
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert carol.get("/").status_code == 200
+
+    carol.post("/account/sign-out/")
+    assert carol.get("/").status_code == 302
+    assert (
+        carol.post("/account/sign-in/", {"email": "carol.case@suffolk.test", "password": NEW_PASSWORD})["Location"]
+        == "/account/two-factor/"
+    )
+    assert carol.get("/").headers["Location"] == "/account/two-factor/"
+    next_code = pyotp.TOTP(secret).at(time.time() + 30)  # the enrolment code was used once
+    assert carol.post("/account/two-factor/", {"code": next_code})["Location"] == "/"
+    home = carol.get("/")
+    assert home.status_code == 200 and b"Welcome, Carol" in home.content
+
+
+def test_a_backup_code_works_once(db):
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        codes = services.backup_codes_generate(user=bob)
+    first = Client(HTTP_HOST="suffolk.localhost")
+    first.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    assert first.post("/account/two-factor/", {"code": codes[3].upper()})["Location"] == "/"
+    assert first.get("/").status_code == 200
+
+    second = Client(HTTP_HOST="suffolk.localhost")
+    second.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    again = second.post("/account/two-factor/", {"code": codes[3]})
+    assert again.status_code == 200 and b"Enter the 6-digit code" in again.content
+    assert second.post("/account/two-factor/", {"code": codes[4]})["Location"] == "/"
+
+
+def test_five_wrong_codes_lock_the_account(db):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    client.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    for _ in range(4):
+        assert client.post("/account/two-factor/", {"code": "123456"}).status_code == 200
+    locked = client.post("/account/two-factor/", {"code": "123456"}, follow=True)
+    assert b"This account is locked" in locked.content
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        assert bob.is_locked() and bob.lock_count == 1
+        first_lock = bob.locked_until - timezone.now()
+    # While locked, the right password gets the same answer as a wrong one would.
+    retry = Client(HTTP_HOST="suffolk.localhost")
+    right = retry.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    wrong = retry.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": "not the password at all"})
+    assert b"This account is locked" in right.content and b"This account is locked" in wrong.content
+    assert right.content.decode().replace("csrf", "") and _message(right) == _message(wrong)
+    assert 55 <= first_lock.total_seconds() <= 60
+
+    # After the lock, five more failures lock it for longer.
+    with schema_context("suffolk"):
+        User.objects.filter(pk=bob.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    for _ in range(5):
+        retry.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": "still not the password"})
+    with schema_context("suffolk"):
+        bob.refresh_from_db()
+        assert bob.lock_count == 2 and (bob.locked_until - timezone.now()).total_seconds() > 110
+        from tenant_apps.audit.models import AuditEvent
+
+        assert AuditEvent.objects.filter(action="auth.locked", object_id=str(bob.pk)).count() == 2
+        assert AuditEvent.objects.filter(action="auth.sign_in_failed", object_id=str(bob.pk)).count() == 10
+
+
+def test_failures_from_one_address_are_throttled(db):
+    client = Client(HTTP_HOST="suffolk.localhost", REMOTE_ADDR="203.0.113.7")
+    for n in range(settings.SIGN_IN_IP_MAX_FAILURES):
+        client.post("/account/sign-in/", {"email": f"nobody{n}@suffolk.test", "password": "wrong password here"})
+    refused = client.post("/account/sign-in/", {"email": "alice@suffolk.test", "password": PASSWORD})
+    assert refused.status_code == 200 and b"Too many failed attempts from your network" in refused.content
+    # Another address is unaffected.
+    other = Client(HTTP_HOST="suffolk.localhost", REMOTE_ADDR="203.0.113.8")
+    assert other.post("/account/sign-in/", {"email": "alice@suffolk.test", "password": PASSWORD}).status_code == 302
+
+
+def test_password_reset_never_reveals_whether_an_account_exists(db, smtp_server):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    known = client.post("/account/password-reset/", {"email": "bob@suffolk.test"})
+    unknown = client.post("/account/password-reset/", {"email": "nobody@suffolk.test"})
+    assert known.status_code == unknown.status_code == 200
+    normalise = lambda r, e: r.content.decode().replace(e, "EMAIL")  # noqa: E731
+    assert normalise(known, "bob@suffolk.test") == normalise(unknown, "nobody@suffolk.test")
+    deliver_mail("suffolk")
+    smtp_server.wait_for(1)
+    assert [m["To"] for m in smtp_server.messages] == ["bob@suffolk.test"]
+
+    link = link_in(smtp_server.messages[0]).split(":8000", 1)[1]
+    form = client.get(link, follow=True)
+    target = form.redirect_chain[-1][0]
+    assert client.post(target, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 302
+    assert b"expired or was already used" in Client(HTTP_HOST="suffolk.localhost").get(link, follow=True).content
+    assert sign_in(Client(HTTP_HOST="suffolk.localhost"), "bob@suffolk.test", NEW_PASSWORD)
+
+
+def test_links_expire(db, monkeypatch):
+    from datetime import datetime
+
+    from tenant_apps.accounts.tokens import _PurposeTokenGenerator, invitation_tokens, reset_tokens
+
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        invitation, reset = invitation_tokens.make_token(bob), reset_tokens.make_token(bob)
+        later = datetime.now()  # naive local time, as the token generator reads it
+        monkeypatch.setattr(_PurposeTokenGenerator, "_now", lambda self: later + timedelta(minutes=61))
+        assert invitation_tokens.check_token(bob, invitation) and not reset_tokens.check_token(bob, reset)
+        monkeypatch.setattr(_PurposeTokenGenerator, "_now", lambda self: later + timedelta(hours=72, minutes=1))
+        assert not invitation_tokens.check_token(bob, invitation)
+    # A Suffolk link is worthless for the user with the same id in Norfolk.
+    monkeypatch.setattr(_PurposeTokenGenerator, "_now", lambda self: later)
+    with schema_context("suffolk"):
+        alice = User.objects.get(email="alice@suffolk.test")
+        alices_link = invitation_tokens.make_token(alice)
+        assert invitation_tokens.check_token(alice, alices_link)
+    with schema_context("norfolk"):
+        namesake = User.objects.get(pk=alice.pk)
+        assert namesake.email != alice.email
+        assert not invitation_tokens.check_token(namesake, alices_link)
+
+
+def _message(response) -> str:
+    return re.search(r"<li><a [^>]*>([^<]+)</a></li>", response.content.decode()).group(1)
+
+
+def _session_clock(client: Client, slug: str, **seconds_ago: float) -> None:
+    from django.contrib.sessions.backends.db import SessionStore
+
+    with schema_context(slug):
+        session = SessionStore(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+        for key, ago in seconds_ago.items():
+            session[{"signed_in": services.SESSION_SIGNED_IN_AT, "last_seen": services.SESSION_LAST_SEEN}[key]] = (
+                time.time() - ago
+            )
+        session.save()
+    connection.set_schema_to_public()
+
+
+@pytest.mark.parametrize(
+    ("idle_minutes", "clock", "expired"),
+    [
+        (30, {"last_seen": 29 * 60}, False),
+        (30, {"last_seen": 31 * 60}, True),
+        (5, {"last_seen": 6 * 60}, True),  # the partnership's own, shorter, idle timeout
+        (30, {"signed_in": 12 * 3600 + 60, "last_seen": 10}, True),  # absolute: 12 hours
+    ],
+)
+def test_session_timeouts(db, idle_minutes, clock, expired):
+    from django.core.cache import cache
+
+    from tenant_apps.accounts.models import SecuritySettings
+
+    with schema_context("suffolk"):
+        SecuritySettings.objects.update_or_create(pk=1, defaults={"session_idle_minutes": idle_minutes})
+        cache.clear()
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "alice@suffolk.test")
+    _session_clock(client, "suffolk", **clock)
+    response = client.get("/", follow=True)
+    if expired:
+        assert response.redirect_chain[0][0].startswith("/account/sign-in/")
+        assert b"session expired" in response.content
+    else:
+        assert response.status_code == 200 and not response.redirect_chain
+
+
+def test_the_session_id_rotates_at_each_factor(db):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    client.get("/account/sign-in/")
+    client.cookies[settings.SESSION_COOKIE_NAME] = "planted-by-an-attacker"
+    client.post("/account/sign-in/", {"email": "alice@suffolk.test", "password": PASSWORD})
+    after_password = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert after_password != "planted-by-an-attacker"
+    client.post("/account/two-factor/", {"code": totp_code("alice@suffolk.test")})
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != after_password
+    assert client.get("/").status_code == 200
+
+
+def test_sign_out_everywhere_ends_every_session(db):
+    phone, desk = Client(HTTP_HOST="suffolk.localhost"), Client(HTTP_HOST="suffolk.localhost")
+    sign_in(phone, "alice@suffolk.test")
+    sign_in(desk, "alice@suffolk.test", window=1)
+    assert desk.get("/").status_code == 200
+    time.sleep(0.01)
+    phone.post("/account/sign-out/everywhere/")
+    assert phone.get("/").status_code == 302
+    assert desk.get("/").status_code == 302
+
+
+def test_a_deactivated_user_is_signed_out_at_once(db):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "bob@suffolk.test")
+    with schema_context("suffolk"):
+        User.objects.filter(email="bob@suffolk.test").update(is_active=False)
+    assert client.get("/").status_code == 302
+    assert client.get("/api/v1/me/").status_code == 403
+
+
+def test_second_factor_reset_by_an_admin_means_enrolling_again(db):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "bob@suffolk.test")
+    with schema_context("suffolk"):
+        alice, bob = User.objects.get(email="alice@suffolk.test"), User.objects.get(email="bob@suffolk.test")
+        services.second_factor_reset(request=service_request("suffolk", alice), user=bob)
+        from tenant_apps.audit.models import AuditEvent
+
+        assert AuditEvent.objects.filter(action="otp.reset", object_id=str(bob.pk), actor=alice).exists()
+    assert client.get("/").status_code == 302  # the old session ended
+    fresh = Client(HTTP_HOST="suffolk.localhost")
+    fresh.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    assert fresh.get("/")["Location"] == "/account/two-factor/setup/"
+
+
+def test_secrets_are_not_readable_from_the_database(db):
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        codes = services.backup_codes_generate(user=bob)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT encrypted_key FROM accounts_totpdevice WHERE user_id = %s", [bob.pk])
+            stored_key = cursor.fetchone()[0]
+            cursor.execute("SELECT code_hash FROM accounts_backupcode")
+            stored_codes = [row[0] for row in cursor.fetchall()]
+    secret = TOTP_SECRETS["bob@suffolk.test"]
+    assert secret not in stored_key and secret.lower() not in stored_key.lower()
+    import base64
+
+    assert base64.b32decode(secret).hex() not in stored_key
+    for code in codes:
+        assert all(code not in stored and code.replace("-", "") not in stored for stored in stored_codes)
+    assert len(stored_codes) >= 10 and all(re.fullmatch(r"[0-9a-f]{64}", stored) for stored in stored_codes)
+
+
+def test_password_policy_follows_ncsc_guidance():
+    from concord.settings import base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    with pytest.raises(ValidationError, match="at least 12 characters"):
+        validate_password("Tr0ub4dor&3")
+    with pytest.raises(ValidationError, match="too common"):
+        validate_password("password1234")
+    validate_password("purple herons nest")  # no composition rules: lower-case words are fine
+
+
+def test_argon2_hashes_passwords_outside_tests(settings):
+    from django.contrib.auth.hashers import make_password
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    assert make_password("purple herons nest").startswith("argon2$argon2id$")
