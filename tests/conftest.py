@@ -107,6 +107,17 @@ def norfolk_client(db):
     return Client(HTTP_HOST=host("norfolk"))
 
 
+def forget_used_codes() -> None:
+    """After a test signs the cast in with committed writes: codes may be used again
+    (each is accepted once), so later tests can sign in within the same 30 seconds."""
+    from tenant_apps.accounts.models import TOTPDevice
+
+    for slug in CAST:
+        with schema_context(slug):
+            TOTPDevice.objects.update(last_t=-1)
+    connection.set_schema_to_public()
+
+
 def totp_code(email: str, *, window: int = 0) -> str:
     """The code a phone app would show now (or ``window`` steps later), by pyotp."""
     import pyotp

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Partnership
 from tenants.provisioning import partnership_resume, partnership_suspend
-from tests.conftest import Server, project_env, sign_in
+from tests.conftest import Server, forget_used_codes, project_env, sign_in
 
 
 @pytest.mark.parametrize(
@@ -161,3 +161,4 @@ def test_the_connection_pool_keeps_each_request_in_its_own_schema(committed_db):
             assert status == 200 and json.loads(body)["email"] == email
     finally:
         server.stop()
+        forget_used_codes()
