@@ -280,19 +280,21 @@ def partnership_url(partnership: Partnership, path: str = "/") -> str:
     return f"{settings.PLATFORM_SCHEME}://{partnership_host(partnership.schema_name)}{port}{path}"
 
 
-def _set_password_url(partnership: Partnership, user) -> str:
-    """The first admin's single-use invitation link (call inside the partnership's schema)."""
-    from tenant_apps.accounts.services import invitation_link
+def _invite_admin(admin, partnership_name: str) -> str:
+    """E-mail the first admin their invitation (inside the partnership's schema); returns the link."""
+    from tenant_apps.accounts.services import invitation_send
 
-    return invitation_link(user)
+    return invitation_send(request=None, user=admin, partnership_name=partnership_name)
 
 
 def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name: str = "") -> ProvisionResult:
     """Create a partnership: schema, tables, row, domain and first admin, atomically.
 
-    Re-running for an existing partnership with the same admin, who has not yet
-    set a password, re-issues the set-password link (the earlier run may have
-    died before it was shown). Any other existing slug is refused.
+    The admin's invitation is e-mailed through the job queue, in the same
+    transaction, and its link returned. Re-running for an existing partnership
+    with the same admin, who has not yet set a password, re-issues the
+    invitation (the earlier run may have died before it was shown). Any other
+    existing slug is refused.
     """
     from tenant_apps.accounts.models import User
 
@@ -308,7 +310,7 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
                 admin = User.objects.filter(email__iexact=admin_email, role=User.Role.ADMIN).first()
                 if admin is None or admin.has_usable_password() or admin.last_login:
                     raise ProvisioningError(f"a partnership with slug {slug!r} already exists")
-                return ProvisionResult(existing, admin_email, _set_password_url(existing, admin), created=False)
+                return ProvisionResult(existing, admin_email, _invite_admin(admin, existing.name), created=False)
         if schema_exists(slug):
             raise ProvisioningError(f"a schema named {slug!r} already exists in the database")
         if Domain.objects.filter(domain=partnership_host(slug)).exists():
@@ -319,7 +321,7 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
         Domain.objects.create(domain=partnership_host(slug), tenant=partnership, is_primary=True)
         with schema_context(slug):
             admin = User.objects.create_user(admin_email, full_name=admin_name.strip(), role=User.Role.ADMIN)
-            url = _set_password_url(partnership, admin)
+            url = _invite_admin(admin, name)
     return ProvisionResult(partnership, admin_email, url, created=True)
 
 

@@ -9,7 +9,7 @@ $py manage.py migrate_all
 $py manage.py seed_demo
 echo
 echo "Serving on http://localhost:8000/ (platform) and http://<partnership>.localhost:8000/"
-echo "Background jobs: a procrastinate worker runs beside the web server (e-mail goes to EMAIL_HOST:EMAIL_PORT)."
+echo "Background jobs: a procrastinate worker runs beside the web server."
 
 # The worker and the web server run side by side; whichever way this script ends (Ctrl-C,
 # TERM, either process stopping), both are stopped: TERM lets the worker finish its job.
@@ -21,6 +21,14 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# E-mail: unless something already listens on EMAIL_PORT (default 1025), a local SMTP
+# server prints every message here, so invitation and reset links show in this console.
+mail_port="${EMAIL_PORT:-1025}"
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$mail_port") 2>/dev/null; then
+    echo "E-mail: a development SMTP server on 127.0.0.1:$mail_port prints messages below."
+    $py -m aiosmtpd -n -l "127.0.0.1:$mail_port" -c aiosmtpd.handlers.Debugging &
+    pids+=($!)
+fi
 $py manage.py procrastinate worker &
 pids+=($!)
 $py manage.py runserver 0.0.0.0:8000 &

@@ -325,8 +325,8 @@ def invitation_link(user: User) -> str:
     return _link("accounts:set-password", user, invitation_tokens.make_token(user))
 
 
-def invitation_send(*, request, user: User, partnership_name: str) -> None:
-    """E-mail the user a single-use link to set their password (72 hours)."""
+def invitation_send(*, request, user: User, partnership_name: str) -> str:
+    """E-mail the user a single-use link to set their password (72 hours); returns the link."""
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
     link = invitation_link(user)
@@ -344,6 +344,7 @@ def invitation_send(*, request, user: User, partnership_name: str) -> None:
     )
     _audit(action="user.invited", request=request, object_type="user", object_id=user.pk,
            summary=f"invitation sent to {user.email}")  # fmt: skip
+    return link
 
 
 def user_invite(*, request, email: str, full_name: str, role: str, partnership_name: str) -> User:

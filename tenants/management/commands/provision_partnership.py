@@ -18,5 +18,5 @@ class Command(PartnershipCommand):
             self.stdout.write(self.style.SUCCESS(f"Provisioned {partnership.name} ({partnership.schema_name})."))
         else:
             self.stdout.write(f"{partnership.name} ({partnership.schema_name}) already exists; invitation re-issued.")
-        self.stdout.write(f"Set-password link for {result.admin_email} (single use, expires in 72 hours):")
+        self.stdout.write(f"Invitation e-mailed to {result.admin_email}; its link (single use, expires in 72 hours):")
         self.stdout.write(f"  {result.set_password_url}")
