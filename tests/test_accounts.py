@@ -338,3 +338,43 @@ def test_argon2_hashes_passwords_outside_tests(settings):
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     assert make_password("purple herons nest").startswith("argon2$argon2id$")
+
+
+def test_an_invitation_survives_an_smtp_outage(db, smtp_server):
+    """SMTP down: the invitation stays queued with the error; when it is back, it goes out once."""
+    from tenant_apps.outbox.models import OutboundEmail
+
+    smtp_server.stop()
+    with schema_context("suffolk"):
+        alice = User.objects.get(email="alice@suffolk.test")
+        services.user_invite(
+            request=service_request("suffolk", alice), email="dev.down@suffolk.test", full_name="Dev Down",
+            role="viewer", partnership_name="Suffolk Community Safety Partnership",
+        )  # fmt: skip
+    with pytest.raises(mail.TemporaryMailError):
+        deliver_mail("suffolk")
+    with schema_context("suffolk"):
+        queued = OutboundEmail.objects.get(to=["dev.down@suffolk.test"])
+        assert queued.status == "queued" and queued.last_error and queued.attempts == 1
+    smtp_server.start()
+    deliver_mail("suffolk")
+    deliver_mail("suffolk")  # a second run finds nothing left to send
+    smtp_server.wait_for(1)
+    assert [m["To"] for m in smtp_server.messages] == ["dev.down@suffolk.test"]
+    with schema_context("suffolk"):
+        assert OutboundEmail.objects.get(pk=queued.pk).status == "sent"
+
+
+def test_the_api_permission_refuses_a_password_only_user():
+    from types import SimpleNamespace
+
+    from concord.permissions import IsVerified
+
+    def request(authenticated: bool, verified: bool):
+        user = SimpleNamespace(is_authenticated=authenticated, is_verified=lambda: verified)
+        return SimpleNamespace(user=user)
+
+    permission = IsVerified()
+    assert permission.has_permission(request(True, True), None)
+    assert not permission.has_permission(request(True, False), None)
+    assert not permission.has_permission(request(False, False), None)
