@@ -62,6 +62,7 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     *_BOTH,
+    "tenant_apps.directory",  # agencies, teams, memberships; the partnership admin area
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,155 @@
+"""Forms of the admin area. They parse input; the services decide and report errors by field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from tenant_apps.directory.models import Agency
+from tenant_apps.directory.selectors import STATUS_CHOICES
+
+
+class TeamChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.label
+
+
+def _role_choices():
+    return get_user_model().Role.choices
+
+
+class UserFilterForm(forms.Form):
+    """The users list's filters (GET); every field optional."""
+
+    q = forms.CharField(label="Name or e-mail address", required=False, max_length=254)
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *STATUS_CHOICES])
+    role = forms.ChoiceField(label="Role", required=False)
+    team = forms.ModelChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
+    agency = forms.ModelChoiceField(label="Agency", required=False, queryset=None, empty_label="Any agency")
+
+    def __init__(self, *args, teams, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+        self.fields["agency"].error_messages["invalid_choice"] = "Choose an agency from the list."
+        self.fields["role"].choices = [("", "Any role"), *_role_choices()]
+        self.fields["team"].queryset = teams
+        self.fields["team"].label_from_instance = lambda team: team.label
+        self.fields["team"].error_messages["invalid_choice"] = "Choose a team from the list."
+        self.fields["q"].widget.attrs.update({"type": "search", "spellcheck": "false"})
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        team, agency = data.get("team"), data.get("agency")
+        return {
+            "search": data.get("q") or "",
+            "status": data.get("status") or None,
+            "role": data.get("role") or None,
+            "team_id": team.pk if team else None,
+            "agency_id": agency.pk if agency else None,
+        }
+
+
+class MembershipFields(forms.Form):
+    agency = forms.ModelChoiceField(
+        label="Agency",
+        required=False,
+        queryset=None,
+        empty_label="Not in an agency",
+        help_text="The organisation they work for. Each person belongs to one agency.",
+    )
+    teams = TeamChoiceField(
+        label="Teams",
+        required=False,
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply. Teams of other agencies are allowed (multi-agency teams).",
+    )
+
+    def __init__(self, *args, agencies, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+        self.fields["agency"].error_messages["invalid_choice"] = "Choose an agency from the list."
+        self.fields["teams"].queryset = teams
+        self.fields["teams"].error_messages["invalid_choice"] = "Choose teams from the list."
+        self.fields["teams"].error_messages["invalid_pk_value"] = "Choose teams from the list."
+
+
+class InviteForm(MembershipFields):
+    full_name = forms.CharField(
+        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        help_text="Their work address. The invitation goes there.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    role = forms.ChoiceField(label="Role", widget=forms.RadioSelect)
+
+    field_order = ["full_name", "email", "role", "agency", "teams"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["full_name"].error_messages["required"] = "Enter the person's full name."
+        self.fields["email"].error_messages["required"] = "Enter their e-mail address."
+        self.fields["email"].error_messages["invalid"] = (
+            "Enter an e-mail address in the correct format, like name@example.org."
+        )
+        self.fields["role"].choices = _role_choices()
+        self.fields["role"].error_messages["required"] = "Choose a role."
+        self.fields["role"].error_messages["invalid_choice"] = "Choose a role."
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = _role_choices()
+        self.fields["role"].error_messages["required"] = "Choose a role."
+        self.fields["role"].error_messages["invalid_choice"] = "Choose a role."
+
+
+class AgencyForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150, help_text="For example, Suffolk Constabulary.")
+    kind = forms.ChoiceField(label="Kind of organisation", choices=Agency.Kind.choices, widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["required"] = "Enter the agency's name."
+        self.fields["kind"].error_messages["required"] = "Choose what kind of organisation this is."
+        self.fields["kind"].error_messages["invalid_choice"] = "Choose what kind of organisation this is."
+
+
+class TeamForm(forms.Form):
+    agency = forms.ModelChoiceField(label="Agency", queryset=None, empty_label="Choose an agency")
+    name = forms.CharField(label="Name", max_length=150, help_text="For example, ASB Team or IOM.")
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+        self.fields["agency"].error_messages["required"] = "Choose the agency the team belongs to."
+        self.fields["agency"].error_messages["invalid_choice"] = "Choose an agency from the list."
+        self.fields["name"].error_messages["required"] = "Enter the team's name."
+
+
+class IdleTimeoutForm(forms.Form):
+    session_idle_minutes = forms.IntegerField(
+        label="Sign people out after this many minutes without activity",
+        min_value=5,
+        max_value=480,
+        help_text="Between 5 and 480 minutes (8 hours).",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input--width-4", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["session_idle_minutes"]
+        field.error_messages.update(
+            {
+                "required": "Enter the number of minutes.",
+                "invalid": "Enter the number of minutes as a whole number, like 30.",
+                "min_value": "The timeout must be at least 5 minutes.",
+                "max_value": "The timeout must be 480 minutes (8 hours) or fewer.",
+            }
+        )

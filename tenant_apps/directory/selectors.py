@@ -1,0 +1,140 @@
+"""Reading the directory: partnership admins only, in the current schema.
+
+Every function takes the acting user first and raises ``PermissionDenied`` for
+anyone but an active partnership admin (fail closed, whatever view calls it).
+The ``access_*`` helpers fetch one thing by the id a request named, in the
+current schema only; "does not exist" and "not yours" are the same 404, and an
+id from another partnership's schema names a different row or nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from tenant_apps.directory.models import Agency, Team
+
+STATUS_ACTIVE = "active"
+STATUS_PENDING = "pending"
+STATUS_DEACTIVATED = "deactivated"
+STATUS_CHOICES = [
+    (STATUS_ACTIVE, "Active"),
+    (STATUS_PENDING, "Invited, not yet signed up"),
+    (STATUS_DEACTIVATED, "Deactivated"),
+]
+
+
+def may_administer(user) -> bool:
+    """Whether ``user`` runs the current partnership: an active, signed-in partnership admin."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_partnership_admin", False)
+    )
+
+
+def require_admin(user) -> None:
+    if not may_administer(user):
+        raise PermissionDenied("Only partnership admins can manage users, agencies and teams.")
+
+
+def user_status(user) -> str:
+    """active, pending (invited, no password set yet) or deactivated."""
+    if not user.is_active:
+        return STATUS_DEACTIVATED
+    if not user.has_usable_password():
+        return STATUS_PENDING
+    return STATUS_ACTIVE
+
+
+def _with_directory(users: QuerySet) -> QuerySet:
+    """Users with their agency and teams (and the teams' agencies) in three queries, whatever the count."""
+    return users.select_related("membership__agency").prefetch_related(
+        Prefetch("teams", queryset=Team.objects.select_related("agency").order_by("agency__name", "name"))
+    )
+
+
+def user_list(
+    *,
+    actor,
+    status: str | None = None,
+    role: str | None = None,
+    team_id: int | None = None,
+    agency_id: int | None = None,
+    search: str = "",
+) -> QuerySet:
+    """The partnership's users, by name, filtered; agency and teams prefetched (no N+1)."""
+    require_admin(actor)
+    users = get_user_model().objects.order_by("full_name", "email", "pk")
+    if status == STATUS_DEACTIVATED:
+        users = users.filter(is_active=False)
+    elif status == STATUS_PENDING:
+        users = users.filter(is_active=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    elif status == STATUS_ACTIVE:
+        users = users.filter(is_active=True).exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    if role:
+        users = users.filter(role=role)
+    if team_id is not None:
+        users = users.filter(team_memberships__team_id=team_id)
+    if agency_id is not None:
+        users = users.filter(membership__agency_id=agency_id)
+    search = (search or "").strip()
+    if search:
+        users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    return _with_directory(users)
+
+
+def access_user(*, actor, user_id) -> object:
+    """The user with this id in the current partnership, with agency and teams; else 404."""
+    require_admin(actor)
+    user = _with_directory(get_user_model().objects.filter(pk=user_id)).first()
+    if user is None:
+        raise Http404("No such user.")
+    return user
+
+
+def agency_list(*, actor) -> QuerySet[Agency]:
+    """Agencies by name with their teams (each with its member count) and member counts."""
+    require_admin(actor)
+    teams = Team.objects.annotate(member_count=Count("team_memberships")).order_by("name")
+    return Agency.objects.annotate(member_count=Count("memberships")).prefetch_related(
+        Prefetch("teams", queryset=teams)
+    )
+
+
+def access_agency(*, actor, agency_id) -> Agency:
+    require_admin(actor)
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None:
+        raise Http404("No such agency.")
+    return agency
+
+
+def access_team(*, actor, team_id) -> Team:
+    require_admin(actor)
+    team = Team.objects.select_related("agency").filter(pk=team_id).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+def agency_choices(*, actor) -> QuerySet[Agency]:
+    require_admin(actor)
+    return Agency.objects.order_by("name")
+
+
+def team_choices(*, actor) -> QuerySet[Team]:
+    """Every team, grouped by agency, for pickers."""
+    require_admin(actor)
+    return Team.objects.select_related("agency").order_by("agency__name", "name")
+
+
+def session_idle_minutes(*, actor) -> int:
+    """The partnership's idle timeout, for the settings page."""
+    from tenant_apps.accounts.models import SecuritySettings
+
+    require_admin(actor)
+    return SecuritySettings.current().session_idle_minutes

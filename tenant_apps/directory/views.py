@@ -1,0 +1,339 @@
+"""Pages of the partnership admin area (``/admin/``): users, agencies, teams, settings.
+
+Each view is a few lines: it parses a form, calls one selector or service, and
+redirects after a successful POST (with a success banner) or re-renders the form
+with its errors named by field. Ids in URLs are resolved by the ``access_*``
+selectors, in the current partnership's schema only.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tenant_apps.directory import selectors, services
+from tenant_apps.directory.decorators import partnership_admin_required
+from tenant_apps.directory.forms import (
+    AgencyForm,
+    IdleTimeoutForm,
+    InviteForm,
+    MembershipFields,
+    RoleForm,
+    TeamForm,
+    UserFilterForm,
+)
+
+USERS_PER_PAGE = 50
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _posted(request):
+    """The form data of a POST (even an empty one, as a confirmation button sends), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def _apply_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's errors on the form: on the field they name, else on the whole form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _filter_query(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@partnership_admin_required
+@require_GET
+def index(request):
+    return render(request, "directory/index.html")
+
+
+# --- Users ------------------------------------------------------------------------------
+
+
+@partnership_admin_required
+@require_GET
+def user_list(request):
+    form = UserFilterForm(request.GET, **_membership_choices(request))
+    page = None
+    if form.is_valid():
+        users = selectors.user_list(actor=request.user, **form.filters())
+        page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+        for user in page.object_list:
+            user.directory_status = selectors.user_status(user)
+    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "users"}
+    return render(request, "directory/user_list.html", context)
+
+
+def _membership_choices(request) -> dict:
+    return {
+        "agencies": selectors.agency_choices(actor=request.user),
+        "teams": selectors.team_choices(actor=request.user),
+    }
+
+
+@partnership_admin_required
+@GET_POST
+def user_invite(request):
+    form = InviteForm(_posted(request), **_membership_choices(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_invite_with_membership(
+                request=request,
+                email=data["email"],
+                full_name=data["full_name"],
+                role=data["role"],
+                agency=data["agency"],
+                teams=data["teams"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {user.email}. The link in it works for 72 hours.")
+            return redirect("directory:user-detail", user_id=user.pk)
+    return render(request, "directory/user_invite.html", {"form": form, "section": "users"})
+
+
+@partnership_admin_required
+@require_GET
+def user_detail(request, user_id: int):
+    person = selectors.access_user(actor=request.user, user_id=user_id)
+    person.directory_status = selectors.user_status(person)
+    return render(request, "directory/user_detail.html", {"person": person, "section": "users"})
+
+
+@partnership_admin_required
+@GET_POST
+def user_role(request, user_id: int):
+    person = selectors.access_user(actor=request.user, user_id=user_id)
+    form = RoleForm(_posted(request), initial={"role": person.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_role(request=request, user=person, role=form.cleaned_data["role"])
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            if person.pk == request.user.pk and form.cleaned_data["role"] != "admin":
+                messages.success(request, "Your role has changed. You can no longer use the admin area.")
+                return redirect("home")
+            messages.success(request, f"{person.get_full_name()}'s role has been saved.")
+            return redirect("directory:user-detail", user_id=person.pk)
+    return render(request, "directory/user_role.html", {"form": form, "person": person, "section": "users"})
+
+
+@partnership_admin_required
+@GET_POST
+def user_membership(request, user_id: int):
+    person = selectors.access_user(actor=request.user, user_id=user_id)
+    membership = getattr(person, "membership", None)
+    initial = {"agency": membership.agency if membership else None, "teams": list(person.teams.all())}
+    form = MembershipFields(_posted(request), initial=initial, **_membership_choices(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_agency_and_teams(
+                request=request, user=person, agency=form.cleaned_data["agency"], teams=form.cleaned_data["teams"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{person.get_full_name()}'s agency and teams have been saved.")
+            return redirect("directory:user-detail", user_id=person.pk)
+    context = {"form": form, "person": person, "section": "users"}
+    return render(request, "directory/user_membership.html", context)
+
+
+def _confirm(request, user_id: int, *, action, template_context: dict, done: str):
+    """GET: the confirmation page. POST: do it, then back to the user's page with a banner."""
+    person = selectors.access_user(actor=request.user, user_id=user_id)
+    form = forms.Form(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(request=request, user=person)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, done.format(name=person.get_full_name(), email=person.email))
+            return redirect("directory:user-detail", user_id=person.pk)
+    context = {"form": form, "person": person, "section": "users", **template_context}
+    return render(request, "directory/user_confirm.html", context)
+
+
+@partnership_admin_required
+@GET_POST
+def user_deactivate(request, user_id: int):
+    return _confirm(
+        request,
+        user_id,
+        action=services.user_deactivate,
+        template_context={
+            "title": "Deactivate this account?",
+            "explanation": "They will be signed out at once and cannot sign in again until reactivated. "
+            "Nothing they recorded is deleted.",
+            "button": "Deactivate account",
+            "warning": True,
+        },
+        done="{name} has been deactivated and signed out.",
+    )
+
+
+@partnership_admin_required
+@GET_POST
+def user_reactivate(request, user_id: int):
+    return _confirm(
+        request,
+        user_id,
+        action=services.user_reactivate,
+        template_context={
+            "title": "Reactivate this account?",
+            "explanation": "They will be able to sign in again with their password and second factor, "
+            "with the role, agency and teams they have now.",
+            "button": "Reactivate account",
+        },
+        done="{name} has been reactivated.",
+    )
+
+
+@partnership_admin_required
+@GET_POST
+def user_reset_second_factor(request, user_id: int):
+    return _confirm(
+        request,
+        user_id,
+        action=services.user_second_factor_reset,
+        template_context={
+            "title": "Reset their second factor?",
+            "explanation": "Their authenticator app and backup codes stop working and they are signed out. "
+            "At their next sign-in they set up an authenticator app again. Check who is asking first: "
+            "only do this for the account's owner.",
+            "button": "Reset second factor",
+            "warning": True,
+        },
+        done="{name}'s second factor has been reset. They will set up an authenticator app at their next sign-in.",
+    )
+
+
+@partnership_admin_required
+@GET_POST
+def user_resend_invitation(request, user_id: int):
+    return _confirm(
+        request,
+        user_id,
+        action=services.user_invitation_resend,
+        template_context={
+            "title": "Send the invitation again?",
+            "explanation": "They get a new link to set their password, which works for 72 hours.",
+            "button": "Send invitation",
+        },
+        done="A new invitation has been sent to {email}.",
+    )
+
+
+# --- Agencies and teams ----------------------------------------------------------------------
+
+
+@partnership_admin_required
+@require_GET
+def agency_list(request):
+    agencies = selectors.agency_list(actor=request.user)
+    return render(request, "directory/agency_list.html", {"agencies": agencies, "section": "agencies"})
+
+
+@partnership_admin_required
+@GET_POST
+def agency_create(request):
+    form = AgencyForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency = services.agency_create(request=request, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{agency.name} has been added.")
+            return redirect("directory:agency-list")
+    return render(request, "directory/agency_form.html", {"form": form, "agency": None, "section": "agencies"})
+
+
+@partnership_admin_required
+@GET_POST
+def agency_edit(request, agency_id: int):
+    agency = selectors.access_agency(actor=request.user, agency_id=agency_id)
+    form = AgencyForm(_posted(request), initial={"name": agency.name, "kind": agency.kind})
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency = services.agency_update(request=request, agency=agency, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{agency.name} has been saved.")
+            return redirect("directory:agency-list")
+    return render(request, "directory/agency_form.html", {"form": form, "agency": agency, "section": "agencies"})
+
+
+@partnership_admin_required
+@GET_POST
+def team_create(request):
+    agencies = selectors.agency_choices(actor=request.user)
+    chosen = request.GET.get("agency", "")
+    initial = {"agency": agencies.filter(pk=chosen).first()} if chosen.isdigit() else {}
+    form = TeamForm(_posted(request), initial=initial, agencies=agencies)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(request=request, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{team.name} has been added to {team.agency.name}.")
+            return redirect(f"{reverse('directory:agency-list')}#agency-{team.agency_id}")
+    context = {"form": form, "team": None, "section": "agencies", "has_agencies": agencies.exists()}
+    return render(request, "directory/team_form.html", context)
+
+
+@partnership_admin_required
+@GET_POST
+def team_edit(request, team_id: int):
+    team = selectors.access_team(actor=request.user, team_id=team_id)
+    agencies = selectors.agency_choices(actor=request.user)
+    form = TeamForm(_posted(request), initial={"agency": team.agency, "name": team.name}, agencies=agencies)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_update(request=request, team=team, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{team.name} has been saved.")
+            return redirect(f"{reverse('directory:agency-list')}#agency-{team.agency_id}")
+    context = {"form": form, "team": team, "section": "agencies", "has_agencies": True}
+    return render(request, "directory/team_form.html", context)
+
+
+# --- Partnership settings ---------------------------------------------------------------------
+
+
+@partnership_admin_required
+@GET_POST
+def partnership_settings(request):
+    minutes = selectors.session_idle_minutes(actor=request.user)
+    form = IdleTimeoutForm(_posted(request), initial={"session_idle_minutes": minutes})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.partnership_idle_timeout_set(
+                request=request, session_idle_minutes=form.cleaned_data["session_idle_minutes"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            minutes = form.cleaned_data["session_idle_minutes"]
+            messages.success(request, f"People are now signed out after {minutes} minutes without activity.")
+            return redirect("directory:settings")
+    return render(request, "directory/settings.html", {"form": form, "section": "settings"})
