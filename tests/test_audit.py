@@ -432,3 +432,21 @@ def test_the_list_page_runs_a_fixed_number_of_queries(alice_client, django_asser
     assert response.status_code == 200 and response.content.decode().count(f"{marker}-") == 50
     with django_assert_num_queries(len(baseline) + LIST_OWN_QUERIES):
         assert alice_client.get(LIST, {"user": bob.pk, "page": 2}).status_code == 200
+
+
+def test_every_recorded_action_is_registered():
+    """Every dotted action name in the code has a label and appears in the audit filter."""
+    import re
+    from pathlib import Path
+
+    from tenant_apps.audit.models import AuditAction
+
+    repo = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r'"((?:auth|otp|user|agency|team|settings|partnership|operator)\.[a-z_]+)"')
+    used = set()
+    for folder in ("tenant_apps", "tenants", "platform", "shared_apps"):
+        for source in (repo / folder).rglob("*.py"):
+            if "migrations" not in source.parts:
+                used |= set(pattern.findall(source.read_text()))
+    assert used, "the scan must find the actions"
+    assert used - set(AuditAction.values) == set()

@@ -41,12 +41,26 @@ class AuditAction(models.TextChoices):
     # Second factors
     OTP_ENROLLED = "otp.enrolled", "Authenticator app enrolled"
     OTP_RESET = "otp.reset", "Second factor reset"
+    OTP_BACKUP_CODES_REGENERATED = "otp.backup_codes_regenerated", "Backup codes replaced"
     # Managing users
     USER_INVITED = "user.invited", "User invited"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"
     USER_TEAMS_CHANGED = "user.teams_changed", "Teams changed"
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"
+    USER_AGENCY_CHANGED = "user.agency_changed", "Agency changed"
+    # Agencies and teams
+    AGENCY_CREATED = "agency.created", "Agency created"
+    AGENCY_UPDATED = "agency.updated", "Agency changed"
+    TEAM_CREATED = "team.created", "Team created"
+    TEAM_UPDATED = "team.updated", "Team changed"
+    # Partnership settings
+    SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
+    # The platform (public schema: operators)
+    PARTNERSHIP_PROVISIONED = "partnership.provisioned", "Partnership provisioned"
+    PARTNERSHIP_SUSPENDED = "partnership.suspended", "Partnership suspended"
+    PARTNERSHIP_RESUMED = "partnership.resumed", "Partnership resumed"
+    PARTNERSHIP_INVITATION_RESENT = "partnership.invitation_resent", "Partnership admin's invitation re-sent"
 
 
 class AuditEvent(models.Model):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
+from tenant_apps.directory.services import directory_seed_demo
 from tenants.models import Partnership
 from tenants.provisioning import partnership_provision, partnership_url
 
@@ -69,6 +70,14 @@ class Command(BaseCommand):
                     if not user.check_password(password):
                         user.set_password(password)
                         user.save(update_fields=["password"])
+                admin, police, council = (_email(full_name, slug) for full_name, _ in people)
+                directory_seed_demo(
+                    people={
+                        admin: ("District Council", ["Community Safety Team"]),
+                        police: ("Constabulary", ["Safer Neighbourhood Team", "IOM"]),
+                        council: ("District Council", ["ASB Team"]),
+                    }
+                )
             lines.append(f"  {partnership_url(partnership)}  " + ", ".join(_email(n, slug) for n, _ in people))
         self.stdout.write("")
         self.stdout.write("Demo partnerships (development only). Sign in with any of these e-mail addresses")
