@@ -378,3 +378,23 @@ def test_the_api_permission_refuses_a_password_only_user():
     assert permission.has_permission(request(True, True), None)
     assert not permission.has_permission(request(True, False), None)
     assert not permission.has_permission(request(False, False), None)
+
+
+def test_wrong_enrolment_codes_count_towards_the_lock(db):
+    """A password-only session cannot guess enrolment codes for ever either."""
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        services.second_factor_reset(request=service_request("suffolk", bob), user=bob)
+    client = Client(HTTP_HOST="suffolk.localhost")
+    client.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    client.get("/account/two-factor/setup/")
+    for _ in range(5):
+        client.post("/account/two-factor/setup/", {"code": "000000"})
+    locked = client.post("/account/two-factor/setup/", {"code": "000000"})
+    assert b"This account is locked" in locked.content
+    with schema_context("suffolk"):
+        bob.refresh_from_db()
+        assert bob.is_locked()
+        from tenant_apps.audit.models import AuditEvent
+
+        assert AuditEvent.objects.filter(action="auth.sign_in_failed", object_id=str(bob.pk)).count() == 5

@@ -131,6 +131,29 @@ def test_suspension_reaches_every_worker_process_within_seconds(committed_db):
         server.stop()
 
 
+def test_a_domain_change_reaches_every_worker_process_within_seconds(committed_db):
+    """Norfolk's host name changes: both workers stop serving the old one and serve the new one."""
+    from tenants.models import Domain
+
+    ttl = 2
+    server = Server(project_env(TENANT_CACHE_SECONDS=str(ttl)), workers=2)
+    domain = Domain.objects.get(domain="norfolk.localhost")
+    try:
+        for _ in range(20):
+            assert server.get("/account/sign-in/", "norfolk.localhost")[0] == 200
+        Domain.objects.filter(pk=domain.pk).update(domain="norfolkcsp.localhost")
+        changed_at = time.monotonic()
+        while {server.get("/account/sign-in/", "norfolk.localhost")[0] for _ in range(20)} != {404}:
+            assert time.monotonic() - changed_at < ttl + 3
+            time.sleep(0.1)
+        assert time.monotonic() - changed_at <= ttl + 3
+        status, _, body = server.get("/account/sign-in/", "norfolkcsp.localhost")
+        assert status == 200 and b"Norfolk Community Safety Partnership" in body
+    finally:
+        Domain.objects.filter(pk=domain.pk).update(domain="norfolk.localhost")
+        server.stop()
+
+
 def test_healthz_answers_503_when_the_database_is_unreachable():
     server = Server(project_env(DATABASE_URL="postgres://postgres@127.0.0.1:1/nothing"), workers=1)
     try:

@@ -258,21 +258,26 @@ def totp_secret_text(device: TOTPDevice) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-@transaction.atomic
 def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[str]:
-    """Confirm the new authenticator with its first code; returns fresh backup codes."""
+    """Confirm the new authenticator with its first code; returns fresh backup codes.
+
+    A wrong code counts towards the lock like any other (recorded outside the
+    transaction that confirms, so a refusal is never rolled back).
+    """
+    _refuse_if_throttled(request, request.user)
     if not device.verify_token(token):
         _record_failure(request, request.user, what="enrolment code")
         raise SignInRefused("That code did not match. Enter the current 6-digit code from your app.")
-    TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = backup_codes_generate(user=device.user)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = backup_codes_generate(user=device.user)
+        _clear_failures(device.user)
+        _audit(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
+               summary="authenticator app enrolled; backup codes issued")  # fmt: skip
     django_otp.login(request, device)
     request.session.cycle_key()
-    _clear_failures(device.user)
-    _audit(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
-           summary="authenticator app enrolled; backup codes issued")  # fmt: skip
     return codes
 
 
