@@ -71,6 +71,7 @@ class TemplateDDL(models.Model):
     migration_key = models.CharField(max_length=64, unique=True)
     ddl = models.TextField()
     migrations = models.JSONField()
+    seeded_tables = models.JSONField(default=list)  # tables whose rows migrations wrote
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -103,7 +103,7 @@ def template_schema() -> str:
 
 
 def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
-    """Migrate the template schema, empty it, dump its DDL and store it (idempotent).
+    """Migrate the template schema, dump its DDL and store it with the seeded tables (idempotent).
 
     It commits as it goes, and pg_dump reads the template from another
     connection: inside a caller's transaction it would wait for that very
@@ -125,9 +125,11 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{template}"')
         call_command("migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=verbosity)
         connection.set_schema_to_public()
-        _empty_schema(template)
         ddl = _dump_schema_ddl(template)
-        record, _ = TemplateDDL.objects.update_or_create(migration_key=key, defaults={"ddl": ddl, "migrations": names})
+        record, _ = TemplateDDL.objects.update_or_create(
+            migration_key=key,
+            defaults={"ddl": ddl, "migrations": names, "seeded_tables": _seeded_tables(template)},
+        )
         TemplateDDL.objects.exclude(migration_key=key).delete()
         return record
     finally:
@@ -136,10 +138,10 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
-# Rows that describe the schema itself, written by migrations' post_migrate: kept in the
-# template and copied into each new partnership, so a provisioned schema has exactly
-# what a migrated one has. Everything else in the template is emptied.
-REFERENCE_TABLES = ("django_migrations", "django_content_type", "auth_permission")
+# Only migrations ever write to the template, so its rows are exactly what migrating a
+# schema produces: content types and permissions (post_migrate) and rows seeded by data
+# migrations (case types). They are copied into every new partnership. Nothing else may
+# be there: no users, sessions or casework (tests/test_provisioning.py checks).
 
 
 def _in_own_connection(function, **kwargs):
@@ -166,16 +168,21 @@ def _in_own_connection(function, **kwargs):
     return outcome["value"]
 
 
-def _empty_schema(schema: str) -> None:
-    """The template holds structure and reference rows only: no users, sessions or data."""
+def _seeded_tables(schema: str) -> list[str]:
+    """The template's tables that migrations filled, in name order (django_migrations apart)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND NOT tablename = ANY(%s)",
-            [schema, list(REFERENCE_TABLES)],
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'django_migrations' "
+            "ORDER BY tablename",
+            [schema],
         )
-        tables = [f'"{schema}"."{row[0]}"' for row in cursor.fetchall()]
-        if tables:
-            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        tables = [row[0] for row in cursor.fetchall()]
+        seeded = []
+        for table in tables:
+            cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{schema}"."{table}")')
+            if cursor.fetchone()[0]:
+                seeded.append(table)
+    return seeded
 
 
 def _pg_dump_binary() -> str:
@@ -247,7 +254,8 @@ def current_template() -> TemplateDDL:
 
 def replay_ddl(*, schema: str, template: TemplateDDL) -> None:
     """Create ``schema`` with the template's tables, its migrations recorded as applied and
-    its reference rows (content types, permissions) copied with their ids."""
+    the rows migrations seeded (content types, permissions, case types) copied with their
+    ids. Foreign keys are deferred to commit, so the copying order does not matter."""
     source = template_schema()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema}"')
@@ -257,7 +265,7 @@ def replay_ddl(*, schema: str, template: TemplateDDL) -> None:
             "SELECT m.app, m.name, now() FROM jsonb_to_recordset(%s::jsonb) AS m(app text, name text)",
             [json.dumps([{"app": app, "name": name} for app, name in template.migrations])],
         )
-        for table in ("django_content_type", "auth_permission"):
+        for table in template.seeded_tables:
             cursor.execute(
                 f'INSERT INTO "{schema}"."{table}" OVERRIDING SYSTEM VALUE SELECT * FROM "{source}"."{table}"'
             )

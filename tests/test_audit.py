@@ -442,7 +442,8 @@ def test_every_recorded_action_is_registered():
     from tenant_apps.audit.models import AuditAction
 
     repo = Path(__file__).resolve().parents[1]
-    pattern = re.compile(r'"((?:auth|otp|user|agency|team|settings|partnership|operator)\.[a-z_]+)"')
+    areas = "auth|otp|user|agency|team|settings|partnership|operator|profile|case|share|timeline|search|document"
+    pattern = re.compile(rf'"((?:{areas})\.[a-z_]+)"')
     used = set()
     for folder in ("tenant_apps", "tenants", "platform", "shared_apps"):
         for source in (repo / folder).rglob("*.py"):

@@ -54,6 +54,23 @@ class AuditAction(models.TextChoices):
     AGENCY_UPDATED = "agency.updated", "Agency changed"
     TEAM_CREATED = "team.created", "Team created"
     TEAM_UPDATED = "team.updated", "Team changed"
+    # Casework: who looked at whom, and every change
+    PROFILE_VIEWED = "profile.viewed", "Profile viewed"
+    PROFILE_CREATED = "profile.created", "Profile created"
+    PROFILE_UPDATED = "profile.updated", "Profile changed"
+    PROFILE_MERGED = "profile.merged", "Profiles merged"
+    CASE_VIEWED = "case.viewed", "Case viewed"
+    CASE_CREATED = "case.created", "Case opened"
+    CASE_STATUS_CHANGED = "case.status_changed", "Case status changed"
+    SHARE_GRANTED = "share.granted", "Record shared"
+    SHARE_REVOKED = "share.revoked", "Sharing revoked"
+    TIMELINE_ENTRY_CREATED = "timeline.entry_created", "Timeline entry recorded"
+    TIMELINE_ENTRY_UPDATED = "timeline.entry_updated", "Timeline entry edited"
+    TIMELINE_ENTRY_DELETED = "timeline.entry_deleted", "Timeline entry deleted"
+    SEARCH_RUN = "search.run", "Search run"
+    DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
+    DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
+    DOCUMENT_DELETED = "document.deleted", "Document deleted"
     # Partnership settings
     SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
     # The platform (public schema: operators)

@@ -54,6 +54,7 @@ SHARED_APPS = [
     *_BOTH,
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # trigram indexes and lookups (pg_trgm, installed in public)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -63,6 +64,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     *_BOTH,
     "tenant_apps.directory",  # agencies, teams, memberships; the partnership admin area
+    "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CaseworkConfig(AppConfig):
+    name = "tenant_apps.casework"
+    label = "casework"
+    verbose_name = "Casework"
+    default_auto_field = "django.db.models.BigAutoField"

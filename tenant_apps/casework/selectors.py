@@ -1,0 +1,133 @@
+"""Reads of casework, always through the user: what they may see is decided in the query.
+
+``access_*`` give the same 404 for "does not exist" and "not yours", so ids are
+no oracle. Counts, searches, lists, exports and the API all start from
+``profiles_visible_to`` / ``cases_visible_to``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from tenant_apps.casework.models import Case, CaseworkSettings, Profile, Share, TimelineEntry
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int
+    team_ids: tuple[int, ...]
+    agency_id: int | None
+    sees_everything: bool
+    read_only: bool
+
+
+def user_scope(user) -> Scope:
+    """The user's teams and agency, read once per request (kept on the user object)."""
+    cached = getattr(user, "_casework_scope", None)
+    if cached is not None:
+        return cached
+    from tenant_apps.directory.models import Membership, TeamMembership
+
+    team_ids = tuple(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
+    agency_id = Membership.objects.filter(user=user).values_list("agency_id", flat=True).first()
+    sees_everything = user.is_partnership_admin and CaseworkSettings.current().admins_see_everything
+    scope = Scope(user.pk, team_ids, agency_id, sees_everything, user.is_read_only)
+    user._casework_scope = scope
+    return scope
+
+
+def _grantee_q(scope: Scope) -> Q:
+    q = Q(user_id=scope.user_id) | Q(team_id__in=scope.team_ids)
+    if scope.agency_id is not None:
+        q |= Q(agency_id=scope.agency_id)
+    return q
+
+
+def _owner_q(scope: Scope) -> Q:
+    q = Q(owning_team_id__in=scope.team_ids)
+    if scope.agency_id is not None:
+        q |= Q(owning_agency_id=scope.agency_id)
+    return q
+
+
+def _visible(model, scope: Scope, *, field: str, edit: bool) -> QuerySet:
+    if edit and scope.read_only:
+        return model.objects.none()
+    grants = Share.objects.filter(**{field: OuterRef("pk")}).filter(_grantee_q(scope))
+    if edit:
+        grants = grants.filter(can_edit=True)
+    elif scope.sees_everything:
+        return model.objects.all()
+    return model.objects.filter(_owner_q(scope) | Q(Exists(grants)))
+
+
+def profiles_visible_to(user, *, edit: bool = False) -> QuerySet[Profile]:
+    """Profiles the user may see (or edit), merged ones excluded."""
+    return _visible(Profile, user_scope(user), field="profile", edit=edit).filter(merged_into__isnull=True)
+
+
+def cases_visible_to(user, *, edit: bool = False) -> QuerySet[Case]:
+    return _visible(Case, user_scope(user), field="case", edit=edit)
+
+
+def access_profile(*, user, profile_id, edit: bool = False) -> Profile:
+    profile = profiles_visible_to(user, edit=edit).filter(pk=profile_id).first() if str(profile_id).isdigit() else None
+    if profile is None:
+        raise Http404("No such profile")
+    return profile
+
+
+def access_case(*, user, case_id, edit: bool = False) -> Case:
+    case = cases_visible_to(user, edit=edit).filter(pk=case_id).first() if str(case_id).isdigit() else None
+    if case is None:
+        raise Http404("No such case")
+    return case
+
+
+def _with_readability(entries: QuerySet, scope: Scope) -> QuerySet:
+    """Annotate ``can_read``: sensitive entries are readable only by their named teams."""
+    from tenant_apps.casework.models import TimelineEntry as Entry
+
+    restricted = Entry.restricted_to_teams.through.objects.filter(
+        timelineentry_id=OuterRef("pk"), team_id__in=scope.team_ids
+    )
+    return (
+        entries.filter(deleted_at__isnull=True)
+        .annotate(can_read=Q(is_sensitive=False) | Q(Exists(restricted)))
+        .select_related("recorded_by", "case")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def timeline_for_case(*, user, case: Case) -> QuerySet[TimelineEntry]:
+    """The case's stream, newest first (the case was fetched with ``access_case``)."""
+    return _with_readability(TimelineEntry.objects.filter(case=case), user_scope(user))
+
+
+def timeline_for_profile(*, user, profile: Profile) -> QuerySet[TimelineEntry]:
+    """The profile's stream: entries about it, except those on cases the user may not see."""
+    entries = TimelineEntry.objects.filter(profiles=profile).filter(
+        Q(case__isnull=True) | Q(case__in=cases_visible_to(user))
+    )
+    return _with_readability(entries, user_scope(user))
+
+
+def access_entry(*, user, entry_id, edit: bool = False) -> TimelineEntry:
+    """An entry on a case (or about a profile) the user may see or edit."""
+    if not str(entry_id).isdigit():
+        raise Http404("No such entry")
+    entry = (
+        TimelineEntry.objects.filter(pk=entry_id, deleted_at__isnull=True)
+        .filter(
+            Q(case__in=cases_visible_to(user, edit=edit))
+            | Q(case__isnull=True, profiles__in=profiles_visible_to(user, edit=edit))
+        )
+        .distinct()
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such entry")
+    return _with_readability(TimelineEntry.objects.filter(pk=entry.pk), user_scope(user)).get()
