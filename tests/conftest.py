@@ -295,4 +295,4 @@ class HttpSession:
         assert status == 302, status
 
 
-pytest_plugins = ["tests.smtp"]
+pytest_plugins = ["tests.smtp", "tests.s3"]

@@ -29,6 +29,24 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$mail_port") 2>/dev/null; then
     $py -m aiosmtpd -n -l "127.0.0.1:$mail_port" -c aiosmtpd.handlers.Debugging &
     pids+=($!)
 fi
+# Object storage: unless AWS_S3_ENDPOINT_URL names one, an S3-compatible server (moto) on
+# 127.0.0.1:9000 holds documents, as S3 does in production; its contents last until it stops.
+# The web server and the worker inherit the exported settings; the bucket is created here.
+if [ -z "${AWS_S3_ENDPOINT_URL:-}" ]; then
+    export AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000"
+    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-development}"
+    export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-development}"
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/9000") 2>/dev/null; then
+        echo "Documents: an S3-compatible server (moto) on 127.0.0.1:9000 (in memory)."
+        $py -m moto.server -H 127.0.0.1 -p 9000 >/dev/null 2>&1 &
+        pids+=($!)
+        for _ in $(seq 1 100); do
+            (exec 3<>"/dev/tcp/127.0.0.1/9000") 2>/dev/null && break
+            sleep 0.1
+        done
+    fi
+fi
+$py manage.py ensure_bucket
 $py manage.py procrastinate worker &
 pids+=($!)
 $py manage.py runserver 0.0.0.0:8000 &

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from botocore.config import Config as BotocoreConfig
+
 from concord.crypto_keys import development_key
 from concord.env import (
     env_bool,
@@ -64,7 +66,9 @@ SHARED_APPS = [
 TENANT_APPS = [
     *_BOTH,
     "tenant_apps.directory",  # agencies, teams, memberships; the partnership admin area
+    "tenant_apps.documents",  # uploaded files' metadata; the bytes live in object storage
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
+    "tenant_apps.tasks",  # tasks to people or teams, from cases or profiles, with replies
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -218,7 +222,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>
 # (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
 # JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
-PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail"]
+PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail", "tenant_apps.documents.jobs"]
 JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
 JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
 JOBS_STALLED_CHECK_CRON = env_str("JOBS_STALLED_CHECK_CRON", "* * * * *")
@@ -241,6 +245,36 @@ AWS_S3_OBJECT_PARAMETERS = {"ServerSideEncryption": env_str("AWS_S3_SERVER_SIDE_
 AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 60, minimum=1, maximum=60)
 AWS_DEFAULT_ACL = None
 AWS_S3_FILE_OVERWRITE = False
+AWS_QUERYSTRING_AUTH = True  # downloads only by presigned URLs (tenant_apps.documents)
+AWS_S3_SIGNATURE_VERSION = "s3v4"  # SigV4 everywhere: X-Amz-Expires in every presigned URL
+# "path" for MinIO and other servers addressed by IP or a single host name; AWS S3: "auto".
+AWS_S3_ADDRESSING_STYLE = env_choice("AWS_S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), "auto")
+# Fail fast when storage is unreachable: an upload is refused with a clear message rather
+# than holding a web worker for a minute (botocore's defaults retry 5 times, 60 s timeouts).
+AWS_S3_CLIENT_CONFIG = BotocoreConfig(
+    signature_version=AWS_S3_SIGNATURE_VERSION,
+    s3={"addressing_style": AWS_S3_ADDRESSING_STYLE},
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+# The storage alias that holds documents' bytes (STORAGES["documents"] in each environment).
+DOCUMENTS_STORAGE = {"BACKEND": "tenants.storage.PartnershipS3Storage"}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": DOCUMENTS_STORAGE,
+}
+
+# --- Documents (tenant_apps.documents) -------------------------------------------
+# Largest upload accepted, in bytes (25 MB). Images are also bounded in pixels, so that a
+# small file cannot decode into gigabytes (a decompression bomb).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+DOCUMENT_MAX_IMAGE_PIXELS = 40_000_000
+# Objects under <schema>/documents/ with no Document row, older than this, are removed by
+# the sweep (documents_sweep_all, run by a periodic job at DOCUMENTS_SWEEP_CRON).
+DOCUMENTS_ORPHAN_AGE_SECONDS = 3600
+DOCUMENTS_SWEEP_CRON = "17 * * * *"
 
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,7 +2,7 @@
 
 from concord.env import EnvError, env_bool, env_choice, env_fernet_keys, env_int, env_port, env_str
 from concord.settings.base import *  # noqa: F403
-from concord.settings.base import SENTRY_DSN, SENTRY_ENVIRONMENT, database_config
+from concord.settings.base import DOCUMENTS_STORAGE, SENTRY_DSN, SENTRY_ENVIRONMENT, database_config
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
@@ -31,6 +31,7 @@ CSRF_COOKIE_NAME = "__Host-concord_csrf"
 STORAGES = {
     "default": {"BACKEND": "tenants.storage.PartnershipS3Storage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "documents": DOCUMENTS_STORAGE,
 }
 
 from concord.observability import init_sentry  # noqa: E402

@@ -2,6 +2,7 @@
 
 from concord.env import env_int
 from concord.settings.base import *  # noqa: F403
+from concord.settings.base import DOCUMENTS_STORAGE
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret-" + "y" * 40
@@ -12,6 +13,12 @@ TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 0, minimum=0, maximum=60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Documents: S3 against the moto server that the `s3` fixture (tests/s3.py) starts on
+    # loopback. Without the fixture the endpoint is a closed port: nothing reaches real AWS.
+    "documents": DOCUMENTS_STORAGE,
 }
+AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+AWS_ACCESS_KEY_ID = "testing"
+AWS_SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto accepts any credentials
 STATIC_ROOT = None  # nothing collected in tests: WhiteNoise serves from the finders
 WHITENOISE_USE_FINDERS = True  # serve static files from STATICFILES_DIRS (.build/frontend), no collectstatic

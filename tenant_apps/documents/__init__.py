@@ -1,0 +1,10 @@
+"""Documents and photos: bytes in object storage under the partnership's prefix, metadata here.
+
+Public API (keyword-only):
+
+- ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``
+- ``services.document_download_url(user=, document=, request=None)``
+- ``services.document_delete(request_or_user=, document=, reason=)``
+- ``selectors.document_get_for_user(user=, document_id=)``, ``selectors.documents_attached_to(...)``
+- ``access.register(attached_to_type, check)``: who may download what (fail closed).
+"""

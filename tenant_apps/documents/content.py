@@ -1,0 +1,215 @@
+"""What a file is, from its bytes (never its name), and images cleaned of their metadata.
+
+Accepted: JPEG, PNG and WebP images; PDF; plain text (UTF-8, or Windows-1252 as
+old Notepad writes it); Word (.docx), Excel (.xlsx) and OpenDocument text (.odt).
+Everything else is refused, including HTML and scripts saved as text, macro-enabled
+Office files, and anything renamed to look like an accepted type.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.core.exceptions import ValidationError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+ACCEPTED_DESCRIPTION = (
+    "JPEG, PNG or WebP images, PDF, plain text, Word (.docx), Excel (.xlsx) or OpenDocument text (.odt)"
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    content_type: str
+    extension: str  # with the dot; the stored key's and the download name's
+    label: str
+    image_format: str | None = None  # Pillow's format name, for images
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_format is not None
+
+
+JPEG = Kind("image/jpeg", ".jpg", "JPEG image", "JPEG")
+PNG = Kind("image/png", ".png", "PNG image", "PNG")
+WEBP = Kind("image/webp", ".webp", "WebP image", "WEBP")
+PDF = Kind("application/pdf", ".pdf", "PDF document")
+TEXT_UTF8 = Kind("text/plain; charset=utf-8", ".txt", "text file")
+TEXT_1252 = Kind("text/plain; charset=windows-1252", ".txt", "text file")
+DOCX = Kind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx", "Word document")
+XLSX = Kind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", "Excel spreadsheet")
+ODT = Kind("application/vnd.oasis.opendocument.text", ".odt", "OpenDocument text")
+
+# Extensions a kind's files are known by: a download keeps the uploader's extension only if
+# it is one of these, so a text file uploaded as "photo.jpg" downloads as "photo.txt".
+KNOWN_EXTENSIONS = {
+    JPEG: {".jpg", ".jpeg", ".jpe", ".jfif"},
+    PNG: {".png"},
+    WEBP: {".webp"},
+    PDF: {".pdf"},
+    TEXT_UTF8: {".txt", ".text", ".log", ".csv"},
+    TEXT_1252: {".txt", ".text", ".log", ".csv"},
+    DOCX: {".docx"},
+    XLSX: {".xlsx"},
+    ODT: {".odt"},
+}
+
+# The WHATWG MIME sniffing patterns for HTML, plus XML (SVG is XML and can carry script).
+_MARKUP_START = re.compile(
+    rb"^<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--|\?xml|svg)"
+    rb"(?:[\s>/]|$)",
+    re.IGNORECASE,
+)
+_MARKUP_ANYWHERE = re.compile(rb"<\s*(?:script|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+
+
+def refuse(message: str) -> ValidationError:
+    return ValidationError({"file": [message]})
+
+
+def _not_accepted() -> ValidationError:
+    return refuse(f"This type of file is not accepted. Upload {ACCEPTED_DESCRIPTION}.")
+
+
+def sniff(data: bytes) -> Kind:
+    """The kind of ``data`` from its content; ``ValidationError`` naming the field if not accepted."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        if not features.check("webp"):
+            raise _not_accepted()
+        return WEBP
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        return _office(data)
+    return _text(data)
+
+
+def _office(data: bytes) -> Kind:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                raise refuse("Office files with macros are not accepted. Save it without macros and upload it again.")
+            if "[Content_Types].xml" in names and "word/document.xml" in names:
+                return DOCX
+            if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+                return XLSX
+            first = infos[0] if infos else None
+            if (
+                first is not None
+                and first.filename == "mimetype"
+                and first.file_size <= 100
+                and archive.read(first).strip() == _ODT_MIMETYPE
+            ):
+                return ODT
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        pass
+    raise _not_accepted()
+
+
+def _text(data: bytes) -> Kind:
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    kind = TEXT_UTF8
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text, kind = body.decode("cp1252"), TEXT_1252
+        except UnicodeDecodeError:
+            raise _not_accepted() from None
+    if _CONTROL.search(text):
+        raise _not_accepted()  # binary data, not text
+    head = body.lstrip(b" \t\r\n\x0c")[:4096]
+    if _MARKUP_START.match(head) or _MARKUP_ANYWHERE.search(body[:65536]):
+        raise refuse("Web pages, scripts and markup are not accepted. Save it as PDF or plain text instead.")
+    return kind
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    width: int
+    height: int
+
+
+def image_reencode(data: bytes, kind: Kind, *, max_pixels: int) -> CleanImage:
+    """Decode and re-encode an image: orientation applied, every metadata block dropped.
+
+    EXIF (GPS location, camera serial numbers), XMP, ICC profiles, comments and
+    text chunks are not copied: only pixels reach storage. Images over
+    ``max_pixels`` (or Pillow's own ``Image.MAX_IMAGE_PIXELS``) are refused before
+    they are decoded. Animated images keep their first frame.
+    """
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    too_big = refuse(f"This image is too large: the limit is {limit // 1_000_000} megapixels. Resize it and try again.")
+    unreadable = refuse(f"This file could not be read as a {kind.label}. It may be damaged.")
+    try:
+        with Image.open(io.BytesIO(data), formats=[kind.image_format]) as opened:
+            if opened.width * opened.height > limit:
+                raise too_big
+            opened.load()
+            image = ImageOps.exif_transpose(opened)  # a copy, turned the way the camera meant
+    except Image.DecompressionBombError:
+        raise too_big from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise unreadable from None
+
+    if kind is JPEG:
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        options = {"quality": 90}
+    elif kind is PNG:
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA")
+        options = {"optimize": False}
+    else:
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA")
+        options = {"quality": 90}
+    image.info = {}  # exif, icc_profile, xmp, comment, dpi, text chunks: none is carried over
+    out = io.BytesIO()
+    image.save(out, format=kind.image_format, **options)
+    return CleanImage(data=out.getvalue(), width=image.width, height=image.height)
+
+
+def filename_sanitise(name: str, *, max_length: int = 200) -> str:
+    """A display name from what the uploader sent: no path, no control or odd characters."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch if (ch.isalnum() or ch in " ._-()[],+&'") else "_" for ch in name)
+    name = re.sub(r"\s+", " ", name)
+    name = re.sub(r"_+", "_", name).strip(" .")
+    if not name:
+        return "document"
+    if len(name) > max_length:
+        path = PurePosixPath(name)
+        suffix = path.suffix[:16]
+        name = path.stem[: max_length - len(suffix)] + suffix
+    return name
+
+
+def download_filename(original: str, kind_content_type: str) -> str:
+    """The name a download is saved as: the uploader's, with an extension that matches the content."""
+    kind = next((k for k in KNOWN_EXTENSIONS if k.content_type == kind_content_type), None)
+    if kind is None:
+        return original
+    path = PurePosixPath(original)
+    if path.suffix.lower() in KNOWN_EXTENSIONS[kind]:
+        return original
+    return f"{path.stem if path.suffix else original}{kind.extension}"
+
+
+def kind_for_content_type(content_type: str) -> Kind | None:
+    return next((k for k in KNOWN_EXTENSIONS if k.content_type == content_type), None)

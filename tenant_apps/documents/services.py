@@ -1,0 +1,225 @@
+"""Storing, downloading and deleting documents. The only code that writes documents.
+
+Order of an upload: check size and type, clean images, upload the object (server-side
+encryption requested on the PUT), then insert the row and its audit event in one
+transaction. If storage fails nothing is written and ``StorageUnavailable`` says so;
+if the insert fails the object is deleted (best effort), and anything left behind is
+removed by the orphan sweep (``tenant_apps.documents.jobs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+import boto3.exceptions
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from tenant_apps.audit.services import audit_record
+from tenant_apps.documents import access, content
+from tenant_apps.documents.models import Document
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ALIAS = "documents"
+KEY_FOLDER = "documents"
+# Errors from boto3/botocore that mean "storage did not do it": unreachable, refused, timed out.
+STORAGE_ERRORS = (BotoCoreError, ClientError, boto3.exceptions.Boto3Error)
+
+
+class StorageUnavailable(Exception):
+    """Object storage could not be reached or refused the request; nothing was saved."""
+
+    message = "Files cannot be stored at the moment; nothing was saved. Try again in a few minutes."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+
+
+def documents_storage():
+    """The partnership-prefixed object storage that holds documents (``STORAGES["documents"]``)."""
+    return storages[STORAGE_ALIAS]
+
+
+def _request_and_user(request_or_user) -> tuple[HttpRequest | None, Any]:
+    if isinstance(request_or_user, HttpRequest):
+        return request_or_user, request_or_user.user
+    return None, request_or_user
+
+
+def _limit_text(limit: int) -> str:
+    return f"{limit / (1024 * 1024):.3g} MB"
+
+
+def _read_bounded(file, limit: int) -> bytes:
+    too_large = content.refuse(f"The file is too large: the limit is {_limit_text(limit)}.")
+    size = getattr(file, "size", None)
+    if size is not None and size > limit:
+        raise too_large
+    if hasattr(file, "seek"):
+        file.seek(0)
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    if not data:
+        raise content.refuse("The file is empty.")
+    return data
+
+
+def document_store(*, request_or_user, file, attached_to_type: str, attached_to_id: str | int) -> Document:
+    """Check, clean and store ``file`` for the current partnership; return its ``Document``.
+
+    ``file`` is an ``UploadedFile`` (or any file object with ``read`` and ideally
+    ``name``). The caller has already decided that the user may attach documents to
+    ``(attached_to_type, attached_to_id)``; the type must have a registered access
+    rule (``access.register``) or ``access.UnknownAttachmentType`` is raised.
+
+    Raises ``ValidationError({"file": [...]})`` for a file that is too large, empty, of
+    a type not accepted (decided by its content), or an unreadable image; and
+    ``StorageUnavailable`` if object storage fails (nothing saved).
+    """
+    request, user = _request_and_user(request_or_user)
+    access.ensure_registered(attached_to_type)
+    limit = settings.DOCUMENT_MAX_BYTES
+    data = _read_bounded(file, limit)
+    kind = content.sniff(data)
+    width = height = None
+    if kind.is_image:
+        clean = content.image_reencode(data, kind, max_pixels=settings.DOCUMENT_MAX_IMAGE_PIXELS)
+        data, width, height = clean.data, clean.width, clean.height
+        if len(data) > limit:
+            raise content.refuse(f"The file is too large: the limit is {_limit_text(limit)}.")
+
+    document_id = uuid.uuid4()
+    now = timezone.now()
+    name = f"{KEY_FOLDER}/{now:%Y}/{now:%m}/{document_id}{kind.extension}"
+    storage = documents_storage()
+    upload = ContentFile(data, name=name)
+    upload.content_type = kind.content_type  # the object's Content-Type: what we detected
+    try:
+        key = storage.key(name)
+        stored_name = storage.save(name, upload)
+    except STORAGE_ERRORS as exc:
+        logger.warning("document upload failed: storage unavailable (%s)", type(exc).__name__, exc_info=True)
+        raise StorageUnavailable() from exc
+    if stored_name != name:  # never with a fresh uuid; would mean the key is not ours
+        _delete_quietly(storage, stored_name)
+        raise StorageUnavailable()
+
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                id=document_id,
+                storage_key=key,
+                original_filename=content.filename_sanitise(getattr(file, "name", "") or ""),
+                content_type=kind.content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                uploaded_by=user,
+                uploaded_at=now,
+                is_image=kind.is_image,
+                width=width,
+                height=height,
+                attached_to_type=attached_to_type,
+                attached_to_id=str(attached_to_id),
+            )
+            audit_record(
+                action="document.uploaded",
+                request=request,
+                actor=user,
+                object_type="document",
+                object_id=str(document.pk),
+                summary=f"{kind.label}, {len(data)} bytes, attached to {attached_to_type} {attached_to_id}",
+            )
+    except BaseException:
+        _delete_quietly(storage, name)
+        raise
+    return document
+
+
+def _delete_quietly(storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except STORAGE_ERRORS:
+        logger.warning("could not delete object %s; the orphan sweep will", name, exc_info=True)
+
+
+def document_download_url(*, user, document: Document, request: HttpRequest | None = None) -> str:
+    """A presigned GET URL for ``document``, valid for ``AWS_QUERYSTRING_EXPIRE`` (<= 60) seconds.
+
+    Checks access through the rule registered for the document's type (fail closed)
+    and refuses documents that are deleted or belong to another partnership's prefix:
+    ``PermissionDenied``. The URL makes the browser save the file (attachment) under
+    its sanitised name, with the detected content type. Audits ``document.downloaded``.
+    """
+    if not document.is_stored or not access.can_access(
+        user, attached_to_type=document.attached_to_type, attached_to_id=document.attached_to_id
+    ):
+        raise PermissionDenied
+    storage = documents_storage()
+    try:
+        name = storage.name_for_key(document.storage_key)
+    except Exception as exc:  # SuspiciousOperation: a key outside this partnership's prefix
+        raise PermissionDenied from exc
+    filename = content.download_filename(document.original_filename, document.content_type)
+    expire = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
+    url = storage.url(
+        name,
+        parameters={
+            "ResponseContentDisposition": content_disposition_header(as_attachment=True, filename=filename),
+            "ResponseContentType": document.content_type,
+            "ResponseCacheControl": "no-store",
+        },
+        expire=expire,
+    )
+    audit_record(
+        action="document.downloaded",
+        request=request,
+        actor=user,
+        object_type="document",
+        object_id=str(document.pk),
+        summary=f"attached to {document.attached_to_type} {document.attached_to_id}",
+    )
+    return url
+
+
+def document_delete(*, request_or_user, document: Document, reason: str) -> Document:
+    """Mark ``document`` deleted (the row stays, for the record) and delete its object.
+
+    The caller decides who may delete. The object is deleted after the transaction
+    commits; if storage is down then, the sweep removes it later (its row is no longer
+    ``stored``). Audits ``document.deleted``.
+    """
+    request, user = _request_and_user(request_or_user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise content.refuse("Say why the document is being deleted.")
+    if not document.is_stored:
+        return document
+    with transaction.atomic():
+        document.status = Document.Status.DELETED
+        document.deleted_at = timezone.now()
+        document.deleted_reason = reason[:300]
+        document.save(update_fields=["status", "deleted_at", "deleted_reason"])
+        audit_record(
+            action="document.deleted",
+            request=request,
+            actor=user,
+            object_type="document",
+            object_id=str(document.pk),
+            summary=reason[:300],
+        )
+        storage = documents_storage()
+        name = storage.name_for_key(document.storage_key)
+        transaction.on_commit(lambda: _delete_quietly(storage, name))
+    return document
