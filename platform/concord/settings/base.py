@@ -68,7 +68,6 @@ TENANT_APPS = [
     "tenant_apps.directory",  # agencies, teams, memberships; the partnership admin area
     "tenant_apps.documents",  # uploaded files' metadata; the bytes live in object storage
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
-    "tenant_apps.tasks",  # tasks to people or teams, from cases or profiles, with replies
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
