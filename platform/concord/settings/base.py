@@ -68,6 +68,7 @@ TENANT_APPS = [
     "tenant_apps.directory",  # agencies, teams, memberships; the partnership admin area
     "tenant_apps.documents",  # uploaded files' metadata; the bytes live in object storage
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
+    "tenant_apps.search",  # one search box over profiles and cases (no models)
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,83 @@
+"""``POST /api/v1/search/``: the search box as JSON. POST only (a GET answers 405), so
+terms never appear in a URL; every search is audited like the page's."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenant_apps.search.forms import UK_DATE_FORMATS
+from tenant_apps.search.selectors import QUERY_MAX_LENGTH, current_postcode
+from tenant_apps.search.services import search_run
+
+
+class SearchView(APIView):
+    """Profiles and cases the signed-in user may see, matching one query."""
+
+    class InputSerializer(serializers.Serializer):
+        query = serializers.CharField(max_length=QUERY_MAX_LENGTH, allow_blank=True, required=False, default="")
+        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None,
+                                              input_formats=[*UK_DATE_FORMATS, "iso-8601"])  # fmt: skip
+
+        def validate(self, data):
+            if not data.get("query", "").strip() and not data.get("date_of_birth"):
+                raise serializers.ValidationError({"query": ["Enter a query or a date of birth."]})
+            return data
+
+    class ProfileSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        display_name = serializers.CharField()
+        kind = serializers.CharField()
+        date_of_birth = serializers.DateField(allow_null=True)
+        postcode = serializers.CharField()
+        markers = serializers.ListField(child=serializers.CharField())
+
+    class CaseSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        reference = serializers.CharField()
+        case_type = serializers.CharField()
+        status = serializers.CharField()
+        title = serializers.CharField()
+
+    class OutputSerializer(serializers.Serializer):
+        profiles = serializers.ListField(child=serializers.DictField())
+        profile_total = serializers.IntegerField()
+        cases = serializers.ListField(child=serializers.DictField())
+        case_total = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = search_run(
+            user=request.user,
+            request=request._request,
+            query=data.validated_data["query"],
+            date_of_birth=data.validated_data["date_of_birth"],
+            via="api",
+        )
+        profiles = [
+            {
+                "id": p.pk,
+                "display_name": p.display_name,
+                "kind": p.kind,
+                "date_of_birth": p.date_of_birth,
+                "postcode": current_postcode(p),
+                "markers": [w.get_kind_display() for w in p.warnings.all()],
+            }
+            for p in results.profiles
+        ]
+        cases = [
+            {"id": c.pk, "reference": c.reference, "case_type": c.case_type.name, "status": c.status, "title": c.title}
+            for c in results.cases
+        ]
+        return Response(
+            {
+                "profiles": self.ProfileSerializer(profiles, many=True).data,
+                "profile_total": results.profile_total,
+                "cases": self.CaseSerializer(cases, many=True).data,
+                "case_total": results.case_total,
+            }
+        )

@@ -1,0 +1,9 @@
+"""Mounted at ``api/v1/search/`` in ``concord.urls_partnership``."""
+
+from django.urls import path
+
+from tenant_apps.search import api
+
+urlpatterns = [
+    path("", api.SearchView.as_view(), name="api-search"),
+]
