@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.models import Case, CaseType, CaseworkSettings, Profile, TimelineEntry
+from tenant_apps.casework.models import CaseType, CaseworkSettings, Profile, TimelineEntry
 
 
 @pytest.fixture
@@ -77,7 +77,8 @@ def test_case_types_are_seeded_in_every_partnership(db):
 def test_the_trigram_extension_lives_in_public(db):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = 'pg_trgm'"
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE extname = 'pg_trgm'"
         )
         assert cursor.fetchone() == ("public",)
 
@@ -166,7 +167,8 @@ def test_a_profile_stream_hides_entries_of_cases_the_user_may_not_see(cast):
     profile = make_profile(cast)
     services.share_grant(user=cast["bob"], profile=profile, team=cast["snt"], can_edit=True)
     police_case = services.case_create(
-        user=fresh(cast["dan"]), case_type=CaseType.objects.get(code="IOM"), title="IOM cohort", owning_team=cast["snt"],
+        user=fresh(cast["dan"]), case_type=CaseType.objects.get(code="IOM"), title="IOM cohort",
+        owning_team=cast["snt"],
         subjects=[(profile, "offender")],
     )  # fmt: skip
     services.entry_create(user=cast["dan"], case=police_case, kind="visit", occurred_at=timezone.now(),
@@ -290,3 +292,26 @@ def test_merging_keeps_both_histories(cast):
     assert keep.aliases.filter(name="Kyle Brenan").exists()
     assert Profile.objects.get(pk=merge.pk).merged_into_id == keep.pk
     assert not selectors.profiles_visible_to(fresh(cast["bob"])).filter(pk=merge.pk).exists()
+
+
+def test_documents_on_entries_follow_who_may_read_the_entry(cast):
+    from tenant_apps.documents import access
+
+    profile = make_profile(cast)
+    case = make_case(cast, profile)
+    open_entry = services.entry_create(user=cast["bob"], case=case, kind="visit", occurred_at=timezone.now(),
+                                       summary="Visit")  # fmt: skip
+    sensitive = services.entry_create(
+        user=cast["bob"], case=case, kind="note", occurred_at=timezone.now(), summary="Disclosure",
+        is_sensitive=True, restricted_to_teams=[cast["asb"]],
+    )  # fmt: skip
+    assert access.can_access(fresh(cast["bob"]), attached_to_type="timeline_entry", attached_to_id=str(sensitive.pk))
+    assert access.can_access(fresh(cast["carl"]), attached_to_type="timeline_entry", attached_to_id=str(open_entry.pk))
+    assert not access.can_access(
+        fresh(cast["carl"]), attached_to_type="timeline_entry", attached_to_id=str(sensitive.pk)
+    )
+    assert not access.can_access(
+        fresh(cast["dan"]), attached_to_type="timeline_entry", attached_to_id=str(open_entry.pk)
+    )
+    assert access.can_access(fresh(cast["bob"]), attached_to_type="profile_photo", attached_to_id=str(profile.pk))
+    assert not access.can_access(fresh(cast["dan"]), attached_to_type="profile_photo", attached_to_id=str(profile.pk))

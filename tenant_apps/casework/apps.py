@@ -6,3 +6,8 @@ class CaseworkConfig(AppConfig):
     label = "casework"
     verbose_name = "Casework"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenant_apps.casework import document_rules
+
+        document_rules.register()
