@@ -71,6 +71,10 @@ class AuditAction(models.TextChoices):
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    # Tasks
+    TASK_CREATED = "task.created", "Task created"
+    TASK_STATUS_CHANGED = "task.status_changed", "Task status changed"
+    TASK_REPLIED = "task.replied", "Reply on a task"
     # Partnership settings
     SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
     # The platform (public schema: operators)

@@ -69,6 +69,7 @@ TENANT_APPS = [
     "tenant_apps.documents",  # uploaded files' metadata; the bytes live in object storage
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
     "tenant_apps.search",  # one search box over profiles and cases (no models)
+    "tenant_apps.tasks",  # tasks to people or teams, from cases or profiles, with replies
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

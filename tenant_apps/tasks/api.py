@@ -1,0 +1,164 @@
+"""Tasks API (``/api/v1/tasks/``): thin views with nested input and output serializers.
+
+Reads go through ``tenant_apps.tasks.selectors`` (404 for "missing" and "not yours"),
+writes through ``tenant_apps.tasks.services``; their errors map to the one JSON
+error shape in ``concord.api``. A stale version answers 409.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from concord.api import error_response
+from tenant_apps.casework.models import Case, Profile
+from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
+from tenant_apps.directory.models import Team
+from tenant_apps.tasks import selectors, services
+from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
+from tenant_apps.tasks.models import Task
+
+SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField(source="get_full_name")
+
+
+class TaskOutputSerializer(serializers.Serializer):
+    """A task as its viewer may see it: the case's reference always, its title only if
+    they may see the case; a profile's id and name only if they may see the profile."""
+
+    class CaseSerializer(serializers.Serializer):
+        reference = serializers.CharField()
+
+    class TeamSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField(source="label")
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    details = serializers.CharField()
+    status = serializers.CharField()
+    due_date = serializers.DateField()
+    is_overdue = serializers.BooleanField()
+    version = serializers.IntegerField()
+    case = CaseSerializer(allow_null=True)
+    case_id = serializers.SerializerMethodField()
+    profile_id = serializers.SerializerMethodField()
+    assigned_user = PersonSerializer(allow_null=True)
+    assigned_team = TeamSerializer(allow_null=True)
+    created_by = PersonSerializer()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_case_id(self, task) -> int | None:
+        return task.case_id if task.case_visible else None
+
+    def get_profile_id(self, task) -> int | None:
+        return task.profile_id if task.profile_visible else None
+
+
+class ReplyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = PersonSerializer()
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TaskDetailOutputSerializer(TaskOutputSerializer):
+    replies = ReplyOutputSerializer(many=True, source="replies.all")
+
+
+class TaskListApi(APIView):
+    """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
+    (``created``); ``status``: active (open or in progress, the default), a status, or all."""
+
+    class FilterSerializer(serializers.Serializer):
+        scope = serializers.ChoiceField(choices=list(SCOPES), default="mine")
+        status = serializers.ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
+
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200, allow_blank=True)
+        details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+        due_date = serializers.DateField(allow_null=True, required=False, default=None)
+        case = serializers.PrimaryKeyRelatedField(
+            queryset=Case.objects.none(), allow_null=True, required=False, default=None
+        )
+        profile = serializers.PrimaryKeyRelatedField(
+            queryset=Profile.objects.none(), allow_null=True, required=False, default=None
+        )
+        assigned_user = serializers.PrimaryKeyRelatedField(
+            queryset=get_user_model().objects.all(), allow_null=True, required=False, default=None
+        )
+        assigned_team = serializers.PrimaryKeyRelatedField(
+            queryset=Team.objects.all(), allow_null=True, required=False, default=None
+        )
+
+        def __init__(self, *args, user, **kwargs):
+            super().__init__(*args, **kwargs)
+            # Ids the user may not see get the same answer as ids that do not exist.
+            self.fields["case"].queryset = cases_visible_to(user)
+            self.fields["profile"].queryset = profiles_visible_to(user)
+
+    @extend_schema(parameters=[FilterSerializer], responses=TaskOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        tasks = SCOPES[filters.validated_data["scope"]](request.user, status=filters.validated_data["status"])
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(tasks, request, view=self)
+        return paginator.get_paginated_response(TaskOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: TaskDetailOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_create(user=request.user, request=request, **serializer.validated_data)
+        task = selectors.access_task(user=request.user, task_id=task.pk)
+        return Response(TaskDetailOutputSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskDetailApi(APIView):
+    @extend_schema(responses=TaskDetailOutputSerializer)
+    def get(self, request, task_id: int):
+        task = selectors.access_task(user=request.user, task_id=task_id)
+        return Response(TaskDetailOutputSerializer(task).data)
+
+
+class TaskStatusApi(APIView):
+    """Change the status; send the ``version`` you read. 409 if the task changed since."""
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Task.Status.choices)
+        version = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses={200: TaskDetailOutputSerializer})
+    def post(self, request, task_id: int):
+        task = selectors.access_task(user=request.user, task_id=task_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.task_set_status(user=request.user, request=request, task=task, **serializer.validated_data)
+        except services.ChangedSinceOpened:
+            return error_response(409, "changed_since_opened", services.ChangedSinceOpened.message)
+        task = selectors.access_task(user=request.user, task_id=task.pk)
+        return Response(TaskDetailOutputSerializer(task).data)
+
+
+class TaskReplyApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(max_length=5000, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses={201: ReplyOutputSerializer})
+    def post(self, request, task_id: int):
+        task = selectors.access_task(user=request.user, task_id=task_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reply = services.task_reply(user=request.user, request=request, task=task, **serializer.validated_data)
+        return Response(ReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,12 @@
+"""Tasks API, mounted at ``api/v1/tasks/`` in ``concord.urls_partnership``."""
+
+from django.urls import path
+
+from tenant_apps.tasks import api
+
+urlpatterns = [
+    path("", api.TaskListApi.as_view(), name="api-tasks"),
+    path("<int:task_id>/", api.TaskDetailApi.as_view(), name="api-task-detail"),
+    path("<int:task_id>/status/", api.TaskStatusApi.as_view(), name="api-task-status"),
+    path("<int:task_id>/replies/", api.TaskReplyApi.as_view(), name="api-task-replies"),
+]

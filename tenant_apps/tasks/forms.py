@@ -1,0 +1,72 @@
+"""Forms of the tasks pages. They parse input; the services decide and report errors by field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from tenant_apps.directory.models import Team
+from tenant_apps.tasks.models import Task
+
+LIST_STATUS_CHOICES = [
+    ("active", "Open or in progress"),
+    *Task.Status.choices,
+    ("all", "Any status"),
+]
+
+
+class TaskFilterForm(forms.Form):
+    status = forms.ChoiceField(label="Status", required=False, choices=LIST_STATUS_CHOICES)
+
+    def status_filter(self) -> str:
+        return (self.cleaned_data.get("status") if self.is_valid() else None) or "active"
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.label
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name()
+
+
+class TaskForm(forms.Form):
+    """A new task. Person or team: the service refuses neither and both, naming the field."""
+
+    title = forms.CharField(label="Title", max_length=200, help_text="What needs doing, in a few words.")
+    details = forms.CharField(label="Details (optional)", required=False, max_length=5000, widget=forms.Textarea)
+    assigned_user = PersonChoiceField(
+        label="Assign to a person", required=False, queryset=None, empty_label="Not a person"
+    )
+    assigned_team = TeamChoiceField(
+        label="Or assign to a team", required=False, queryset=None, empty_label="Not a team",
+        help_text="Choose a person or a team, not both. Every member of the team can see the task.",
+    )  # fmt: skip
+    due_date = forms.DateField(
+        label="Due date", required=False, help_text="For example, 27 3 2026 or 2026-03-27.",
+        input_formats=["%Y-%m-%d", "%d %m %Y", "%d/%m/%Y"], widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].error_messages["required"] = "Enter a title for the task."
+        self.fields["assigned_user"].queryset = get_user_model().objects.filter(is_active=True).order_by("full_name")
+        self.fields["assigned_user"].error_messages["invalid_choice"] = "Choose a person from the list."
+        self.fields["assigned_team"].queryset = Team.objects.select_related("agency")
+        self.fields["assigned_team"].error_messages["invalid_choice"] = "Choose a team from the list."
+        self.fields["due_date"].error_messages["invalid"] = "Enter the due date as a real date, like 2026-03-27."
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=Task.Status.choices)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].error_messages["required"] = "Enter your reply."

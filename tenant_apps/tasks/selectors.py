@@ -1,0 +1,96 @@
+"""Reads of tasks, always through the user: what they may see is decided in the query.
+
+A task is visible to its creator, its assigned user and the members of its
+assigned team: nobody else, partnership admins included. Seeing a task shows the
+linked case's reference, never the case: ``case_visible`` / ``profile_visible``
+say whether the user may open the record itself (through casework's own rules).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
+from tenant_apps.tasks.models import Task, TaskReply
+
+STATUS_FILTERS = {
+    "active": Task.ACTIVE,
+    "open": (Task.Status.OPEN,),
+    "in_progress": (Task.Status.IN_PROGRESS,),
+    "done": (Task.Status.DONE,),
+    "cancelled": (Task.Status.CANCELLED,),
+    "all": tuple(Task.Status.values),
+}
+
+
+def _visible_q(user) -> Q:
+    scope = user_scope(user)
+    return Q(created_by_id=scope.user_id) | Q(assigned_user_id=scope.user_id) | Q(assigned_team_id__in=scope.team_ids)
+
+
+def _for_display(tasks: QuerySet, user) -> QuerySet[Task]:
+    """Joins for lists and pages (constant queries), ``is_overdue`` and the record flags."""
+    today = timezone.localdate()
+    return tasks.select_related("assigned_user", "assigned_team__agency", "created_by", "case", "profile").annotate(
+        is_overdue=Q(due_date__lt=today, status__in=Task.ACTIVE),
+        case_visible=Exists(cases_visible_to(user).filter(pk=OuterRef("case_id"))),
+        profile_visible=Exists(profiles_visible_to(user).filter(pk=OuterRef("profile_id"))),
+    )
+
+
+def tasks_visible_to(user) -> QuerySet[Task]:
+    """Every task the user may see (creator, assignee, or member of the assigned team)."""
+    return Task.objects.filter(_visible_q(user))
+
+
+def my_tasks(user, *, status: str = "active") -> QuerySet[Task]:
+    """Tasks assigned to the user in person, soonest due first."""
+    return _for_display(Task.objects.filter(assigned_user_id=user.pk), user).filter(status__in=STATUS_FILTERS[status])
+
+
+def my_teams_tasks(user, *, status: str = "active") -> QuerySet[Task]:
+    """Tasks assigned to any of the user's teams, soonest due first."""
+    team_ids = user_scope(user).team_ids
+    return _for_display(Task.objects.filter(assigned_team_id__in=team_ids), user).filter(
+        status__in=STATUS_FILTERS[status]
+    )
+
+
+def tasks_set_by(user, *, status: str = "active") -> QuerySet[Task]:
+    """Tasks the user created, soonest due first."""
+    return _for_display(Task.objects.filter(created_by_id=user.pk), user).filter(status__in=STATUS_FILTERS[status])
+
+
+def overdue(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Due before today and still open or in progress."""
+    return tasks.filter(due_date__lt=timezone.localdate(), status__in=Task.ACTIVE)
+
+
+def access_task(*, user, task_id) -> Task:
+    """A task the user may see, with its replies; the same 404 for "missing" and "not yours"."""
+    if not str(task_id).isdigit():
+        raise Http404("No such task")
+    replies = Prefetch("replies", queryset=TaskReply.objects.select_related("author"))
+    task = _for_display(tasks_visible_to(user), user).prefetch_related(replies).filter(pk=task_id).first()
+    if task is None:
+        raise Http404("No such task")
+    return task
+
+
+def task_counts(user) -> dict[str, int]:
+    """Open-or-in-progress and overdue counts of the user's and their teams' tasks (one query)."""
+    from django.db.models import Count
+
+    today = timezone.localdate()
+    scope = user_scope(user)
+    active = Q(status__in=Task.ACTIVE)
+    late = active & Q(due_date__lt=today)
+    mine, team = Q(assigned_user_id=scope.user_id), Q(assigned_team_id__in=scope.team_ids)
+    return Task.objects.filter(mine | team).aggregate(
+        mine=Count("pk", filter=mine & active),
+        mine_overdue=Count("pk", filter=mine & late),
+        team=Count("pk", filter=team & active),
+        team_overdue=Count("pk", filter=team & late),
+    )

@@ -1,0 +1,159 @@
+"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status change.
+
+Each view parses a form, calls one selector or service, and redirects after a
+successful POST (with a success banner) or re-renders the form with its errors
+named by field. Ids in URLs are resolved by ``access_*`` selectors (404 for
+"missing" and "not yours" alike). Viewers read; every write page answers 403.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenant_apps.casework.selectors import access_case, access_profile
+from tenant_apps.tasks import selectors, services
+from tenant_apps.tasks.forms import ReplyForm, StatusForm, TaskFilterForm, TaskForm
+
+TASKS_PER_PAGE = 50
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _apply_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's errors on the form: on the field they name, else on the whole form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def forbidden(request):
+    return render(request, "tasks/403.html", status=403)
+
+
+def writer_required(view):
+    """Viewers (read-only role) get the 403 page before the view reads anything."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_read_only:
+            return forbidden(request)
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied:
+            return forbidden(request)
+
+    return wrapped
+
+
+LISTS = {
+    "mine": (selectors.my_tasks, "My tasks"),
+    "team": (selectors.my_teams_tasks, "My team's tasks"),
+    "created": (selectors.tasks_set_by, "Tasks I set"),
+}
+
+
+def _task_list(request, section: str):
+    selector, title = LISTS[section]
+    form = TaskFilterForm(request.GET)
+    tasks = selector(request.user, status=form.status_filter())
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    filter_query = f"status={form.status_filter()}"
+    context = {"form": form, "page": page, "title": title, "section": section, "filter_query": filter_query}
+    return render(request, "tasks/task_list.html", context)
+
+
+@require_GET
+def my_tasks(request):
+    return _task_list(request, "mine")
+
+
+@require_GET
+def my_teams_tasks(request):
+    return _task_list(request, "team")
+
+
+@require_GET
+def tasks_set_by_me(request):
+    return _task_list(request, "created")
+
+
+@require_GET
+def task_detail(request, task_id: int):
+    task = selectors.access_task(user=request.user, task_id=task_id)
+    context = {
+        "task": task,
+        "reply_form": ReplyForm(),
+        "status_form": StatusForm(initial={"status": task.status, "version": task.version}),
+    }
+    return render(request, "tasks/task_detail.html", context)
+
+
+@writer_required
+@GET_POST
+def task_create(request):
+    """``?case=<id>`` and/or ``?profile=<id>``: the records it comes from (ids, never names)."""
+    case_id, profile_id = request.GET.get("case"), request.GET.get("profile")
+    case = access_case(user=request.user, case_id=case_id) if case_id else None
+    profile = access_profile(user=request.user, profile_id=profile_id) if profile_id else None
+    form = TaskForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = services.task_create(user=request.user, request=request, case=case, profile=profile,
+                                        **form.cleaned_data)  # fmt: skip
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"The task has been created and {task.assignee_label} has been told.")
+            return redirect("tasks:detail", task_id=task.pk)
+    return render(request, "tasks/task_form.html", {"form": form, "case": case, "profile": profile})
+
+
+@writer_required
+@GET_POST
+def task_status(request, task_id: int):
+    task = selectors.access_task(user=request.user, task_id=task_id)
+    form = StatusForm(_posted(request), initial={"status": task.status, "version": task.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = form.cleaned_data
+            services.task_set_status(
+                user=request.user, request=request, task=task, status=data["status"], version=data["version"]
+            )
+        except services.ChangedSinceOpened:
+            form.add_error(None, services.ChangedSinceOpened.message)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "The task's status has been saved.")
+            return redirect("tasks:detail", task_id=task.pk)
+    return render(request, "tasks/task_status.html", {"form": form, "task": task})
+
+
+@writer_required
+@require_POST
+def task_reply(request, task_id: int):
+    task = selectors.access_task(user=request.user, task_id=task_id)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.task_reply(user=request.user, request=request, task=task, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Your reply has been added.")
+            return redirect("tasks:detail", task_id=task.pk)
+    status_form = StatusForm(initial={"status": task.status, "version": task.version})
+    context = {"task": task, "reply_form": form, "status_form": status_form}
+    return render(request, "tasks/task_detail.html", context, status=400)
