@@ -311,6 +311,7 @@ def test_a_viewer_reads_but_never_writes(cast):
     refused = client.post("/api/v1/tasks/", {"title": "x", "due_date": TODAY().isoformat(),
                                              "assigned_team": cast["asb"].pk})  # fmt: skip
     assert refused.status_code == 403
+    assert client.post("/api/v1/tasks/", {}).status_code == 403  # refused before the input is read
     assert Task.objects.get(pk=task.pk).status == "open" and TaskReply.objects.count() == 0
 
 

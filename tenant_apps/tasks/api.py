@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from concord.api import error_response
+from concord.permissions import IsVerified
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.directory.models import Team
@@ -22,10 +23,24 @@ from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
 
+
+class WritersOnly(permissions.BasePermission):
+    """Viewers (read-only role) may read; their writes are refused before any input is parsed."""
+
+    message = "Viewers cannot change records."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or not request.user.is_read_only
+
+
+class TasksApi(APIView):
+    permission_classes = [IsVerified, WritersOnly]
+
+
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
 
-class PersonSerializer(serializers.Serializer):
+class TaskPersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField(source="get_full_name")
 
@@ -34,10 +49,10 @@ class TaskOutputSerializer(serializers.Serializer):
     """A task as its viewer may see it: the case's reference always, its title only if
     they may see the case; a profile's id and name only if they may see the profile."""
 
-    class CaseSerializer(serializers.Serializer):
+    class TaskCaseSerializer(serializers.Serializer):
         reference = serializers.CharField()
 
-    class TeamSerializer(serializers.Serializer):
+    class TaskTeamSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField(source="label")
 
@@ -48,12 +63,12 @@ class TaskOutputSerializer(serializers.Serializer):
     due_date = serializers.DateField()
     is_overdue = serializers.BooleanField()
     version = serializers.IntegerField()
-    case = CaseSerializer(allow_null=True)
+    case = TaskCaseSerializer(allow_null=True)
     case_id = serializers.SerializerMethodField()
     profile_id = serializers.SerializerMethodField()
-    assigned_user = PersonSerializer(allow_null=True)
-    assigned_team = TeamSerializer(allow_null=True)
-    created_by = PersonSerializer()
+    assigned_user = TaskPersonSerializer(allow_null=True)
+    assigned_team = TaskTeamSerializer(allow_null=True)
+    created_by = TaskPersonSerializer()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
@@ -64,26 +79,26 @@ class TaskOutputSerializer(serializers.Serializer):
         return task.profile_id if task.profile_visible else None
 
 
-class ReplyOutputSerializer(serializers.Serializer):
+class TaskReplyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    author = PersonSerializer()
+    author = TaskPersonSerializer()
     body = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
 class TaskDetailOutputSerializer(TaskOutputSerializer):
-    replies = ReplyOutputSerializer(many=True, source="replies.all")
+    replies = TaskReplyOutputSerializer(many=True, source="replies.all")
 
 
-class TaskListApi(APIView):
+class TaskListApi(TasksApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
-    class FilterSerializer(serializers.Serializer):
+    class TaskFilterSerializer(serializers.Serializer):
         scope = serializers.ChoiceField(choices=list(SCOPES), default="mine")
         status = serializers.ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
 
-    class InputSerializer(serializers.Serializer):
+    class TaskCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, allow_blank=True)
         details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
         due_date = serializers.DateField(allow_null=True, required=False, default=None)
@@ -100,48 +115,50 @@ class TaskListApi(APIView):
             queryset=Team.objects.all(), allow_null=True, required=False, default=None
         )
 
-        def __init__(self, *args, user, **kwargs):
+        def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            # Ids the user may not see get the same answer as ids that do not exist.
-            self.fields["case"].queryset = cases_visible_to(user)
-            self.fields["profile"].queryset = profiles_visible_to(user)
+            request = self.context.get("request")
+            if request is not None:
+                # Ids the user may not see get the same answer as ids that do not exist.
+                self.fields["case"].queryset = cases_visible_to(request.user)
+                self.fields["profile"].queryset = profiles_visible_to(request.user)
 
-    @extend_schema(parameters=[FilterSerializer], responses=TaskOutputSerializer(many=True))
+    @extend_schema(parameters=[TaskFilterSerializer], responses=TaskOutputSerializer(many=True))
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.TaskFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         tasks = SCOPES[filters.validated_data["scope"]](request.user, status=filters.validated_data["status"])
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(tasks, request, view=self)
         return paginator.get_paginated_response(TaskOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: TaskDetailOutputSerializer})
+    @extend_schema(request=TaskCreateInputSerializer, responses={201: TaskDetailOutputSerializer})
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data, user=request.user)
+        serializer = self.TaskCreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         task = services.task_create(user=request.user, request=request, **serializer.validated_data)
         task = selectors.access_task(user=request.user, task_id=task.pk)
         return Response(TaskDetailOutputSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
-class TaskDetailApi(APIView):
+class TaskDetailApi(TasksApi):
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskStatusApi(APIView):
+class TaskStatusApi(TasksApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
 
-    class InputSerializer(serializers.Serializer):
+    class TaskStatusInputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Task.Status.choices)
         version = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=InputSerializer, responses={200: TaskDetailOutputSerializer})
+    @extend_schema(request=TaskStatusInputSerializer, responses={200: TaskDetailOutputSerializer})
     def post(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.TaskStatusInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             services.task_set_status(user=request.user, request=request, task=task, **serializer.validated_data)
@@ -151,14 +168,14 @@ class TaskStatusApi(APIView):
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskReplyApi(APIView):
-    class InputSerializer(serializers.Serializer):
+class TaskReplyApi(TasksApi):
+    class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses={201: ReplyOutputSerializer})
+    @extend_schema(request=TaskReplyInputSerializer, responses={201: TaskReplyOutputSerializer})
     def post(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.TaskReplyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reply = services.task_reply(user=request.user, request=request, task=task, **serializer.validated_data)
-        return Response(ReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
+        return Response(TaskReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
