@@ -1,0 +1,367 @@
+"""Forms of the casework pages. They parse input; the services decide and report errors by field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from tenant_apps.casework.models import Case, CaseSubject, Profile, TimelineEntry
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.label
+
+
+class TeamsChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.label
+
+
+class ProfileChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        born = f", born {obj.date_of_birth:%-d %b %Y}" if obj.date_of_birth else ""
+        return f"{obj.display_name}{born}"
+
+
+# --- GOV.UK date input: day, month and year as three inputs ----------------------------------
+
+
+class DateInputWidget(forms.MultiWidget):
+    """Day, month and year inputs named ``<name>_day``, ``_month``, ``_year``.
+
+    The day input takes the field's own id, so the error summary's link lands on it.
+    """
+
+    template_name = "casework/widgets/date_input.html"
+
+    def __init__(self, attrs=None):
+        parts = {
+            "day": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 2}),
+            "month": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 2}),
+            "year": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 4}),
+        }
+        super().__init__(parts, attrs)
+
+    def decompress(self, value):
+        if isinstance(value, dt.date):
+            return [value.day, value.month, value.year]
+        return [None, None, None]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        base_id = (attrs or {}).get("id") or self.attrs.get("id")
+        labels = ("Day", "Month", "Year")
+        for index, (subwidget, label) in enumerate(zip(context["widget"]["subwidgets"], labels, strict=True)):
+            subwidget["label"] = label
+            subwidget["width"] = 4 if index == 2 else 2
+            if base_id:
+                subwidget["attrs"]["id"] = base_id if index == 0 else f"{base_id}_{label.lower()}"
+            subwidget["attrs"].pop("aria-describedby", None)
+        return context
+
+    def id_for_label(self, id_):
+        return id_
+
+
+class GovukDateField(forms.MultiValueField):
+    widget = DateInputWidget
+
+    def __init__(self, *, label: str, required: bool = True, **kwargs):
+        part = {"required": False}
+        fields = (forms.CharField(**part), forms.CharField(**part), forms.CharField(**part))
+        super().__init__(fields, label=label, required=required, require_all_fields=False, **kwargs)
+        self.noun = label[0].lower() + label[1:]
+
+    def clean(self, value):
+        parts = [str(p or "").strip() for p in (value or [])] + ["", "", ""]
+        day, month, year = parts[:3]
+        if not (day or month or year):
+            if self.required:
+                raise forms.ValidationError(f"Enter the {self.noun}.", code="required")
+            return None
+        missing = [name for name, part in (("day", day), ("month", month), ("year", year)) if not part]
+        if missing:
+            raise forms.ValidationError(f"The {self.noun} must include a {' and a '.join(missing)}.")
+        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+            raise forms.ValidationError(f"The {self.noun} must be a real date, like 27 3 2007.")
+        try:
+            return dt.date(int(year), int(month), int(day))
+        except ValueError:
+            raise forms.ValidationError(f"The {self.noun} must be a real date, like 27 3 2007.") from None
+
+    def compress(self, data_list):  # pragma: no cover - clean() above does the work
+        return data_list
+
+
+def _messages(field: forms.Field, **messages: str) -> None:
+    field.error_messages.update(messages)
+
+
+# --- Profiles ----------------------------------------------------------------------------------
+
+
+class ProfileFilterForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any kind"), *Profile.Kind.choices])
+
+
+class ProfileFieldsForm(forms.Form):
+    first_name = forms.CharField(label="First name", required=False, max_length=100)
+    last_name = forms.CharField(label="Last name", required=False, max_length=100)
+    name = forms.CharField(
+        label="Name of the organisation or premises", required=False, max_length=200,
+        help_text="Only for organisations and premises.",
+    )  # fmt: skip
+    date_of_birth = GovukDateField(label="Date of birth", required=False, help_text="For example, 27 3 2007")
+    gender = forms.ChoiceField(label="Gender", choices=Profile.Gender.choices, widget=forms.RadioSelect,
+                               initial=Profile.Gender.NOT_KNOWN)  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "name"):
+            self.fields[name].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+        _messages(self.fields["gender"], required="Choose a gender, or Not known.",
+                  invalid_choice="Choose a gender, or Not known.")  # fmt: skip
+
+
+class ProfileCreateForm(ProfileFieldsForm):
+    kind = forms.ChoiceField(label="What is this profile?", choices=Profile.Kind.choices, widget=forms.RadioSelect,
+                             initial=Profile.Kind.PERSON)  # fmt: skip
+    owning_team = TeamChoiceField(label="Owning team", queryset=None, empty_label="Choose a team",
+                                  help_text="Your team that looks after this profile.")  # fmt: skip
+    aliases = forms.CharField(
+        label="Other names (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Aliases, nicknames or previous names: one on each line.",
+    )  # fmt: skip
+    not_duplicate = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    field_order = ["kind", "first_name", "last_name", "name", "date_of_birth", "gender", "aliases", "owning_team"]
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owning_team"].queryset = teams
+        _messages(self.fields["owning_team"], required="Choose the team that owns this profile.",
+                  invalid_choice="Choose one of your teams.")  # fmt: skip
+        _messages(self.fields["kind"], required="Choose what this profile is.",
+                  invalid_choice="Choose what this profile is.")  # fmt: skip
+
+    def duplicate_key(self) -> str:
+        """What the "not the same person" confirmation was given for: names and date of birth."""
+        data = self.cleaned_data
+        born = data.get("date_of_birth")
+        return "|".join([data.get("first_name", "").strip().lower(), data.get("last_name", "").strip().lower(),
+                         born.isoformat() if born else ""])  # fmt: skip
+
+    def alias_list(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("aliases", "").splitlines() if line.strip()]
+
+
+class ProfileEditForm(ProfileFieldsForm):
+    phone = forms.CharField(label="Phone number (optional)", required=False, max_length=40,
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))  # fmt: skip
+    notes = forms.CharField(label="Notes (optional)", required=False, max_length=5000,
+                            widget=forms.Textarea(attrs={"rows": 5}))  # fmt: skip
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def changes(self, profile: Profile) -> dict:
+        fields = ["gender", "phone", "notes"]
+        fields += ["first_name", "last_name", "date_of_birth"] if profile.kind == Profile.Kind.PERSON else ["name"]
+        return {name: self.cleaned_data[name] for name in fields}
+
+
+# --- Cases -------------------------------------------------------------------------------------
+
+SUBJECT_ROWS = 3
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Case.Status.choices])
+    case_type = forms.ModelChoiceField(label="Case type", required=False, queryset=None, empty_label="Any type")
+
+    def __init__(self, *args, case_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_type"].queryset = case_types
+        _messages(self.fields["case_type"], invalid_choice="Choose a case type from the list.")
+        _messages(self.fields["status"], invalid_choice="Choose a status from the list.")
+
+
+class CaseCreateForm(forms.Form):
+    case_type = forms.ModelChoiceField(label="Case type", queryset=None, empty_label="Choose a case type")
+    title = forms.CharField(label="Title", max_length=200, help_text="For example, Noise and intimidation, Mill Lane.")
+    summary = forms.CharField(label="Summary (optional)", required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 4}))  # fmt: skip
+    opened_on = GovukDateField(label="Date opened", required=False,
+                               help_text="Leave empty for today. For example, 27 3 2025")  # fmt: skip
+    owning_team = TeamChoiceField(label="Owning team", queryset=None, empty_label="Choose a team")
+
+    def __init__(self, *args, case_types, teams, profiles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_type"].queryset = case_types
+        self.fields["owning_team"].queryset = teams
+        _messages(self.fields["case_type"], required="Choose a case type.", invalid_choice="Choose a case type.")
+        _messages(self.fields["title"], required="Enter a title for the case.")
+        _messages(self.fields["owning_team"], required="Choose the team that owns this case.",
+                  invalid_choice="Choose one of your teams.")  # fmt: skip
+        for row in range(1, SUBJECT_ROWS + 1):
+            first = row == 1
+            subject = ProfileChoiceField(label=f"Subject {row}" + ("" if first else " (optional)"), queryset=profiles,
+                                         required=first, empty_label="Choose a profile")  # fmt: skip
+            _messages(
+                subject, required="Choose at least one subject.", invalid_choice="Choose a profile from the list."
+            )
+            role = forms.ChoiceField(label=f"Role of subject {row}", required=False,
+                                     choices=[("", "Choose a role"), *CaseSubject.Role.choices])  # fmt: skip
+            _messages(role, invalid_choice="Choose a role from the list.")
+            self.fields[f"subject_{row}"] = subject
+            self.fields[f"role_{row}"] = role
+
+    def subject_rows(self):
+        return [(self[f"subject_{row}"], self[f"role_{row}"]) for row in range(1, SUBJECT_ROWS + 1)]
+
+    def clean(self):
+        data = super().clean()
+        for row in range(1, SUBJECT_ROWS + 1):
+            if data.get(f"subject_{row}") and not data.get(f"role_{row}"):
+                self.add_error(f"role_{row}", f"Choose the role of subject {row}.")
+        return data
+
+    def subjects(self) -> list[tuple[Profile, str]]:
+        data = self.cleaned_data
+        return [(data[f"subject_{r}"], data[f"role_{r}"]) for r in range(1, SUBJECT_ROWS + 1) if data[f"subject_{r}"]]
+
+
+class CaseStatusForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=Case.Status.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label="Outcome (when closing)", required=False,
+                                choices=[("", "Choose an outcome"), *Case.Outcome.choices])  # fmt: skip
+    closed_on = GovukDateField(label="Date closed", required=False,
+                               help_text="When closing. Leave empty for today.")  # fmt: skip
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _messages(self.fields["status"], required="Choose a status.", invalid_choice="Choose a status.")
+        _messages(self.fields["outcome"], invalid_choice="Choose the outcome of the case.")
+
+
+class ShareForm(forms.Form):
+    team = TeamChoiceField(label="A team", required=False, queryset=None, empty_label="No team")
+    agency = forms.ModelChoiceField(label="Or an agency", required=False, queryset=None, empty_label="No agency")
+    grantee = forms.ModelChoiceField(label="Or one person", required=False, queryset=None, empty_label="No person")
+    access = forms.ChoiceField(label="They may", choices=[("view", "View"), ("edit", "View and edit")],
+                               widget=forms.RadioSelect, initial="view")  # fmt: skip
+
+    def __init__(self, *args, teams, agencies, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["agency"].queryset = agencies
+        self.fields["grantee"].queryset = users
+        self.fields["grantee"].label_from_instance = lambda person: f"{person.get_full_name()} ({person.email})"
+        for name in ("team", "agency", "grantee"):
+            _messages(self.fields[name], invalid_choice="Choose from the list.")
+        _messages(self.fields["access"], required="Choose what they may do.", invalid_choice="Choose what they may do.")
+
+
+# --- Timeline ----------------------------------------------------------------------------------
+
+MEETING_ACTIONS = [("", "No particular kind"), *[(a.value, a.label) for a in TimelineEntry.Action][:2]]
+ENFORCEMENT_ACTIONS = [("", "Choose the action"), *[(a.value, a.label) for a in TimelineEntry.Action][2:]]
+
+
+class EntryFieldsForm(forms.Form):
+    kind = forms.ChoiceField(label="What happened?", choices=TimelineEntry.Kind.choices, widget=forms.RadioSelect)
+    meeting_action = forms.ChoiceField(label="Kind of meeting", required=False, choices=MEETING_ACTIONS)
+    enforcement_action = forms.ChoiceField(label="Enforcement action", required=False, choices=ENFORCEMENT_ACTIONS)
+    occurred_on = GovukDateField(label="Date it happened", help_text="For example, 27 3 2025")
+    occurred_time = forms.CharField(label="Time", max_length=5, help_text="24-hour clock, for example 14:30",
+                                    widget=forms.TextInput(attrs={"class": "govuk-input--width-5",
+                                                                  "inputmode": "numeric"}))  # fmt: skip
+    summary = forms.CharField(label="Summary", max_length=200, help_text="One line, shown in the timeline.")
+    body = forms.CharField(label="Details (optional)", required=False, max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 8}))  # fmt: skip
+    attendees = forms.CharField(label="Who was there (optional)", required=False, max_length=2000,
+                                widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _messages(self.fields["kind"], required="Choose what kind of entry this is.",
+                  invalid_choice="Choose what kind of entry this is.")  # fmt: skip
+        _messages(self.fields["summary"], required="Enter a short summary.")
+        _messages(self.fields["occurred_time"], required="Enter the time it happened.")
+        for name in ("meeting_action", "enforcement_action"):
+            _messages(self.fields[name], invalid_choice="Choose an action from the list.")
+
+    def clean_occurred_time(self):
+        text = self.cleaned_data["occurred_time"].strip().replace(".", ":")
+        try:
+            return dt.datetime.strptime(text, "%H:%M").time()
+        except ValueError:
+            raise forms.ValidationError("Enter the time as hours and minutes, like 14:30.") from None
+
+    def action_field(self) -> str:
+        return "enforcement_action" if self.cleaned_data.get("kind") == TimelineEntry.Kind.ENFORCEMENT else (
+            "meeting_action")  # fmt: skip
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        kind = data["kind"]
+        action = data.get(self.action_field(), "") if kind in (TimelineEntry.Kind.MEETING,
+                                                                TimelineEntry.Kind.ENFORCEMENT) else ""  # fmt: skip
+        occurred_at = timezone.make_aware(dt.datetime.combine(data["occurred_on"], data["occurred_time"]))
+        return {"kind": kind, "action": action, "occurred_at": occurred_at, "summary": data["summary"],
+                "body": data["body"], "attendees": data["attendees"]}  # fmt: skip
+
+    @staticmethod
+    def initial_for(entry: TimelineEntry) -> dict:
+        local = timezone.localtime(entry.occurred_at)
+        action_field = "enforcement_action" if entry.kind == TimelineEntry.Kind.ENFORCEMENT else "meeting_action"
+        return {"kind": entry.kind, action_field: entry.action, "occurred_on": local.date(),
+                "occurred_time": local.strftime("%H:%M"), "summary": entry.summary, "body": entry.body,
+                "attendees": entry.attendees, "version": entry.version}  # fmt: skip
+
+
+class EntryCreateForm(EntryFieldsForm):
+    is_sensitive = forms.BooleanField(
+        label="This entry is sensitive: only named teams may read it", required=False,
+        help_text="Everyone who can see the case sees that it exists, with its kind and date, but not its content.",
+    )  # fmt: skip
+    restricted_to_teams = TeamsChoiceField(label="Teams that may read it", required=False, queryset=None,
+                                           widget=forms.CheckboxSelectMultiple)  # fmt: skip
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["restricted_to_teams"].queryset = teams
+        _messages(self.fields["restricted_to_teams"], invalid_choice="Choose teams from the list.",
+                  invalid_pk_value="Choose teams from the list.")  # fmt: skip
+
+
+class EntryEditForm(EntryFieldsForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class EntryDeleteForm(forms.Form):
+    reason = forms.CharField(label="Why are you deleting this entry?", max_length=300,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Its content is kept in the history; the reason is recorded.")  # fmt: skip
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _messages(self.fields["reason"], required="Give the reason for deleting this entry.")
+
+
+# --- Gallery -----------------------------------------------------------------------------------
+
+
+class GalleryFilterForm(forms.Form):
+    team = TeamChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
+    case_type = forms.ModelChoiceField(label="Case type", required=False, queryset=None, empty_label="Any type")
+
+    def __init__(self, *args, teams, case_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["case_type"].queryset = case_types
+        _messages(self.fields["team"], invalid_choice="Choose a team from the list.")
+        _messages(self.fields["case_type"], invalid_choice="Choose a case type from the list.")

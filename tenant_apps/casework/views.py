@@ -1,0 +1,491 @@
+"""Pages of casework: profiles, cases, the timeline, sharing and the gallery.
+
+Each view parses a form, calls one selector or service, and redirects after a
+successful POST (with a success banner) or re-renders the form with its errors
+named by field. Ids in URLs are resolved by the ``access_*`` selectors, which
+give the same 404 for "does not exist" and "not yours"; a viewer (read-only
+role) gets the 403 page on every form before anything is read or written, and
+the services check again (fail closed).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.query import prefetch_related_objects
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenant_apps.casework import selectors, services
+from tenant_apps.casework.forms import (
+    CaseCreateForm,
+    CaseFilterForm,
+    CaseStatusForm,
+    EntryCreateForm,
+    EntryDeleteForm,
+    EntryEditForm,
+    GalleryFilterForm,
+    ProfileCreateForm,
+    ProfileEditForm,
+    ProfileFilterForm,
+    ShareForm,
+)
+from tenant_apps.casework.models import Case, CaseSubject, CaseType, FamilyMember, Profile, TimelineEntry
+
+PER_PAGE = 25
+GALLERY_PER_PAGE = 24
+GET_POST = require_http_methods(["GET", "POST"])
+CONTACT_KINDS = [
+    TimelineEntry.Kind.CONTACT,
+    TimelineEntry.Kind.VISIT,
+    TimelineEntry.Kind.PHONE_CALL,
+    TimelineEntry.Kind.MEETING,
+]
+
+
+def profile_photo_url(profile: Profile) -> str | None:
+    """The URL of the profile's current photo, or None for the neutral silhouette.
+
+    Hook for the documents app: it will return a signed URL of the latest photo.
+    """
+    return None
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def forbidden(request):
+    return render(request, "casework/403.html", status=403)
+
+
+def writers_only(view):
+    """Viewers (read-only) get the 403 page before the view reads anything; so does a
+    refusal from a service (``PermissionDenied``)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_read_only:
+            return forbidden(request)
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied:
+            return forbidden(request)
+
+    return wrapped
+
+
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _apply_errors(form: forms.Form, error: ValidationError, rename: dict | None = None) -> None:
+    """Put a service's errors on the form: on the field they name, else on the whole form."""
+    rename = rename or {}
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            field = rename.get(field, field)
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _filter_query(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _my_teams(user):
+    """The user's own teams: where new records they make may belong."""
+    from tenant_apps.directory.models import Team
+
+    return Team.objects.filter(team_memberships__user=user).select_related("agency").order_by("agency__name", "name")
+
+
+def _all_teams():
+    """Every team of the partnership (names of teams are not personal data)."""
+    from tenant_apps.directory.models import Team
+
+    return Team.objects.select_related("agency").order_by("agency__name", "name")
+
+
+def _case_types():
+    return CaseType.objects.filter(is_active=True).order_by("name")
+
+
+def _may_edit_profile(user, profile: Profile) -> bool:
+    return selectors.profiles_visible_to(user, edit=True).filter(pk=profile.pk).exists()
+
+
+def _may_edit_case(user, case: Case) -> bool:
+    return selectors.cases_visible_to(user, edit=True).filter(pk=case.pk).exists()
+
+
+def _families_of(user, profile: Profile):
+    """The profile's families that the user's team or agency owns (families are not shared)."""
+    scope = selectors.user_scope(user)
+    owned = Q(family__owning_team_id__in=scope.team_ids)
+    if scope.agency_id is not None:
+        owned |= Q(family__owning_agency_id=scope.agency_id)
+    members = FamilyMember.objects.filter(profile=profile).select_related("family")
+    return members if scope.sees_everything else members.filter(owned)
+
+
+# --- Profiles ----------------------------------------------------------------------------------
+
+
+@require_GET
+def profile_list(request):
+    form = ProfileFilterForm(request.GET)
+    profiles = selectors.profiles_visible_to(request.user).select_related("owning_team__agency", "owning_agency")
+    if form.is_valid() and form.cleaned_data["kind"]:
+        profiles = profiles.filter(kind=form.cleaned_data["kind"])
+    page = Paginator(profiles, PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "profiles"}
+    return render(request, "casework/profile_list.html", context)
+
+
+@writers_only
+@GET_POST
+def profile_create(request):
+    form = ProfileCreateForm(_posted(request), teams=_my_teams(request.user))
+    duplicates = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        is_person = data["kind"] == Profile.Kind.PERSON
+        if is_person and data["not_duplicate"] != form.duplicate_key():
+            duplicates = list(
+                services.profile_likely_duplicates(
+                    user=request.user, first_name=data["first_name"], last_name=data["last_name"],
+                    date_of_birth=data["date_of_birth"],
+                )
+            )  # fmt: skip
+        if not duplicates:
+            try:
+                profile = services.profile_create(
+                    user=request.user, request=request, kind=data["kind"],
+                    first_name=data["first_name"] if is_person else "",
+                    last_name=data["last_name"] if is_person else "",
+                    name="" if is_person else data["name"], date_of_birth=data["date_of_birth"] if is_person else None,
+                    gender=data["gender"] if is_person else Profile.Gender.NOT_KNOWN,
+                    owning_team=data["owning_team"], aliases=form.alias_list(),
+                )  # fmt: skip
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"The profile of {profile.display_name} has been created.")
+                return redirect("casework:profile-detail", profile_id=profile.pk)
+        else:
+            # Ask once; the confirmation is for these names and this date of birth only.
+            form.data = form.data.copy()
+            form.data["not_duplicate"] = form.duplicate_key()
+    context = {"form": form, "duplicates": duplicates, "section": "profiles"}
+    return render(request, "casework/profile_create.html", context)
+
+
+@require_GET
+def profile_detail(request, profile_id: int):
+    user = request.user
+    profile = selectors.access_profile(user=user, profile_id=profile_id)
+    services.record_viewed(user=user, request=request, record=profile)
+    prefetch_related_objects([profile], "aliases", "addresses", "identifiers", "warnings", "vulnerabilities")
+    roles = (
+        CaseSubject.objects.filter(profile=profile, case__in=selectors.cases_visible_to(user))
+        .select_related("case__case_type")
+        .order_by("-case__opened_on", "-case_id")
+    )
+    timeline = selectors.timeline_for_profile(user=user, profile=profile)
+    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "profile": profile,
+        "roles": roles,
+        "families": _families_of(user, profile),
+        "page": page,
+        "may_edit": _may_edit_profile(user, profile),
+        "photo_url": profile_photo_url(profile),
+        "section": "profiles",
+    }
+    return render(request, "casework/profile_detail.html", context)
+
+
+@writers_only
+@GET_POST
+def profile_edit(request, profile_id: int):
+    profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
+    initial = {name: getattr(profile, name) for name in ("first_name", "last_name", "name", "date_of_birth",
+                                                          "gender", "phone", "notes", "version")}  # fmt: skip
+    form = ProfileEditForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_update(user=request.user, request=request, profile=profile,
+                                    version=form.cleaned_data["version"], **form.changes(profile))  # fmt: skip
+        except services.ChangedSinceOpened as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "The profile has been saved.")
+            return redirect("casework:profile-detail", profile_id=profile.pk)
+    return render(request, "casework/profile_edit.html", {"form": form, "profile": profile, "section": "profiles"})
+
+
+# --- Cases -------------------------------------------------------------------------------------
+
+
+@require_GET
+def case_list(request):
+    form = CaseFilterForm(request.GET, case_types=CaseType.objects.order_by("name"))
+    cases = selectors.cases_visible_to(request.user).select_related("case_type", "owning_team", "lead_practitioner")
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            cases = cases.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["case_type"]:
+            cases = cases.filter(case_type=form.cleaned_data["case_type"])
+    else:
+        cases = cases.none()
+    page = Paginator(cases, PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "cases"}
+    return render(request, "casework/case_list.html", context)
+
+
+@writers_only
+@GET_POST
+def case_create(request):
+    user = request.user
+    profiles = selectors.profiles_visible_to(user).order_by("last_name", "first_name", "name", "pk")
+    initial = {}
+    wanted = request.GET.get("profile", "")
+    if wanted.isdigit():
+        initial["subject_1"] = profiles.filter(pk=wanted).first()
+    form = CaseCreateForm(_posted(request), initial=initial, case_types=_case_types(), teams=_my_teams(user),
+                          profiles=profiles)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.case_create(
+                user=user, request=request, case_type=data["case_type"], title=data["title"],
+                summary=data["summary"], opened_on=data["opened_on"], lead_practitioner=user,
+                owning_team=data["owning_team"], subjects=form.subjects(),
+            )  # fmt: skip
+        except ValidationError as error:
+            _apply_errors(form, error, rename={"subjects": "subject_1"})
+        else:
+            messages.success(request, f"Case {case.reference} has been opened.")
+            return redirect("casework:case-detail", case_id=case.pk)
+    return render(request, "casework/case_create.html", {"form": form, "section": "cases"})
+
+
+def _subjects_of(user, case: Case):
+    """The case's subjects, each marked with whether the user may open the profile itself."""
+    visible = selectors.profiles_visible_to(user).filter(pk=OuterRef("profile_id"))
+    return (
+        case.subjects.select_related("profile")
+        .annotate(profile_visible=Exists(visible))
+        .order_by("profile__last_name", "profile__first_name", "pk")
+    )
+
+
+@require_GET
+def case_detail(request, case_id: int):
+    user = request.user
+    case = _case_with_people(user, case_id, edit=False)
+    services.record_viewed(user=user, request=request, record=case)
+    timeline = selectors.timeline_for_case(user=user, case=case)
+    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "case": case,
+        "subjects": _subjects_of(user, case),
+        "page": page,
+        "may_edit": _may_edit_case(user, case),
+        "section": "cases",
+    }
+    return render(request, "casework/case_detail.html", context)
+
+
+def _case_with_people(user, case_id, *, edit: bool) -> Case:
+    case = selectors.access_case(user=user, case_id=case_id, edit=edit)
+    prefetch_related_objects([case], "case_type", "owning_team", "lead_practitioner")
+    return case
+
+
+@writers_only
+@GET_POST
+def case_status(request, case_id: int):
+    case = _case_with_people(request.user, case_id, edit=True)
+    initial = {"status": case.status, "outcome": case.outcome, "closed_on": case.closed_on, "version": case.version}
+    form = CaseStatusForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.case_set_status(user=request.user, request=request, case=case, version=data["version"],
+                                     status=data["status"], outcome=data["outcome"],
+                                     closed_on=data["closed_on"])  # fmt: skip
+        except services.ChangedSinceOpened as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"The status of {case.reference} has been saved.")
+            return redirect("casework:case-detail", case_id=case.pk)
+    return render(request, "casework/case_status.html", {"form": form, "case": case, "section": "cases"})
+
+
+def _share_form(request):
+    from django.contrib.auth import get_user_model
+
+    from tenant_apps.directory.models import Agency
+
+    users = get_user_model().objects.filter(is_active=True).order_by("full_name", "email")
+    return ShareForm(_posted(request), teams=_all_teams(), agencies=Agency.objects.order_by("name"), users=users)
+
+
+@writers_only
+@GET_POST
+def case_sharing(request, case_id: int):
+    case = _case_with_people(request.user, case_id, edit=True)
+    form = _share_form(request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.share_grant(user=request.user, request=request, case=case, team=data["team"],
+                                 agency=data["agency"], grantee=data["grantee"],
+                                 can_edit=data["access"] == "edit")  # fmt: skip
+        except ValidationError as error:
+            _apply_errors(form, error, rename={"grantee": "team"})
+        else:
+            messages.success(request, f"{case.reference} has been shared.")
+            return redirect("casework:case-sharing", case_id=case.pk)
+    shares = case.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at")
+    context = {"form": form, "case": case, "shares": shares, "section": "cases"}
+    return render(request, "casework/case_sharing.html", context)
+
+
+@writers_only
+@require_POST
+def share_revoke(request, case_id: int, share_id: int):
+    case = selectors.access_case(user=request.user, case_id=case_id, edit=True)
+    share = case.shares.filter(pk=share_id).first()
+    if share is None:
+        raise Http404("No such share")
+    services.share_revoke(user=request.user, request=request, share=share)
+    messages.success(request, "That access has been removed.")
+    return redirect("casework:case-sharing", case_id=case.pk)
+
+
+# --- Timeline ----------------------------------------------------------------------------------
+
+
+@writers_only
+@GET_POST
+def entry_create(request, case_id: int):
+    case = _case_with_people(request.user, case_id, edit=True)
+    now = timezone.localtime()
+    initial = {"occurred_on": now.date(), "occurred_time": now.strftime("%H:%M")}
+    form = EntryCreateForm(_posted(request), initial=initial, teams=_all_teams())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.entry_create(user=request.user, request=request, case=case, **form.values(),
+                                  is_sensitive=data["is_sensitive"],
+                                  restricted_to_teams=list(data["restricted_to_teams"]))  # fmt: skip
+        except ValidationError as error:
+            _apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field()})
+        else:
+            messages.success(request, "The entry has been added to the timeline.")
+            return redirect("casework:case-detail", case_id=case.pk)
+    return render(request, "casework/entry_create.html", {"form": form, "case": case, "section": "cases"})
+
+
+def _editable_entry(request, entry_id) -> TimelineEntry:
+    """An entry the user may edit and read (a sensitive entry outside their teams is not theirs to change)."""
+    entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
+    if not entry.can_read:
+        raise Http404("No such entry")
+    return entry
+
+
+def _back_to(entry: TimelineEntry):
+    if entry.case_id:
+        return redirect("casework:case-detail", case_id=entry.case_id)
+    return redirect("casework:profile-list")
+
+
+@writers_only
+@GET_POST
+def entry_edit(request, entry_id: int):
+    entry = _editable_entry(request, entry_id)
+    form = EntryEditForm(_posted(request), initial=EntryEditForm.initial_for(entry))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_update(user=request.user, request=request, entry=entry,
+                                  version=form.cleaned_data["version"], **form.values())  # fmt: skip
+        except services.ChangedSinceOpened as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            _apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field()})
+        else:
+            messages.success(request, "The entry has been saved. The previous version is kept in its history.")
+            return _back_to(entry)
+    history = entry.history.select_related("replaced_by")
+    context = {"form": form, "entry": entry, "history": history, "section": "cases"}
+    return render(request, "casework/entry_edit.html", context)
+
+
+@writers_only
+@GET_POST
+def entry_delete(request, entry_id: int):
+    entry = _editable_entry(request, entry_id)
+    form = EntryDeleteForm(_posted(request), initial={"version": entry.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_delete(user=request.user, request=request, entry=entry,
+                                  version=form.cleaned_data["version"], reason=form.cleaned_data["reason"])  # fmt: skip
+        except services.ChangedSinceOpened as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "The entry has been deleted from the timeline.")
+            return _back_to(entry)
+    return render(request, "casework/entry_delete.html", {"form": form, "entry": entry, "section": "cases"})
+
+
+# --- Gallery -----------------------------------------------------------------------------------
+
+
+@require_GET
+def gallery(request):
+    """The caseload (open and on-hold cases) as faces: one card per subject of each visible case."""
+    form = GalleryFilterForm(request.GET, teams=_all_teams(), case_types=_case_types())
+    cases = selectors.cases_visible_to(request.user).exclude(status=Case.Status.CLOSED)
+    if form.is_valid():
+        if form.cleaned_data["team"]:
+            cases = cases.filter(owning_team=form.cleaned_data["team"])
+        if form.cleaned_data["case_type"]:
+            cases = cases.filter(case_type=form.cleaned_data["case_type"])
+    else:
+        cases = cases.none()
+    last_contact = (
+        TimelineEntry.objects.filter(case_id=OuterRef("case_id"), deleted_at__isnull=True, kind__in=CONTACT_KINDS)
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    visible = selectors.profiles_visible_to(request.user).filter(pk=OuterRef("profile_id"))
+    cards = (
+        CaseSubject.objects.filter(case__in=cases)
+        .select_related("profile", "case")
+        .annotate(last_contact=Subquery(last_contact), profile_visible=Exists(visible))
+        .order_by("profile__last_name", "profile__first_name", "profile__name", "case_id", "pk")
+    )
+    page = Paginator(cards, GALLERY_PER_PAGE).get_page(request.GET.get("page"))
+    for card in page.object_list:
+        card.photo_url = profile_photo_url(card.profile)
+    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "gallery"}
+    return render(request, "casework/gallery.html", context)
