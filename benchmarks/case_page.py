@@ -1,0 +1,189 @@
+"""A case with 2,000 timeline entries: its page and its API timeline against ``/healthz``.
+
+In the benchmark database, partnership ``suffolk``: a practitioner (District
+Council, ASB Team) with a verified session (the cookie routing.py builds), a case
+with 2,000 entries (one in three sensitive, restricted to the ASB Team) and a case
+with 20. Served by gunicorn (2 sync workers, ``concord.settings.bench``) and
+loaded with ``wrk --latency`` (1 thread, 4 connections); runs alternate
+``/healthz``, the case page ``/cases/<id>/`` and the API timeline
+``/api/v1/cases/<id>/timeline/`` (first page: 50 entries, newest first). The
+figure is the median of the runs' median latencies; the goal (≤ 3x ``/healthz``)
+is checked on the ratio. If the case page does not answer 200 (not built yet),
+only the API is measured, and the summary says so.
+
+Queries per request are counted in-process (``CaptureQueriesContext``, one warm-up
+request first) for the case with 20 entries and the one with 2,000: they must be
+equal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from benchmarks.common import BENCH_SCHEMA, FULL_SETTINGS, Goal, Report, median, say
+from benchmarks.routing import HOST, _signed_in_session, find_wrk, start_server
+
+ENTRIES = int(os.environ.get("BENCH_CASE_ENTRIES", "2000"))
+SMALL = 20
+RUNS = int(os.environ.get("BENCH_CASE_RUNS", "3"))
+DURATION = int(os.environ.get("BENCH_CASE_SECONDS", "5"))
+CONNECTIONS = 4
+TARGET = 3.0
+
+
+def prepare_data() -> tuple[str, int, int]:
+    """The practitioner's session cookie, the big case's id and the small case's id."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.accounts.models import User
+    from tenant_apps.casework import services
+    from tenant_apps.casework.models import CaseType, TimelineEntry
+    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
+
+    with schema_context(BENCH_SCHEMA):
+        council, _ = Agency.objects.get_or_create(name="Bench District Council", defaults={"kind": "council"})
+        asb, _ = Team.objects.get_or_create(agency=council, name="Bench ASB Team")
+        user, _ = User.objects.get_or_create(
+            email=f"caseworker@{BENCH_SCHEMA}.example",
+            defaults={"full_name": "Casey Worker", "role": User.Role.PRACTITIONER},
+        )
+        Membership.objects.get_or_create(user=user, defaults={"agency": council})
+        TeamMembership.objects.get_or_create(user=user, team=asb)
+        profile = services.profile_create(user=user, first_name="Kyle", last_name="Brennan", owning_team=asb)
+        case_type = CaseType.objects.get(code="ASB")
+        cases = []
+        for count in (ENTRIES, SMALL):
+            case = services.case_create(user=user, case_type=case_type, title=f"Mill Lane ({count} entries)",
+                                        owning_team=asb, subjects=[(profile, "perpetrator")])  # fmt: skip
+            now = timezone.now()
+            entries = TimelineEntry.objects.bulk_create(
+                TimelineEntry(case=case, kind="visit" if i % 2 else "note", occurred_at=now - dt.timedelta(hours=i),
+                              summary=f"Entry {i}", body="Spoke to the household about the noise. " * 8,
+                              attendees="Casey Worker; PCSO", recorded_by=user, is_sensitive=i % 3 == 0)
+                for i in range(count)
+            )  # fmt: skip
+            TimelineEntry.restricted_to_teams.through.objects.bulk_create(
+                TimelineEntry.restricted_to_teams.through(timelineentry_id=e.pk, team_id=asb.pk)
+                for e in entries
+                if e.is_sensitive
+            )
+            TimelineEntry.profiles.through.objects.bulk_create(
+                TimelineEntry.profiles.through(timelineentry_id=e.pk, profile_id=profile.pk) for e in entries
+            )
+            cases.append(case.pk)
+        with connection.cursor() as cursor:  # as autovacuum would have, after a bulk load
+            cursor.execute("ANALYZE")
+        session = SessionStore()
+        session.update(_signed_in_session(user))
+        session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", cases[0], cases[1]
+
+
+def count_queries(path: str, cookie: str) -> int:
+    from django.db import close_old_connections, connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    name, _, value = cookie.partition("=")
+    client = Client(HTTP_HOST=HOST)
+    client.cookies[name] = value
+    client.get(path)  # warm-up
+    close_old_connections()
+    with CaptureQueriesContext(connection) as captured:
+        status = client.get(path).status_code
+    if status != 200:
+        raise RuntimeError(f"{path} answered {status} in-process")
+    return len(captured)
+
+
+def latency_ms(wrk: str, port: int, path: str, cookie: str | None) -> tuple[float, float]:
+    """Median latency (ms) and requests/s of one wrk run; fails on any non-2xx answer or socket error."""
+    command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "-H", f"Host: {HOST}"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    errors = re.search(r"Socket errors: (.*)", out)
+    if "Non-2xx" in out or (errors and re.search(r"(read|write|timeout) [1-9]", errors.group(1))):
+        raise RuntimeError(f"{path}: errors under load:\n{out}")
+    value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return float(value) * factor, float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def run(report: Report) -> None:
+    from django.db import connections
+
+    say("== Case page: a case with 2,000 timeline entries ==")
+    cookie, big, small = prepare_data()
+    targets = {
+        "page": ("case page", "/cases/{}/"),
+        "api": ("API timeline", "/api/v1/cases/{}/timeline/"),
+    }
+    counts = {}
+    for key, (title, pattern) in list(targets.items()):
+        try:
+            counts[key] = (count_queries(pattern.format(small), cookie), count_queries(pattern.format(big), cookie))
+        except RuntimeError as error:
+            if key != "page":
+                raise
+            say(f"  the case page is not available ({error}): only the API timeline is measured")
+            report.lines.append("NOTE case page: /cases/<id>/ did not answer 200; only the API timeline was measured")
+            del targets[key]
+            continue
+        line = f"{title}: queries per request with {SMALL} entries {counts[key][0]}, with {ENTRIES} {counts[key][1]}"
+        say(f"  {line}")
+        report.lines.append(line)
+        if counts[key][0] != counts[key][1]:
+            report.lines.append(f"NOTE {title}: the query count grows with the entries (N+1)")
+    connections.close_all()
+
+    wrk = find_wrk()
+    if not wrk:
+        say("  wrk is unavailable: latencies not measured (install wrk, or unset BENCH_NO_INSTALL)")
+        report.lines.append("NOTE case page: wrk unavailable, latencies not measured")
+        return
+    say(f"  load: wrk {wrk} --latency, {CONNECTIONS} connections, {DURATION} s per run, {RUNS} runs, interleaved; "
+        f"gunicorn 2 sync workers, {FULL_SETTINGS}")  # fmt: skip
+    server = start_server("case-page", FULL_SETTINGS)
+    paths = {"healthz": ("/healthz", None)}
+    paths.update({key: (pattern.format(big), cookie) for key, (_, pattern) in targets.items()})
+    results: dict[str, list[float]] = {key: [] for key in paths}
+    try:
+        for path, path_cookie in paths.values():  # warm-up, and check the answers are 200 with content
+            status, body = server.get(path, path_cookie)
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status} under gunicorn")
+        status, body = server.get(paths["api"][0], cookie)
+        if body.count(b'"restricted"') != 50:
+            raise RuntimeError("the API timeline did not answer with 50 entries")
+        for run_number in range(RUNS):
+            rates = []
+            for key, (path, path_cookie) in paths.items():
+                latency, rps = latency_ms(wrk, server.port, path, path_cookie)
+                results[key].append(latency)
+                rates.append(f"{key} {latency:.2f} ms ({rps:.0f} req/s)")
+            say(f"    run {run_number + 1}: " + ", ".join(rates))
+    finally:
+        server.stop()
+        os.unlink(server.log_path)
+
+    base = median(results["healthz"])
+    for key, (title, _) in targets.items():
+        value = median(results[key])
+        line = (
+            f"{title} ({ENTRIES} entries, first page of 50): median latency {value:.2f} ms vs /healthz "
+            f"{base:.2f} ms (medians of {RUNS} runs of {DURATION} s)"
+        )
+        say(f"  {line}")
+        report.lines.append(line)
+        report.goals.append(Goal(f"case page, {title} / healthz latency", value / base, TARGET, at_most=True))
+        say(f"  {report.goals[-1].line()}")
