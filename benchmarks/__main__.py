@@ -1,4 +1,4 @@
-"""``python -m benchmarks [provisioning|routing ...]`` (no argument: all of them).
+"""``python -m benchmarks [provisioning|routing|case_page ...]`` (no argument: all of them).
 
 Creates the benchmarks' own database (``<dev name>_bench``, from ``DATABASE_URL``
 with the name replaced), migrates it, runs the benchmarks, prints a summary and
@@ -17,7 +17,7 @@ import time
 
 from benchmarks.common import FULL_SETTINGS, SOURCE_ROOT, Report, bench_database, create_database, drop_database, say
 
-BENCHMARKS = ("provisioning", "routing")
+BENCHMARKS = ("provisioning", "routing", "case_page")
 
 
 def _interrupt(signum, frame):
@@ -26,7 +26,7 @@ def _interrupt(signum, frame):
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="{provisioning,routing}", help="default: all")
+    parser.add_argument("names", nargs="*", metavar="{provisioning,routing,case_page}", help="default: all")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the benchmark database at the end")
     args = parser.parse_args()
     names = args.names or list(BENCHMARKS)
@@ -65,7 +65,7 @@ def main() -> int:
             say(f"database: {cursor.fetchone()[0].split(' on ')[0]}")
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
 
-        from benchmarks import provisioning, routing
+        from benchmarks import case_page, provisioning, routing
 
         if "provisioning" in names:
             provisioning.run(report)
@@ -73,6 +73,8 @@ def main() -> int:
             provisioning.ensure_first_partnerships()
         if "routing" in names:
             routing.run(report)
+        if "case_page" in names:
+            case_page.run(report)
     finally:
         try:
             from django.db import connections
