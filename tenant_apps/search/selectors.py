@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection, transaction
-from django.db.models import Case, Count, FloatField, Prefetch, Q, Value, When, Window
-from django.db.models.functions import Greatest
+from django.db.models import Case, Count, Exists, FloatField, OuterRef, Prefetch, Q, Subquery, Value, When, Window
+from django.db.models.functions import Coalesce, Greatest
 
 from tenant_apps.casework.models import (
     Profile,
@@ -188,6 +188,15 @@ def _alias_hits(name: str) -> dict[int, float]:
     return hits
 
 
+def _alias_rows(name: str):
+    """The outer profile's aliases matching ``name``, best first (for a narrowed search)."""
+    return (
+        ProfileAlias.objects.filter(_name_q(name), profile_id=OuterRef("pk"))
+        .annotate(score=Greatest(TrigramSimilarity("search_name", name), TrigramWordSimilarity(name, "search_name")))
+        .order_by("-score")
+    )
+
+
 def _identifier_hits(identifiers: tuple[str, ...]) -> set[int]:
     if not identifiers:
         return set()
@@ -205,19 +214,27 @@ def profile_queryset(*, user, query: ParsedQuery):
         profiles = profiles.filter(date_of_birth=query.date_of_birth)
     if query.postcode:
         profiles = profiles.filter(pk__in=ProfileAddress.objects.filter(postcode=query.postcode).values("profile_id"))
-    aliases = _alias_hits(query.name) if query.name else {}
+    narrowed = bool(query.date_of_birth or query.postcode)
+    # Narrowed to a few rows by date of birth or postcode: aliases are checked per row (EXISTS on
+    # the alias's profile_id). Otherwise their hits are fetched first, through their own GIN index,
+    # so that the profile query stays an OR of index scans (a BitmapOr), never a sequential scan.
+    aliases = _alias_hits(query.name) if query.name and not narrowed else {}
     exact = _identifier_hits(query.identifiers)
     if query.name or query.identifiers:
         wanted = Q(pk__in=sorted(set(aliases) | exact)) if (aliases or exact) else Q(pk__in=[])
         if query.name:
             wanted |= _name_q(query.name)
+            if narrowed:
+                wanted |= Q(Exists(_alias_rows(query.name)))
         profiles = profiles.filter(wanted)
-    elif not (query.date_of_birth or query.postcode):
+    elif not narrowed:
         return profiles.none()
 
     scores = [Value(0.0)]
     if query.name:
         scores += [TrigramSimilarity("search_name", query.name), TrigramWordSimilarity(query.name, "search_name")]
+        if narrowed:
+            scores.append(Coalesce(Subquery(_alias_rows(query.name).values("score")[:1]), Value(0.0)))
     if aliases:
         whens = [When(pk=pk, then=Value(score)) for pk, score in aliases.items()]
         scores.append(Case(*whens, default=Value(0.0), output_field=FloatField()))
