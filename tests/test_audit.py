@@ -442,7 +442,7 @@ def test_every_recorded_action_is_registered():
     from tenant_apps.audit.models import AuditAction
 
     repo = Path(__file__).resolve().parents[1]
-    areas = "auth|otp|user|agency|team|settings|partnership|operator|profile|case|share|timeline|search|document"
+    areas = "auth|otp|user|agency|team|task|settings|partnership|operator|profile|case|share|timeline|search|document"
     # Literals given as ``action=`` or bound to an UPPER_CASE name (a serializer's
     # ``source="profile.display_name"`` is not an action).
     pattern = re.compile(rf'(?:action=|^\s*[A-Z][A-Z0-9_]*\s*=\s*)"((?:{areas})\.[a-z_]+)"', re.MULTILINE)
