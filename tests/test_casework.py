@@ -315,3 +315,22 @@ def test_documents_on_entries_follow_who_may_read_the_entry(cast):
     )
     assert access.can_access(fresh(cast["bob"]), attached_to_type="profile_photo", attached_to_id=str(profile.pk))
     assert not access.can_access(fresh(cast["dan"]), attached_to_type="profile_photo", attached_to_id=str(profile.pk))
+
+
+def test_only_those_who_may_read_a_sensitive_entry_may_change_it(cast):
+    profile = make_profile(cast)
+    case = make_case(cast, profile)
+    sensitive = services.entry_create(
+        user=cast["bob"], case=case, kind="note", occurred_at=timezone.now(), summary="Disclosure",
+        is_sensitive=True, restricted_to_teams=[cast["asb"]],
+    )  # fmt: skip
+    carl = fresh(cast["carl"])  # may edit the case (same agency), may not read this entry
+    with pytest.raises(PermissionDenied):
+        services.entry_update(user=carl, entry=sensitive, version=1, summary="Overwritten")
+    with pytest.raises(PermissionDenied):
+        services.entry_delete(user=carl, entry=sensitive, version=1, reason="Not needed")
+    loose = services.entry_create(user=cast["bob"], profiles=[profile], kind="note", occurred_at=timezone.now(),
+                                  summary="About Kyle, on no case")  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        services.entry_update(user=fresh(cast["dan"]), entry=loose, version=1, summary="x")
+    assert services.entry_update(user=fresh(cast["bob"]), entry=loose, version=1, summary="Edited").version == 2

@@ -346,6 +346,21 @@ def entry_create(*, user, request=None, case: Case | None = None, profiles=(), k
     return entry
 
 
+def _may_change_entry(user, entry: TimelineEntry, verb: str) -> None:
+    """Editable (its case, or its profiles when it is on no case) and readable: a sensitive
+    entry is changed only by its named teams, who alone can read it."""
+    from django.http import Http404
+
+    from tenant_apps.casework.selectors import access_entry
+
+    try:
+        editable = access_entry(user=user, entry_id=entry.pk, edit=True)
+    except Http404:
+        raise PermissionDenied(f"You may not {verb} this entry.") from None
+    if not editable.can_read:
+        raise PermissionDenied(f"You may not {verb} this entry.")
+
+
 def _snapshot(entry: TimelineEntry) -> dict:
     return {
         "kind": entry.kind, "action": entry.action, "occurred_at": entry.occurred_at.isoformat(),
@@ -361,9 +376,8 @@ def entry_update(*, user, request=None, entry: TimelineEntry, version: int, **ch
     allowed = {"kind", "action", "occurred_at", "summary", "body", "attendees"}
     if set(changes) - allowed:
         raise ValidationError({field: ["This field cannot be changed here."] for field in set(changes) - allowed})
+    _may_change_entry(user, entry, "edit")
     current = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
-    if current.case_id and not cases_visible_to(user, edit=True).filter(pk=current.case_id).exists():
-        raise PermissionDenied("You may not edit this entry.")
     if current.version != version:
         raise ChangedSinceOpened()
     merged = {**_snapshot(current), **changes}
@@ -386,9 +400,8 @@ def entry_delete(*, user, request=None, entry: TimelineEntry, version: int, reas
     _writer(user)
     if not (reason or "").strip():
         raise ValidationError({"reason": ["Give the reason for deleting this entry."]})
+    _may_change_entry(user, entry, "delete")
     current = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
-    if current.case_id and not cases_visible_to(user, edit=True).filter(pk=current.case_id).exists():
-        raise PermissionDenied("You may not delete this entry.")
     if current.version != version:
         raise ChangedSinceOpened()
     TimelineEntryVersion.objects.create(entry=current, version=current.version, data=_snapshot(current),
