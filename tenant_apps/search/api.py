@@ -16,7 +16,7 @@ from tenant_apps.search.services import search_run
 class SearchView(APIView):
     """Profiles and cases the signed-in user may see, matching one query."""
 
-    class InputSerializer(serializers.Serializer):
+    class SearchInputSerializer(serializers.Serializer):
         query = serializers.CharField(max_length=QUERY_MAX_LENGTH, allow_blank=True, required=False, default="")
         date_of_birth = serializers.DateField(required=False, allow_null=True, default=None,
                                               input_formats=[*UK_DATE_FORMATS, "iso-8601"])  # fmt: skip
@@ -26,7 +26,7 @@ class SearchView(APIView):
                 raise serializers.ValidationError({"query": ["Enter a query or a date of birth."]})
             return data
 
-    class ProfileSerializer(serializers.Serializer):
+    class SearchProfileSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         display_name = serializers.CharField()
         kind = serializers.CharField()
@@ -34,22 +34,22 @@ class SearchView(APIView):
         postcode = serializers.CharField()
         markers = serializers.ListField(child=serializers.CharField())
 
-    class CaseSerializer(serializers.Serializer):
+    class SearchCaseSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         reference = serializers.CharField()
         case_type = serializers.CharField()
         status = serializers.CharField()
         title = serializers.CharField()
 
-    class OutputSerializer(serializers.Serializer):
+    class SearchOutputSerializer(serializers.Serializer):
         profiles = serializers.ListField(child=serializers.DictField())
         profile_total = serializers.IntegerField()
         cases = serializers.ListField(child=serializers.DictField())
         case_total = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=SearchInputSerializer, responses=SearchOutputSerializer)
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         results = search_run(
             user=request.user,
@@ -75,9 +75,9 @@ class SearchView(APIView):
         ]
         return Response(
             {
-                "profiles": self.ProfileSerializer(profiles, many=True).data,
+                "profiles": self.SearchProfileSerializer(profiles, many=True).data,
                 "profile_total": results.profile_total,
-                "cases": self.CaseSerializer(cases, many=True).data,
+                "cases": self.SearchCaseSerializer(cases, many=True).data,
                 "case_total": results.case_total,
             }
         )
