@@ -8,6 +8,7 @@ from concord import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("tenant_apps.casework.urls")),
+    path("", include("tenant_apps.casework.urls_more")),
     path("account/", include("tenant_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
