@@ -11,15 +11,21 @@ the services check again (fail closed).
 from __future__ import annotations
 
 import functools
+import logging
 
 from django import forms
 from django.contrib import messages
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, When
+from django.db.models.functions import Cast, JSONObject
 from django.db.models.query import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,9 +41,14 @@ from tenant_apps.casework.forms import (
     ProfileCreateForm,
     ProfileEditForm,
     ProfileFilterForm,
+    ProfilePhotoForm,
     ShareForm,
 )
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, FamilyMember, Profile, TimelineEntry
+from tenant_apps.documents.models import Document
+from tenant_apps.documents.services import STORAGE_ERRORS, StorageUnavailable, document_store, documents_storage
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 25
 GALLERY_PER_PAGE = 24
@@ -50,12 +61,37 @@ CONTACT_KINDS = [
 ]
 
 
-def profile_photo_url(profile: Profile) -> str | None:
-    """The URL of the profile's current photo, or None for the neutral silhouette.
+ENTRY_DOCUMENTS = "timeline_entry"
+PROFILE_PHOTO = "profile_photo"
+_NOT_ANNOTATED = object()
 
-    Hook for the documents app: it will return a signed URL of the latest photo.
+
+def latest_photo_id(profile_id):
+    """Subquery: the id of the newest stored photo of ``profile_id`` (an ``OuterRef`` or a pk)."""
+    profile_id = Cast(profile_id, CharField()) if isinstance(profile_id, OuterRef) else str(profile_id)
+    return (
+        Document.objects.filter(attached_to_type=PROFILE_PHOTO, attached_to_id=profile_id,
+                                status=Document.Status.STORED, is_image=True)
+        .order_by("-uploaded_at", "-pk")
+        .values("pk")[:1]
+    )  # fmt: skip
+
+
+def profile_photo_url(profile: Profile) -> str | None:
+    """The URL of the profile's current photo (its newest stored one), or None for the silhouette.
+
+    The image is served through the application (``/documents/<uuid>/image/``): the page's
+    CSP allows images from 'self' only, and the view checks access on every request.
+    Lists annotate ``photo_document_id`` (``latest_photo_id``) so that this costs no query;
+    otherwise it is one query. Documents live in partnership schemas only.
     """
-    return None
+    photo_id = getattr(profile, "photo_document_id", _NOT_ANNOTATED)
+    if photo_id is _NOT_ANNOTATED:
+        if connection.schema_name == "public":
+            return None
+        row = next(iter(latest_photo_id(profile.pk)), None)
+        photo_id = row["pk"] if row else None
+    return reverse("documents:image", kwargs={"document_id": photo_id}) if photo_id else None
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -138,6 +174,70 @@ def _families_of(user, profile: Profile):
     return members if scope.sees_everything else members.filter(owned)
 
 
+# --- Attachments -------------------------------------------------------------------------------
+
+
+class _AttachmentRefused(Exception):
+    """A file could not be stored: raised inside the transaction so that everything rolls back."""
+
+
+def _discard_objects(documents) -> None:
+    """Delete the objects of documents whose rows were rolled back (the orphan sweep is the backstop)."""
+    if not documents:
+        return
+    storage = documents_storage()
+    for document in documents:
+        try:
+            storage.delete(storage.name_for_key(document.storage_key))
+        except STORAGE_ERRORS:
+            logger.warning("could not delete object of rolled-back document %s; the sweep will", document.pk)
+
+
+def _save_with_attachments(request, files, save) -> TimelineEntry:
+    """``save()`` (which writes and returns an entry), then store ``files`` attached to it: all or nothing.
+
+    One transaction holds the entry and the documents' rows; each document's object is
+    uploaded before its row is inserted. If anything fails, the transaction rolls back
+    and the objects already uploaded are deleted. A refused file or storage being down
+    raises ``_AttachmentRefused`` with the message for the ``attachments`` field.
+    """
+    stored: list[Document] = []
+    try:
+        with transaction.atomic():
+            entry = save()
+            for file in files:
+                try:
+                    document = document_store(request_or_user=request, file=file,
+                                              attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk)  # fmt: skip
+                    stored.append(document)
+                except StorageUnavailable as error:
+                    raise _AttachmentRefused(str(error)) from error
+                except ValidationError as error:
+                    text = " ".join(error.messages)
+                    raise _AttachmentRefused(f"{file.name}: {text} Nothing was saved.") from error
+    except BaseException:
+        _discard_objects(stored)
+        raise
+    return entry
+
+
+def _with_attachments(entries):
+    """Annotate ``attachments``: the stored documents of each readable entry (``pk``,
+    ``original_filename``, ``size``, oldest first); None for an entry the user may not read.
+
+    Part of the timeline's own query (no query per entry, nor per page). Readability is the
+    timeline's ``can_read``, the rule the documents app applies to a download
+    (``document_rules.may_read_entry``).
+    """
+    documents = (
+        Document.objects.filter(attached_to_type=ENTRY_DOCUMENTS, status=Document.Status.STORED,
+                                attached_to_id=Cast(OuterRef("pk"), CharField()))
+        .order_by("uploaded_at", "pk")
+        .values(row=JSONObject(pk="id", original_filename="original_filename", size="size"))
+    )  # fmt: skip
+    return entries.annotate(attachments=DbCase(When(can_read=True, then=ArraySubquery(documents)), default=None))
+
+
 # --- Profiles ----------------------------------------------------------------------------------
 
 
@@ -190,10 +290,27 @@ def profile_create(request):
     return render(request, "casework/profile_create.html", context)
 
 
-@require_GET
+@GET_POST
 def profile_detail(request, profile_id: int):
+    """The profile; a POST uploads a new photo (editors of the profile only; the newest is shown)."""
     user = request.user
     profile = selectors.access_profile(user=user, profile_id=profile_id)
+    may_edit = not user.is_read_only and _may_edit_profile(user, profile)
+    photo_form = ProfilePhotoForm(request.POST, request.FILES) if request.method == "POST" else ProfilePhotoForm()
+    if request.method == "POST":
+        if not may_edit:
+            return forbidden(request)
+        if photo_form.is_valid():
+            try:
+                document_store(request_or_user=request, file=photo_form.cleaned_data["photo"],
+                               attached_to_type=PROFILE_PHOTO, attached_to_id=profile.pk)  # fmt: skip
+            except StorageUnavailable as error:
+                photo_form.add_error("photo", str(error))
+            except ValidationError as error:
+                photo_form.add_error("photo", error.messages)
+            else:
+                messages.success(request, f"The photo of {profile.display_name} has been saved.")
+                return redirect("casework:profile-detail", profile_id=profile.pk)
     services.record_viewed(user=user, request=request, record=profile)
     prefetch_related_objects([profile], "aliases", "addresses", "identifiers", "warnings", "vulnerabilities")
     roles = (
@@ -202,17 +319,19 @@ def profile_detail(request, profile_id: int):
         .order_by("-case__opened_on", "-case_id")
     )
     timeline = selectors.timeline_for_profile(user=user, profile=profile)
-    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(_with_attachments(timeline), PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "profile": profile,
         "roles": roles,
         "families": _families_of(user, profile),
         "page": page,
-        "may_edit": _may_edit_profile(user, profile),
+        "may_edit": may_edit,
         "photo_url": profile_photo_url(profile),
+        "photo_form": photo_form,
         "section": "profiles",
     }
-    return render(request, "casework/profile_detail.html", context)
+    status = 400 if photo_form.errors else 200
+    return render(request, "casework/profile_detail.html", context, status=status)
 
 
 @writers_only
@@ -298,7 +417,7 @@ def case_detail(request, case_id: int):
     case = _case_with_people(user, case_id, edit=False)
     services.record_viewed(user=user, request=request, record=case)
     timeline = selectors.timeline_for_case(user=user, case=case)
-    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(_with_attachments(timeline), PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "case": case,
         "subjects": _subjects_of(user, case),
@@ -388,17 +507,25 @@ def entry_create(request, case_id: int):
     case = _case_with_people(request.user, case_id, edit=True)
     now = timezone.localtime()
     initial = {"occurred_on": now.date(), "occurred_time": now.strftime("%H:%M")}
-    form = EntryCreateForm(_posted(request), initial=initial, teams=_all_teams())
+    form = EntryCreateForm(_posted(request), request.FILES or None, initial=initial, teams=_all_teams())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+
+        def save():
+            return services.entry_create(user=request.user, request=request, case=case, **form.values(),
+                                         is_sensitive=data["is_sensitive"],
+                                         restricted_to_teams=list(data["restricted_to_teams"]))  # fmt: skip
+
         try:
-            services.entry_create(user=request.user, request=request, case=case, **form.values(),
-                                  is_sensitive=data["is_sensitive"],
-                                  restricted_to_teams=list(data["restricted_to_teams"]))  # fmt: skip
+            _save_with_attachments(request, data["attachments"], save)
+        except _AttachmentRefused as error:
+            form.add_error("attachments", str(error))
         except ValidationError as error:
             _apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field()})
         else:
-            messages.success(request, "The entry has been added to the timeline.")
+            files = len(data["attachments"])
+            attached = f" with {files} attachment{'s' if files > 1 else ''}" if files else ""
+            messages.success(request, f"The entry has been added to the timeline{attached}.")
             return redirect("casework:case-detail", case_id=case.pk)
     return render(request, "casework/entry_create.html", {"form": form, "case": case, "section": "cases"})
 
@@ -421,11 +548,17 @@ def _back_to(entry: TimelineEntry):
 @GET_POST
 def entry_edit(request, entry_id: int):
     entry = _editable_entry(request, entry_id)
-    form = EntryEditForm(_posted(request), initial=EntryEditForm.initial_for(entry))
+    form = EntryEditForm(_posted(request), request.FILES or None, initial=EntryEditForm.initial_for(entry))
     if request.method == "POST" and form.is_valid():
+
+        def save():
+            return services.entry_update(user=request.user, request=request, entry=entry,
+                                         version=form.cleaned_data["version"], **form.values())  # fmt: skip
+
         try:
-            services.entry_update(user=request.user, request=request, entry=entry,
-                                  version=form.cleaned_data["version"], **form.values())  # fmt: skip
+            _save_with_attachments(request, form.cleaned_data["attachments"], save)
+        except _AttachmentRefused as error:
+            form.add_error("attachments", str(error))
         except services.ChangedSinceOpened as error:
             form.add_error(None, error.message)
         except ValidationError as error:
@@ -434,7 +567,10 @@ def entry_edit(request, entry_id: int):
             messages.success(request, "The entry has been saved. The previous version is kept in its history.")
             return _back_to(entry)
     history = entry.history.select_related("replaced_by")
-    context = {"form": form, "entry": entry, "history": history, "section": "cases"}
+    attachments = Document.objects.filter(
+        attached_to_type=ENTRY_DOCUMENTS, attached_to_id=str(entry.pk), status=Document.Status.STORED
+    ).order_by("uploaded_at", "pk")  # the entry is readable: _editable_entry checked
+    context = {"form": form, "entry": entry, "history": history, "attachments": attachments, "section": "cases"}
     return render(request, "casework/entry_edit.html", context)
 
 
@@ -481,11 +617,17 @@ def gallery(request):
     cards = (
         CaseSubject.objects.filter(case__in=cases)
         .select_related("profile", "case")
-        .annotate(last_contact=Subquery(last_contact), profile_visible=Exists(visible))
+        .annotate(
+            last_contact=Subquery(last_contact),
+            profile_visible=Exists(visible),
+            photo_document_id=Subquery(latest_photo_id(OuterRef("profile_id"))),
+        )  # fmt: skip
         .order_by("profile__last_name", "profile__first_name", "profile__name", "case_id", "pk")
     )
     page = Paginator(cards, GALLERY_PER_PAGE).get_page(request.GET.get("page"))
     for card in page.object_list:
+        # A photo only where the profile itself is visible: the image view would refuse it otherwise.
+        card.profile.photo_document_id = card.photo_document_id if card.profile_visible else None
         card.photo_url = profile_photo_url(card.profile)
     context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "gallery"}
     return render(request, "casework/gallery.html", context)
