@@ -60,6 +60,15 @@ def test_seed_demo_is_idempotent_and_prints_how_to_sign_in(db, tmp_path, capsys)
             assert demo.filter(role="admin").count() == 1
             assert all(user.check_password(password) for user in demo)
     assert "Provisioned Staffordshire" in first and "Provisioned" not in second
+    assert "Added demo casework" in first and "Added demo casework" not in second
+    from tenant_apps.casework.models import Case, Family, Profile, TimelineEntry
+    from tenant_apps.tasks.models import Task
+
+    with schema_context("staffordshire"):
+        counts = [Profile.objects.count(), Family.objects.count(), Case.objects.count()]
+        assert counts == [30, 3, 8]
+        assert TimelineEntry.objects.count() >= 40 and Task.objects.count() == 8
+        assert TimelineEntry.objects.filter(is_sensitive=True).exists()
     assert password in second and "http://staffordshire.localhost:8000/" in second
 
 

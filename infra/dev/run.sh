@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# make run: database, migrations, demo data, then the job worker and the web server on port 8000.
+# make run: database, a development SMTP server and S3-compatible storage, migrations, demo
+# data, then the job worker and the web server on port 8000.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/dev/db.sh
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-concord.settings.development}"
 py=.venv/bin/python
-$py manage.py migrate_all
-$py manage.py seed_demo
-echo
-echo "Serving on http://localhost:8000/ (platform) and http://<partnership>.localhost:8000/"
-echo "Background jobs: a procrastinate worker runs beside the web server."
 
 # The worker and the web server run side by side; whichever way this script ends (Ctrl-C,
 # TERM, either process stopping), both are stopped: TERM lets the worker finish its job.
@@ -47,6 +43,11 @@ if [ -z "${AWS_S3_ENDPOINT_URL:-}" ]; then
     fi
 fi
 $py manage.py ensure_bucket
+$py manage.py migrate_all
+$py manage.py seed_demo  # demo photos go to the storage server started above
+echo
+echo "Serving on http://localhost:8000/ (platform) and http://<partnership>.localhost:8000/"
+echo "Background jobs: a procrastinate worker runs beside the web server."
 $py manage.py procrastinate worker &
 pids+=($!)
 $py manage.py runserver 0.0.0.0:8000 &

@@ -10,11 +10,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
+from tenant_apps.casework.demo import casework_seed_demo, casework_seed_demo_photos
 from tenant_apps.directory.services import directory_seed_demo
+from tenant_apps.documents.services import StorageUnavailable
 from tenants.models import Partnership
 from tenants.provisioning import partnership_provision, partnership_url
 
@@ -78,6 +81,12 @@ class Command(BaseCommand):
                         council: ("District Council", ["ASB Team"]),
                     }
                 )
+                if casework_seed_demo(slug=slug, council_email=council, police_email=police):
+                    self.stdout.write(f"Added demo casework to {name}.")
+                try:
+                    casework_seed_demo_photos()
+                except (StorageUnavailable, BotoCoreError, ClientError, OSError):
+                    self.stderr.write(f"{slug}: object storage is not reachable; demo photos skipped.")
             lines.append(f"  {partnership_url(partnership)}  " + ", ".join(_email(n, slug) for n, _ in people))
         self.stdout.write("")
         self.stdout.write("Demo partnerships (development only). Sign in with any of these e-mail addresses")
