@@ -155,6 +155,34 @@ def test_results_are_capped_but_the_total_counts_every_match(cast, monkeypatch):
     assert len(results.profiles) == 2 and results.profile_total == 4 and results.truncated
 
 
+def test_past_the_cap_the_total_says_more_than(cast, monkeypatch):
+    from tenant_apps.search import selectors
+
+    monkeypatch.setattr(selectors, "MATCHES_MAX", 2)
+    for first in ("Ann", "Anne", "Anna", "Annie"):
+        make_profile(cast, first_name=first, last_name="Brennan")
+    results = selectors.find(user=fresh(cast["bob"]), query="Brenan")
+    assert results.profile_total == 2 and results.profile_total_capped and results.truncated
+    assert all(p.display_name.endswith("Brennan") for p in results.profiles)
+
+
+def test_a_search_is_one_round_trip_or_two_without_a_date(records, cast, django_assert_num_queries):
+    from tenant_apps.search import selectors
+
+    bob = fresh(cast["bob"])
+    selectors.find(user=bob, query="Kyle")  # reads Bob's teams and agency once (kept on the user)
+    with django_assert_num_queries(1):  # no transaction, no SET, no prefetch
+        results = selectors.find(user=bob, query="Brenan 17/05/2001")
+    (kyle,) = results.profiles
+    assert (kyle.display_name, kyle.markers, selectors.current_postcode(kyle)) == (
+        "Kyle Brennan",
+        ["Dangerous dogs"],
+        "IP4 1AA",
+    )
+    with django_assert_num_queries(2):  # aliases through their own index, then the profiles
+        assert names(selectors.find(user=bob, query="Jon Smyth"))[:1] == ["John Smith"]
+
+
 def test_dan_finds_nothing_of_bobs_until_a_share_grants_it(records, cast):
     for query in ("Kyle Brennan", "Brenan", "Kai Brannigan", "01/123456A", "IP4 1AA", "17/05/2001",
                   records["case"].reference):  # fmt: skip

@@ -44,6 +44,7 @@ class SearchView(APIView):
     class SearchOutputSerializer(serializers.Serializer):
         profiles = serializers.ListField(child=serializers.DictField())
         profile_total = serializers.IntegerField()
+        profile_total_capped = serializers.BooleanField(help_text="More than profile_total profiles match")
         cases = serializers.ListField(child=serializers.DictField())
         case_total = serializers.IntegerField()
 
@@ -65,7 +66,7 @@ class SearchView(APIView):
                 "kind": p.kind,
                 "date_of_birth": p.date_of_birth,
                 "postcode": current_postcode(p),
-                "markers": [w.get_kind_display() for w in p.warnings.all()],
+                "markers": p.markers,
             }
             for p in results.profiles
         ]
@@ -77,6 +78,7 @@ class SearchView(APIView):
             {
                 "profiles": self.SearchProfileSerializer(profiles, many=True).data,
                 "profile_total": results.profile_total,
+                "profile_total_capped": results.profile_total_capped,
                 "cases": self.SearchCaseSerializer(cases, many=True).data,
                 "case_total": results.case_total,
             }

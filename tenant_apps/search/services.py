@@ -52,7 +52,8 @@ def search_run(
         object_type="search",
         summary=(
             f"{via} search by {kinds} ({len((query or '').strip())} characters): "
-            f"{results.profile_total} profiles, {results.case_total} cases; "
+            f"{results.profile_total}{'+' if results.profile_total_capped else ''} profiles, "
+            f"{results.case_total} cases; "
             f"terms {' '.join(term_hashes(parsed)) or '-'}"
         ),
     )
