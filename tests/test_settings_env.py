@@ -118,3 +118,12 @@ def test_env_example_documents_every_variable():
 def test_no_secret_in_the_repository():
     example = (Path(REPO) / ".env.example").read_text()
     assert re.search(r"^SECRET_KEY=\S", example, re.MULTILINE) is None
+
+
+def test_models_and_migrations_agree():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        env=project_env(DJANGO_SETTINGS_MODULE="concord.settings.development"),
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
