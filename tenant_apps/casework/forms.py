@@ -272,8 +272,13 @@ ENFORCEMENT_ACTIONS = [("", "Choose the action"), *[(a.value, a.label) for a in 
 
 class EntryFieldsForm(forms.Form):
     kind = forms.ChoiceField(label="What happened?", choices=TimelineEntry.Kind.choices, widget=forms.RadioSelect)
-    meeting_action = forms.ChoiceField(label="Kind of meeting", required=False, choices=MEETING_ACTIONS)
-    enforcement_action = forms.ChoiceField(label="Enforcement action", required=False, choices=ENFORCEMENT_ACTIONS)
+    meeting_action = forms.ChoiceField(
+        label="Kind of meeting", required=False, choices=MEETING_ACTIONS, help_text="Only for a meeting"
+    )
+    enforcement_action = forms.ChoiceField(
+        label="Enforcement action", required=False, choices=ENFORCEMENT_ACTIONS,
+        help_text="Only for an enforcement action",
+    )  # fmt: skip
     occurred_on = GovukDateField(label="Date it happened", help_text="For example, 27 3 2025")
     occurred_time = forms.CharField(label="Time", max_length=5, help_text="24-hour clock, for example 14:30",
                                     widget=forms.TextInput(attrs={"class": "govuk-input--width-5",

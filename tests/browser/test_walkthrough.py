@@ -1,0 +1,331 @@
+"""A practitioner's round (README.md), end to end in a real browser, at desktop and phone widths.
+
+A partnership of its own (``walkthrough``) is provisioned with committed data: the demo
+directory and casework, and Priya, a practitioner in the council's ASB Team with a
+password and an authenticator. gunicorn serves it with the test settings, its documents
+storage pointed at the session's moto server (tests/s3.py). Debian's Chromium, driven by
+Playwright, then: signs in (password, then a TOTP code), searches a misspelt name, opens
+the person's profile and case, adds a visit with a photo, tasks the police's Safer
+Neighbourhood Team, and finds the visit at the top of the timeline and the task under
+"Tasks I set".
+
+On every page: axe-core (infra/frontend/node_modules, installed by build.sh's npm ci)
+reports no serious or critical violation, nothing is logged as an error, and at 360 px
+nothing scrolls sideways.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import PASSWORD, REPO, enrol_authenticator, free_port, project_env
+
+SLUG = "walkthrough"
+PRACTITIONER = "priya.shah@walkthrough.test"
+POLICE = "pc.doyle@walkthrough.test"
+AXE = REPO / "infra" / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+SIZES = [(1280, 800), (360, 740)]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (bash infra/dev/browser.sh installs it)"
+)
+
+# gunicorn with the test settings, the documents storage pointed at moto. The test settings
+# fix AWS_S3_ENDPOINT_URL (to a closed port), so the environment cannot override it: the
+# settings are changed here, before gunicorn forks its workers (which inherit them).
+LAUNCHER = textwrap.dedent(
+    """
+    import json, os, sys
+    import django
+    from django.conf import settings
+    django.setup()
+    s3 = json.loads(os.environ["WALKTHROUGH_S3"])
+    settings.AWS_S3_ENDPOINT_URL = s3["endpoint_url"]
+    settings.AWS_STORAGE_BUCKET_NAME = s3["bucket"]
+    settings.STORAGES = {**settings.STORAGES, "documents": {
+        "BACKEND": "tenants.storage.PartnershipS3Storage",
+        "OPTIONS": {"endpoint_url": s3["endpoint_url"], "bucket_name": s3["bucket"],
+                    "access_key": "testing", "secret_key": "testing"}}}
+    from gunicorn.app.wsgiapp import run
+    sys.argv = ["gunicorn", *sys.argv[1:]]
+    run()
+    """
+)
+
+
+def _cleanup() -> None:
+    connection.set_schema_to_public()
+    from tenants.models import Domain, Partnership
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE args->>'schema_name' = %s", [SLUG])
+    Domain.objects.filter(tenant__schema_name=SLUG).delete()
+    Partnership.objects.filter(schema_name=SLUG).delete()
+
+
+@pytest.fixture
+def walkthrough(committed_db):
+    """The partnership, its demo casework and Priya; yields her authenticator secret and a case."""
+    from tenant_apps.accounts.models import User
+    from tenant_apps.casework.demo import casework_seed_demo
+    from tenant_apps.casework.models import Case, Profile
+    from tenant_apps.directory.services import directory_seed_demo
+    from tenants.models import Partnership
+    from tenants.provisioning import partnership_provision
+
+    _cleanup()
+    try:
+        partnership_provision(
+            slug=SLUG, name="Walkthrough Community Safety Partnership",
+            admin_email="admin@walkthrough.test", admin_name="Ada Admin",
+        )  # fmt: skip
+        Partnership.objects.filter(schema_name=SLUG).update(status="active")
+        with schema_context(SLUG):
+            priya = User.objects.create(email=PRACTITIONER, full_name="Priya Shah", role="practitioner")
+            priya.set_password(PASSWORD)
+            priya.save()
+            User.objects.create(email=POLICE, full_name="Pat Doyle", role="practitioner")
+            directory_seed_demo(
+                people={
+                    PRACTITIONER: ("District Council", ["ASB Team"]),
+                    POLICE: ("Constabulary", ["Safer Neighbourhood Team"]),
+                }
+            )
+            assert casework_seed_demo(slug=SLUG, council_email=PRACTITIONER, police_email=POLICE)
+            secret = enrol_authenticator(priya)
+            case = Case.objects.filter(owning_team__name="ASB Team", case_type__code="ASB").order_by("pk").first()
+            profile = Profile.objects.filter(case_roles__case=case).order_by("case_roles__pk").first()
+            data = {
+                "secret": secret,
+                "case_id": case.pk,
+                "case_reference": case.reference,
+                "profile_id": profile.pk,
+                "first_name": profile.first_name,
+                "last_name": profile.last_name,
+                "display_name": profile.display_name,
+            }
+        connection.set_schema_to_public()
+        yield data
+    finally:
+        _cleanup()
+
+
+@pytest.fixture
+def server(walkthrough, s3):
+    env = project_env(WALKTHROUGH_S3=json.dumps({"endpoint_url": s3.endpoint_url, "bucket": s3.bucket}))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "4", "--log-level", "warning"],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(f"gunicorn did not start:\n{process.stdout.read().decode()}")
+                time.sleep(0.1)
+        yield f"http://{SLUG}.localhost:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+    )
+    if not AXE.exists():
+        pytest.fail(f"{AXE.relative_to(REPO)} is missing: run `bash infra/frontend/build.sh` (make test does)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+AXE_RUN = """() => axe.run(document, {resultTypes: ["violations"]}).then(result => result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ") + "  " + n.html.slice(0, 160))})))"""
+
+
+class Round:
+    """One practitioner's round in a fresh browser context, checking every page it visits."""
+
+    def __init__(self, browser, base_url: str, width: int, height: int):
+        self.base_url, self.width = base_url, width
+        self.context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", lambda request: self.problems.append(f"request failed: {request.url}"))
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
+        self.axe_source = AXE.read_text()
+
+    def _console(self, message) -> None:
+        if message.type == "error":  # CSP violations are reported as console errors
+            self.problems.append(f"console error on {self.page.url}: {message.text}")
+
+    def check(self) -> None:
+        """axe-core, sideways scrolling and the page's own errors, on the page now shown."""
+        page = self.page
+        page.wait_for_load_state("networkidle")
+        path = page.url.removeprefix(self.base_url)
+        self.checked.append(path)
+        # Through the DevTools protocol, so not subject to the page's Content-Security-Policy.
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(self.axe_source)
+        for violation in page.evaluate(AXE_RUN):
+            self.problems.append(f"axe {violation['impact']} on {path} ({self.width}px): {violation['id']}: "
+                                 f"{violation['help']}\n    " + "\n    ".join(violation["nodes"]))  # fmt: skip
+        if self.width <= 360:
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            if scroll_width > self.width:
+                self.problems.append(f"{path} scrolls sideways at {self.width}px: scrollWidth {scroll_width}")
+
+    def goto(self, path: str) -> None:
+        response = self.page.goto(self.base_url + path, wait_until="networkidle")
+        assert response.status == 200, (path, response.status)
+        self.check()
+
+    def submit(self, button: str) -> None:
+        with self.page.expect_navigation(wait_until="networkidle"):
+            self.page.get_by_role("button", name=button, exact=True).click()
+        self.check()
+
+    def follow(self, link) -> None:
+        with self.page.expect_navigation(wait_until="networkidle"):
+            link.click()
+        self.check()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def misspell(name: str) -> str:
+    """A typing slip: a letter in the middle left out ("Hargreaves" -> "Hargeaves")."""
+    i = len(name) // 2
+    return name[:i] + name[i + 1 :]
+
+
+def photo_file(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "doorstep.jpg"
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(path, "JPEG", quality=80)
+    return path
+
+
+def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
+    import pyotp
+
+    page = r.page
+    # 1. Sign in: password, then the authenticator's code.
+    r.goto("/account/sign-in/")
+    page.locator("input[name=email]").fill(PRACTITIONER)
+    page.locator("input[name=password]").fill(PASSWORD)
+    r.submit("Continue")
+    assert page.url.endswith("/account/two-factor/"), page.url
+    page.locator("input[name=code]").fill(pyotp.TOTP(data["secret"]).at(time.time() + 30 * window))
+    r.submit("Sign in")
+    assert "/account/" not in page.url, page.url
+
+    # 2. Search, with the surname misspelt: the search is posted, never in the address bar.
+    r.follow(page.locator("main").get_by_role("link", name="Search", exact=True))
+    page.locator("input[name=query]").fill(f"{data['first_name']} {misspell(data['last_name'])}")
+    r.submit("Search")
+    assert "?" not in page.url
+    results = page.locator("table.govuk-table").first
+    assert results.count() and data["display_name"] in results.inner_text(), page.locator("main").inner_text()
+
+    # 3. The person's profile, then their case.
+    r.follow(results.get_by_role("link", name=data["display_name"]).first)
+    assert page.url.endswith(f"/profiles/{data['profile_id']}/"), page.url
+    r.follow(page.locator(f"a[href='/cases/{data['case_id']}/']").first)
+    assert page.url.endswith(f"/cases/{data['case_id']}/"), page.url
+
+    # 4. A visit, with a photo.
+    r.follow(page.get_by_role("button", name="Add to the timeline"))
+    page.get_by_label("Visit", exact=True).check()
+    when = dt.date.today()
+    page.get_by_label("Day", exact=True).fill(str(when.day))
+    page.get_by_label("Month", exact=True).fill(str(when.month))
+    page.get_by_label("Year", exact=True).fill(str(when.year))
+    page.get_by_label("Time", exact=True).fill("00:01")  # earlier than any other entry of today is fine:
+    summary = f"Doorstep visit ({label})"  # the seeded entries are all days old
+    page.get_by_label("Summary", exact=True).fill(summary)
+    page.locator("input[type=file][name=attachments]").set_input_files(str(photo))
+    r.submit(page.locator("form button[type=submit]").last.inner_text().strip())
+    assert page.url.endswith(f"/cases/{data['case_id']}/"), page.url
+    first = page.locator("ol.concord-timeline > li").first
+    assert summary in first.inner_text()
+    attachment = first.get_by_role("link", name="doorstep.jpg")
+    assert attachment.count() == 1 and "/documents/" in attachment.get_attribute("href")
+
+    # 5. A task for the police's Safer Neighbourhood Team, from the case.
+    r.follow(page.get_by_role("link", name="Create a task").first)
+    title = f"Check CCTV near the address ({label})"
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Or assign to a team").select_option(label="Safer Neighbourhood Team (Constabulary)")
+    page.get_by_label("Due date").fill((when + dt.timedelta(days=7)).isoformat())
+    r.submit(page.locator("form button[type=submit]").last.inner_text().strip())
+
+    # 6. The task is among "Tasks I set".
+    r.goto("/tasks/set-by-me/")
+    assert title in page.locator("main").inner_text()
+
+
+def test_a_practitioners_round_at_desktop_and_phone_widths(walkthrough, server, browser, tmp_path):
+    photo = photo_file(tmp_path)
+    problems: list[str] = []
+    for window, (width, height) in enumerate(SIZES):
+        r = Round(browser, server, width, height)
+        try:
+            walk(r, walkthrough, window=window, photo=photo, label=f"{width}px")
+        finally:
+            problems += r.problems
+            print(f"{width}px: checked {len(r.checked)} pages: {', '.join(r.checked)}")
+            r.close()
+    for problem in problems:
+        print(problem)
+    assert problems == []
+
+
+def test_axe_core_is_a_locked_front_end_dependency(db):
+    """axe-core comes from package-lock.json, installed by build.sh's npm ci.
+
+    (``db``: pytest-django sets up the test database only for a session with a test that
+    asks for it, and ``committed_db`` does not: so this file also runs on its own.)
+    """
+    package = json.loads((REPO / "infra" / "frontend" / "package.json").read_text())
+    lock = json.loads((REPO / "infra" / "frontend" / "package-lock.json").read_text())
+    assert "axe-core" in package["dependencies"]
+    assert "node_modules/axe-core" in lock["packages"]
