@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.accounts.api_urls")),
     path("api/v1/search/", include("tenant_apps.search.api_urls")),
     path("api/v1/", include("tenant_apps.casework.api_urls")),
+    path("api/v1/", include("tenant_apps.casework.api_more_urls")),
     path("admin/", include("tenant_apps.directory.urls")),
     path("admin/audit/", include("tenant_apps.audit.urls")),
     path("search/", include("tenant_apps.search.urls")),
