@@ -3,6 +3,7 @@
 #   concord/concord.css                      <- src/concord.scss + GOV.UK Frontend, compressed
 #   govuk-frontend/govuk-frontend.min.js      <- GOV.UK Frontend's ES module (imported by concord/init.js)
 #   govuk-frontend/assets/images/*            <- only the images concord.css refers to (today none)
+#   htmx/htmx.min.js                          <- htmx (base.html loads it, deferred; configured by its meta tag)
 # No fonts: Concord uses system fonts (GDS Transport is licensed for GOV.UK only).
 #
 # Idempotent and safe to run from any directory. npm ci runs only when
@@ -52,5 +53,11 @@ sed '/^\/\/# sourceMappingURL=/d; s|//# sourceMappingURL=[^ ]*$||' \
     mkdir -p "$out/govuk-frontend/assets/images"
     cp "$govuk/assets/images/${ref##*/}" "$out/govuk-frontend/assets/images/"
   done
+
+# 4. htmx, for the fragments some forms fetch (the pages work without it).
+rm -rf "$out/htmx"
+mkdir -p "$out/htmx"
+sed '/^\/\/# sourceMappingURL=/d; s|//# sourceMappingURL=[^ ]*$||' \
+  node_modules/htmx.org/dist/htmx.min.js >"$out/htmx/htmx.min.js"
 
 echo "concord: front end built in ${out#"$repo_root"/}" >&2

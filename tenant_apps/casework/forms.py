@@ -158,6 +158,60 @@ class ProfileCreateForm(ProfileFieldsForm):
         return [line.strip() for line in self.cleaned_data.get("aliases", "").splitlines() if line.strip()]
 
 
+class DuplicateCheckForm(forms.Form):
+    """The names and date of birth of the profile being added: what the duplicate check reads.
+
+    Posted by the create form as the user leaves a field (htmx); a date not yet complete or
+    not valid is ignored rather than reported (the full form reports it on submit).
+    """
+
+    kind = forms.CharField(required=False)
+    first_name = forms.CharField(required=False, max_length=100)
+    last_name = forms.CharField(required=False, max_length=100)
+    date_of_birth = GovukDateField(label="Date of birth", required=False)
+
+    def wanted(self) -> dict | None:
+        """``first_name``, ``last_name`` and ``date_of_birth`` to look for, or None if there is nothing to check."""
+        self.is_valid()
+        data = self.cleaned_data
+        if self.data.get("kind", Profile.Kind.PERSON) != Profile.Kind.PERSON:
+            return None
+        first, last = data.get("first_name", ""), data.get("last_name", "")
+        if "first_name" not in data or "last_name" not in data or not (first.strip() or last.strip()):
+            return None
+        return {"first_name": first, "last_name": last, "date_of_birth": data.get("date_of_birth")}
+
+
+class ProfileMergeForm(forms.Form):
+    """Which profile is the same person as this one: a likely duplicate, or any other the user may edit."""
+
+    duplicate = ProfileChoiceField(label="Likely matches", queryset=None, required=False, widget=forms.RadioSelect,
+                                   empty_label=None)  # fmt: skip
+    other = ProfileChoiceField(label="Or choose another profile", queryset=None, required=False,
+                               empty_label="Choose a profile")  # fmt: skip
+    confirm = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, duplicates, others, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate"].queryset = duplicates
+        self.fields["other"].queryset = others
+        _messages(self.fields["duplicate"], invalid_choice="Choose one of the profiles listed.")
+        _messages(self.fields["other"], invalid_choice="Choose one of the profiles listed.")
+
+    def clean(self):
+        data = super().clean()
+        duplicate, other = data.get("duplicate"), data.get("other")
+        if self.errors:
+            return data
+        if duplicate and other and duplicate.pk != other.pk:
+            raise forms.ValidationError("Choose one profile: a likely match or another profile, not both.")
+        if not (duplicate or other):
+            self.add_error("duplicate" if self.fields["duplicate"].queryset else "other",
+                           "Choose the profile that is the same person.")  # fmt: skip
+        data["merge"] = duplicate or other
+        return data
+
+
 class ProfileEditForm(ProfileFieldsForm):
     phone = forms.CharField(label="Phone number (optional)", required=False, max_length=40,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))  # fmt: skip

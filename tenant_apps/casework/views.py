@@ -34,6 +34,7 @@ from tenant_apps.casework.forms import (
     CaseCreateForm,
     CaseFilterForm,
     CaseStatusForm,
+    DuplicateCheckForm,
     EntryCreateForm,
     EntryDeleteForm,
     EntryEditForm,
@@ -41,10 +42,19 @@ from tenant_apps.casework.forms import (
     ProfileCreateForm,
     ProfileEditForm,
     ProfileFilterForm,
+    ProfileMergeForm,
     ProfilePhotoForm,
     ShareForm,
 )
-from tenant_apps.casework.models import Case, CaseSubject, CaseType, FamilyMember, Profile, TimelineEntry
+from tenant_apps.casework.models import (
+    Case,
+    CaseSubject,
+    CaseType,
+    FamilyMember,
+    Profile,
+    ProfileAlias,
+    TimelineEntry,
+)
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.services import STORAGE_ERRORS, StorageUnavailable, document_store, documents_storage
 
@@ -353,6 +363,78 @@ def profile_edit(request, profile_id: int):
             messages.success(request, "The profile has been saved.")
             return redirect("casework:profile-detail", profile_id=profile.pk)
     return render(request, "casework/profile_edit.html", {"form": form, "profile": profile, "section": "profiles"})
+
+
+@require_POST
+@writers_only
+def profile_duplicates(request):
+    """The "may already have a profile" fragment for the create form, fetched by htmx as the
+    user leaves a name or the date of birth. POST only: names are personal data and never go
+    in a URL (nor its logs). Lists only profiles the user may see."""
+    wanted = DuplicateCheckForm(request.POST).wanted()
+    duplicates = list(services.profile_likely_duplicates(user=request.user, **wanted)) if wanted else []
+    return render(request, "casework/_duplicates.html", {"duplicates": duplicates})
+
+
+MERGE_CHOICES_SHOWN = 500
+DETAIL_RELATIONS = ("addresses", "identifiers", "warnings", "vulnerabilities")
+
+
+def _merge_summary(user, profile: Profile) -> dict:
+    """What moves when ``profile`` is merged away: what the user can see of it."""
+    aliases = list(ProfileAlias.objects.filter(profile=profile).order_by("name").values_list("name", flat=True))
+    return {
+        "roles": (
+            CaseSubject.objects.filter(profile=profile, case__in=selectors.cases_visible_to(user))
+            .select_related("case")
+            .order_by("-case__opened_on", "-case_id")
+        ),
+        "families": _families_of(user, profile),
+        "entries": selectors.timeline_for_profile(user=user, profile=profile).count(),
+        "aliases": aliases,
+        "details": sum(getattr(profile, name).count() for name in DETAIL_RELATIONS),
+    }
+
+
+@writers_only
+@GET_POST
+def profile_merge(request, profile_id: int):
+    """ "This is the same person as...": choose the other profile (a likely duplicate or any other
+    the user may edit), confirm what moves, and merge it into this one, which is kept."""
+    user = request.user
+    profile = selectors.access_profile(user=user, profile_id=profile_id)
+    if not _may_edit_profile(user, profile):
+        return forbidden(request)
+    editable = selectors.profiles_visible_to(user, edit=True).filter(kind=profile.kind).exclude(pk=profile.pk)
+    duplicate_ids = []
+    if profile.kind == Profile.Kind.PERSON:
+        found = services.profile_likely_duplicates(user=user, first_name=profile.first_name,
+                                                   last_name=profile.last_name, date_of_birth=profile.date_of_birth,
+                                                   limit=6)  # fmt: skip
+        duplicate_ids = [candidate.pk for candidate in found if candidate.pk != profile.pk]
+    duplicates = editable.filter(pk__in=duplicate_ids).order_by("last_name", "first_name", "name", "pk")
+    others = editable.order_by("last_name", "first_name", "name", "pk")
+    form = ProfileMergeForm(_posted(request), duplicates=duplicates, others=others)
+    shown = list(others[:MERGE_CHOICES_SHOWN])
+    form.fields["other"].widget.choices = [("", "Choose a profile")] + [
+        (candidate.pk, form.fields["other"].label_from_instance(candidate)) for candidate in shown
+    ]
+    context = {"profile": profile, "form": form, "has_duplicates": bool(duplicate_ids), "section": "profiles",
+               "others_capped": len(shown) == MERGE_CHOICES_SHOWN}  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        merge = form.cleaned_data["merge"]
+        if form.cleaned_data["confirm"] != str(merge.pk):
+            context.update(merge=merge, summary=_merge_summary(user, merge))
+            return render(request, "casework/profile_merge_confirm.html", context)
+        try:
+            with transaction.atomic():
+                services.profile_merge(user=user, request=request, keep=profile, merge=merge)
+        except ValidationError as error:
+            _apply_errors(form, error, rename={"merge": "other"})
+        else:
+            messages.success(request, f"{merge.display_name} has been merged into this profile.")
+            return redirect("casework:profile-detail", profile_id=profile.pk)
+    return render(request, "casework/profile_merge.html", context, status=400 if form.errors else 200)
 
 
 # --- Cases -------------------------------------------------------------------------------------
