@@ -159,6 +159,47 @@ def alice_client(suffolk_client):
 
 
 @pytest.fixture
+def cast(db):
+    """Casework's cast in Suffolk, on top of the session's Alice and Bob (rolled back per test).
+
+    - Bob: District Council, ASB Team. Owns the records (his team and agency).
+    - Carl: District Council, Community Safety Team: same agency, other team.
+    - Dan and Erin: Constabulary, Safer Neighbourhood Team: another agency.
+    - Vera: District Council, ASB Team, viewer: reads, never writes.
+    - Alice: partnership admin in no agency.
+    Everyone made here has the cast's password and an authenticator (``people["secrets"]``
+    and ``TOTP_SECRETS``). The test body runs inside Suffolk's schema.
+    """
+    from tenant_apps.accounts.models import User
+    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
+
+    with schema_context("suffolk"):
+        council = Agency.objects.create(name="District Council", kind="council")
+        police = Agency.objects.create(name="Constabulary", kind="police")
+        asb = Team.objects.create(agency=council, name="ASB Team")
+        cst = Team.objects.create(agency=council, name="Community Safety Team")
+        snt = Team.objects.create(agency=police, name="Safer Neighbourhood Team")
+        people = {
+            "alice": User.objects.get(email="alice@suffolk.test"),
+            "bob": User.objects.get(email="bob@suffolk.test"),
+        }
+        secrets = {}
+        for name, role in [("carl", "practitioner"), ("dan", "practitioner"), ("erin", "practitioner"),
+                           ("vera", "viewer")]:  # fmt: skip
+            people[name] = User.objects.create_user(
+                f"{name}@suffolk.test", password=PASSWORD, full_name=name.title(), role=role
+            )
+            secrets[name] = TOTP_SECRETS[people[name].email] = enrol_authenticator(people[name])
+        for name, agency, team in [("bob", council, asb), ("carl", council, cst), ("dan", police, snt),
+                                   ("erin", police, snt), ("vera", council, asb)]:  # fmt: skip
+            Membership.objects.create(user=people[name], agency=agency)
+            TeamMembership.objects.create(user=people[name], team=team)
+        people.update(council=council, police=police, asb=asb, cst=cst, snt=snt, secrets=secrets)
+        yield people
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
 def committed_db(django_db_setup, django_db_blocker):
     """Database access without a wrapping transaction: writes are visible to other
     processes. Tests using this clean up what they create."""

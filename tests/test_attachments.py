@@ -29,7 +29,6 @@ from tests.conftest import sign_in
 from tests.s3 import documents_storage_settings
 from tests.test_casework_pages import (  # noqa: F401 - fixtures
     _fresh,
-    cast,
     client_as,
     entry_form,
     in_suffolk,

@@ -23,38 +23,9 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.casework import services
 from tenant_apps.casework.models import CaseType, TimelineEntry
-from tests.conftest import PASSWORD, TOTP_SECRETS, enrol_authenticator, sign_in
+from tests.conftest import sign_in
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def cast(db):
-    from tenant_apps.accounts.models import User
-    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
-
-    with schema_context("suffolk"):
-        council = Agency.objects.create(name="District Council", kind="council")
-        police = Agency.objects.create(name="Constabulary", kind="police")
-        asb = Team.objects.create(agency=council, name="ASB Team")
-        cst = Team.objects.create(agency=council, name="Community Safety Team")
-        snt = Team.objects.create(agency=police, name="Safer Neighbourhood Team")
-        people = {
-            "alice": User.objects.get(email="alice@suffolk.test"),
-            "bob": User.objects.get(email="bob@suffolk.test"),
-        }
-        for name, role in [("carl", "practitioner"), ("dan", "practitioner"), ("vera", "viewer")]:
-            people[name] = User.objects.create_user(f"{name}@suffolk.test", full_name=name.title(), role=role)
-            people[name].set_password(PASSWORD)
-            people[name].save()
-            TOTP_SECRETS[people[name].email] = enrol_authenticator(people[name])
-        for name, agency, team in [("bob", council, asb), ("carl", council, cst), ("dan", police, snt),
-                                   ("vera", council, asb)]:  # fmt: skip
-            Membership.objects.create(user=people[name], agency=agency)
-            TeamMembership.objects.create(user=people[name], team=team)
-        people.update(council=council, police=police, asb=asb, cst=cst, snt=snt)
-        yield people
-    connection.set_schema_to_public()
 
 
 def client_of(cast, name: str, *, slug: str = "suffolk") -> Client:

@@ -24,7 +24,6 @@ from tests.s3 import documents_storage_settings
 from tests.test_casework_api import (  # noqa: F401 - fixtures
     API,
     bob,
-    cast,
     client_of,
     error_of,
     json_post,

@@ -14,7 +14,6 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.casework.models import Family, FamilyMember, Profile, ProfileAlias
 from tests.test_casework_pages import (  # noqa: F401 - fixtures
-    cast,
     client_as,
     in_suffolk,
     make_case,

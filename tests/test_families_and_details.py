@@ -30,37 +30,7 @@ from tenant_apps.audit.models import AuditAction, AuditEvent
 from tenant_apps.casework import details_services, family_selectors, family_services, services
 from tenant_apps.casework.models import Family, FamilyMember, Profile, ProfileAddress, ProfileIdentifier, Share
 from tenant_apps.casework.services import ChangedSinceOpened
-from tests.conftest import PASSWORD, enrol_authenticator, sign_in
-
-
-@pytest.fixture
-def cast(db):
-    from tenant_apps.accounts.models import User
-    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
-
-    with schema_context("suffolk"):
-        council = Agency.objects.create(name="District Council", kind="council")
-        police = Agency.objects.create(name="Constabulary", kind="police")
-        asb = Team.objects.create(agency=council, name="ASB Team")
-        cst = Team.objects.create(agency=council, name="Community Safety Team")
-        snt = Team.objects.create(agency=police, name="Safer Neighbourhood Team")
-        people = {
-            "alice": User.objects.get(email="alice@suffolk.test"),
-            "bob": User.objects.get(email="bob@suffolk.test"),
-        }
-        secrets = {}
-        for name, role in [("carl", "practitioner"), ("dan", "practitioner"), ("vera", "viewer")]:
-            people[name] = User.objects.create_user(
-                f"{name}@suffolk.test", password=PASSWORD, full_name=name.title(), role=role
-            )
-            secrets[name] = enrol_authenticator(people[name])
-        for name, agency, team in [("bob", council, asb), ("carl", council, cst), ("dan", police, snt),
-                                   ("vera", council, asb)]:  # fmt: skip
-            Membership.objects.create(user=people[name], agency=agency)
-            TeamMembership.objects.create(user=people[name], team=team)
-        people.update(council=council, police=police, asb=asb, cst=cst, snt=snt, secrets=secrets)
-    connection.set_schema_to_public()
-    return people
+from tests.conftest import PASSWORD, sign_in
 
 
 def client_as(cast, name: str) -> Client:

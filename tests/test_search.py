@@ -31,32 +31,6 @@ from tenant_apps.search.services import search_run
 from tests.conftest import sign_in
 
 
-@pytest.fixture
-def cast(db):
-    from tenant_apps.accounts.models import User
-    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
-
-    with schema_context("suffolk"):
-        council = Agency.objects.create(name="District Council", kind="council")
-        police = Agency.objects.create(name="Constabulary", kind="police")
-        asb = Team.objects.create(agency=council, name="ASB Team")
-        cst = Team.objects.create(agency=council, name="Community Safety Team")
-        snt = Team.objects.create(agency=police, name="Safer Neighbourhood Team")
-        people = {
-            "alice": User.objects.get(email="alice@suffolk.test"),
-            "bob": User.objects.get(email="bob@suffolk.test"),
-        }
-        for name, role in [("carl", "practitioner"), ("dan", "practitioner"), ("vera", "viewer")]:
-            people[name] = User.objects.create_user(f"{name}@suffolk.test", full_name=name.title(), role=role)
-        for name, agency, team in [("bob", council, asb), ("carl", council, cst), ("dan", police, snt),
-                                   ("vera", council, asb)]:  # fmt: skip
-            Membership.objects.create(user=people[name], agency=agency)
-            TeamMembership.objects.create(user=people[name], team=team)
-        people.update(council=council, police=police, asb=asb, cst=cst, snt=snt)
-        yield people
-    connection.set_schema_to_public()
-
-
 def fresh(user):
     user.__dict__.pop("_casework_scope", None)
     return user
