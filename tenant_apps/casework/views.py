@@ -563,9 +563,17 @@ def case_sharing(request, case_id: int):
         else:
             messages.success(request, f"{case.reference} has been shared.")
             return redirect("casework:case-sharing", case_id=case.pk)
-    shares = case.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at")
+    shares = shares_with_revoke_urls(case, "casework:share-revoke", case_id=case.pk)
     context = {"form": form, "case": case, "shares": shares, "section": "cases"}
     return render(request, "casework/case_sharing.html", context)
+
+
+def shares_with_revoke_urls(record, revoke_view: str, **record_kwargs) -> list:
+    """A case's or a profile's shares, oldest first, each with the address that revokes it."""
+    shares = list(record.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at"))
+    for share in shares:
+        share.revoke_url = reverse(revoke_view, kwargs={**record_kwargs, "share_id": share.pk})
+    return shares
 
 
 @writers_only

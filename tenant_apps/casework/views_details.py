@@ -31,6 +31,7 @@ from tenant_apps.casework.models import (
     Vulnerability,
     WarningMarker,
 )
+from tenant_apps.casework.views import shares_with_revoke_urls
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -261,7 +262,7 @@ def sharing(request, profile_id: int):
         else:
             messages.success(request, f"{profile.display_name} has been shared.")
             return redirect("casework_more:profile-sharing", profile_id=profile.pk)
-    shares = profile.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at")
+    shares = shares_with_revoke_urls(profile, "casework_more:profile-sharing-revoke", profile_id=profile.pk)
     context = {"form": form, "profile": profile, "shares": shares, "section": "profiles"}
     return render(request, "casework_more/sharing.html", context)
 
