@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
@@ -156,7 +157,7 @@ class _SetPasswordBase(auth_views.PasswordResetConfirmView):
     form_class = NewPasswordForm
     template_name = "accounts/set_password.html"
     post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = settings.AUTHENTICATION_BACKENDS[0]
     success_url = reverse_lazy("accounts:two-factor-setup")
     how = ""
 

@@ -387,7 +387,12 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-pk"]
         indexes = [
-            models.Index(fields=["case", "-occurred_at", "-id"], name="casework_entry_case_time"),
+            # Live entries only: the timeline's page and its paginator's count read the index alone.
+            models.Index(
+                fields=["case", "-occurred_at", "-id"],
+                name="casework_entry_case_live",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

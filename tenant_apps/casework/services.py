@@ -413,7 +413,9 @@ def entry_delete(*, user, request=None, entry: TimelineEntry, version: int, reas
                  object_id=current.pk, summary=f"entry deleted: {reason.strip()[:200]}")  # fmt: skip
 
 
-def record_viewed(*, user, request=None, record) -> None:
-    """Who looked at whom: every opening of a profile or a case is audited."""
+def record_viewed(*, user, request=None, record, what: str = "") -> None:
+    """Who looked at whom: every opening of a profile or a case (page or API, its details or its
+    timeline: ``what``) is audited."""
     kind = "profile" if isinstance(record, Profile) else "case"
-    audit_record(action=f"{kind}.viewed", request=request, actor=user, object_type=kind, object_id=record.pk)
+    audit_record(action=f"{kind}.viewed", request=request, actor=user, object_type=kind, object_id=record.pk,
+                 summary=what)  # fmt: skip

@@ -15,13 +15,11 @@ import logging
 
 from django import forms
 from django.contrib import messages
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Case as DbCase
-from django.db.models import CharField, Exists, OuterRef, Q, Subquery, When
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.db.models.query import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -29,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenant_apps.casework import selectors, services
+from tenant_apps.casework import selectors, services, timeline_html
 from tenant_apps.casework.forms import (
     CaseCreateForm,
     CaseFilterForm,
@@ -170,10 +168,6 @@ def _may_edit_profile(user, profile: Profile) -> bool:
     return selectors.profiles_visible_to(user, edit=True).filter(pk=profile.pk).exists()
 
 
-def _may_edit_case(user, case: Case) -> bool:
-    return selectors.cases_visible_to(user, edit=True).filter(pk=case.pk).exists()
-
-
 def _families_of(user, profile: Profile):
     """The profile's families that the user's team or agency owns (families are not shared)."""
     scope = selectors.user_scope(user)
@@ -231,21 +225,28 @@ def _save_with_attachments(request, files, save) -> TimelineEntry:
     return entry
 
 
-def _with_attachments(entries):
-    """Annotate ``attachments``: the stored documents of each readable entry (``pk``,
-    ``original_filename``, ``size``, oldest first); None for an entry the user may not read.
-
-    Part of the timeline's own query (no query per entry, nor per page). Readability is the
+def _attach_documents(entries) -> None:
+    """Set ``attachments`` on each entry of a page: the stored documents of a readable entry
+    (``pk``, ``original_filename``, ``size``, oldest first), None for an entry the user may not
+    read. One query for the page, none when nothing on it is readable. Readability is the
     timeline's ``can_read``, the rule the documents app applies to a download
     (``document_rules.may_read_entry``).
     """
+    readable = {}
+    for entry in entries:
+        entry.attachments = [] if entry.can_read else None
+        if entry.can_read:
+            readable[str(entry.pk)] = entry
+    if not readable:
+        return
     documents = (
         Document.objects.filter(attached_to_type=ENTRY_DOCUMENTS, status=Document.Status.STORED,
-                                attached_to_id=Cast(OuterRef("pk"), CharField()))
+                                attached_to_id__in=list(readable))
         .order_by("uploaded_at", "pk")
-        .values(row=JSONObject(pk="id", original_filename="original_filename", size="size"))
+        .values_list("attached_to_id", "pk", "original_filename", "size")
     )  # fmt: skip
-    return entries.annotate(attachments=DbCase(When(can_read=True, then=ArraySubquery(documents)), default=None))
+    for entry_id, pk, original_filename, size in documents:
+        readable[entry_id].attachments.append({"pk": pk, "original_filename": original_filename, "size": size})
 
 
 # --- Profiles ----------------------------------------------------------------------------------
@@ -329,7 +330,9 @@ def profile_detail(request, profile_id: int):
         .order_by("-case__opened_on", "-case_id")
     )
     timeline = selectors.timeline_for_profile(user=user, profile=profile)
-    page = Paginator(_with_attachments(timeline), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    _attach_documents(page.object_list)
+    timeline_html.render_entries(page.object_list, may_edit=False, show_case=True)
     context = {
         "profile": profile,
         "roles": roles,
@@ -483,14 +486,13 @@ def case_create(request):
     return render(request, "casework/case_create.html", {"form": form, "section": "cases"})
 
 
-def _subjects_of(user, case: Case):
+def _subjects_of(user, case: Case) -> list:
     """The case's subjects, each marked with whether the user may open the profile itself."""
-    visible = selectors.profiles_visible_to(user).filter(pk=OuterRef("profile_id"))
-    return (
-        case.subjects.select_related("profile")
-        .annotate(profile_visible=Exists(visible))
-        .order_by("profile__last_name", "profile__first_name", "pk")
-    )
+    subjects = list(case.subjects.select_related("profile").order_by("profile__last_name", "profile__first_name", "pk"))
+    openable = selectors.openable_profile_ids(user, [subject.profile for subject in subjects])
+    for subject in subjects:
+        subject.profile_visible = subject.profile_id in openable
+    return subjects
 
 
 @require_GET
@@ -499,21 +501,23 @@ def case_detail(request, case_id: int):
     case = _case_with_people(user, case_id, edit=False)
     services.record_viewed(user=user, request=request, record=case)
     timeline = selectors.timeline_for_case(user=user, case=case)
-    page = Paginator(_with_attachments(timeline), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    _attach_documents(page.object_list)
+    may_edit = selectors.may_edit_case(user, case)
+    timeline_html.render_entries(page.object_list, may_edit=may_edit, show_case=False)
     context = {
         "case": case,
         "subjects": _subjects_of(user, case),
         "page": page,
-        "may_edit": _may_edit_case(user, case),
+        "may_edit": may_edit,
         "section": "cases",
     }
     return render(request, "casework/case_detail.html", context)
 
 
 def _case_with_people(user, case_id, *, edit: bool) -> Case:
-    case = selectors.access_case(user=user, case_id=case_id, edit=edit)
-    prefetch_related_objects([case], "case_type", "owning_team", "lead_practitioner")
-    return case
+    return selectors.access_case(user=user, case_id=case_id, edit=edit,
+                                 related=("case_type", "owning_team", "lead_practitioner"))  # fmt: skip
 
 
 @writers_only

@@ -86,6 +86,8 @@ ROOT_URLCONF = "concord.urls_partnership"
 PUBLIC_SCHEMA_URLCONF = "concord.urls_public"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend, reading the signed-in user's teams and agency in the same query.
+AUTHENTICATION_BACKENDS = ["tenant_apps.directory.backends.MemberBackend"]
 
 MIDDLEWARE = [
     "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers on every response
@@ -305,7 +307,17 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Rendered timeline entries, keyed by a digest of what they show (tenant_apps.casework.timeline_html).
+    # In the process only: entry text is never written to another server.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": env_int("FRAGMENT_CACHE_SECONDS", 3600, minimum=0, maximum=86400),
+        "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 20000, minimum=0, maximum=1_000_000)},
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    },
 }
 
 # --- Logging: no request bodies, no personal data --------------------------------
