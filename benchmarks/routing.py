@@ -153,7 +153,8 @@ class Server:
                 self.process.wait()
 
 
-def start_server(label: str, settings_module: str) -> Server:
+def start_server(label: str, settings_module: str, env: dict[str, str] | None = None) -> Server:
+    """gunicorn with 2 sync workers on a free loopback port (``env``: variables added to the settings')."""
     port = free_port()
     fd, log_path = tempfile.mkstemp(prefix=f"bench-gunicorn-{label}-", suffix=".log")
     command = [
@@ -162,7 +163,7 @@ def start_server(label: str, settings_module: str) -> Server:
         "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT),
         "--pythonpath", f"{ROOT},{SOURCE_ROOT}", "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=child_env(settings_module), stdout=fd, stderr=fd)
+    process = subprocess.Popen(command, env={**child_env(settings_module), **(env or {})}, stdout=fd, stderr=fd)
     os.close(fd)
     server = Server(label, settings_module, port, process, log_path)
     deadline = time.monotonic() + 60

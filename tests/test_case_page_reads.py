@@ -211,5 +211,6 @@ def test_the_same_entry_in_another_partnership_is_rendered_from_its_own_content(
         twin = TimelineEntry(pk=entry.pk, kind=entry.kind, occurred_at=entry.occurred_at, summary="Norfolk words",
                              body="NORFOLK-BODY", recorded_by=entry.recorded_by, version=entry.version)  # fmt: skip
         twin.can_read, twin.attachments = True, []
+        twin.recorder_full_name, twin.recorder_email = entry.recorded_by.full_name, entry.recorded_by.email
         render_entries([twin], may_edit=False, show_case=False)
     assert "NORFOLK-BODY" in twin.html and "SECRET-DETAIL" not in twin.html

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 from concord.permissions import IsVerified
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile, Share, TimelineEntry
+from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.directory.models import Team
 
 # --- Plumbing --------------------------------------------------------------------------------
@@ -492,6 +493,12 @@ def _listed(entry, attribute: str, relation: str) -> list[int]:
     return ids if ids is not None else sorted(obj.pk for obj in getattr(entry, relation).all())
 
 
+def _recorder_full_name(entry) -> str:
+    """Listed entries carry the recorder's name as a column (``selectors._stream``); others their user."""
+    name = getattr(entry, "recorder_full_name", None)
+    return name if name is not None else entry.recorded_by.full_name
+
+
 class EntryOutput(serializers.Serializer):
     """A readable entry in full; an entry the user may not read as ``{id, kind, occurred_at, restricted}``."""
 
@@ -532,7 +539,7 @@ class EntryOutput(serializers.Serializer):
             "restricted_to_teams": _listed(entry, "listed_team_ids", "restricted_to_teams"),
             "case_id": entry.case_id,
             "profiles": _listed(entry, "listed_profile_ids", "profiles"),
-            "recorded_by": {"id": entry.recorded_by.pk, "full_name": entry.recorded_by.full_name},
+            "recorded_by": {"id": entry.recorded_by_id, "full_name": _recorder_full_name(entry)},
             "recorded_at": _DATETIME.to_representation(entry.recorded_at),
             "version": entry.version,
         }
@@ -555,9 +562,20 @@ def _listed_ids(relation, column: str) -> RawSQL:
     return RawSQL(sql, ())  # noqa: S611
 
 
-def _timeline_page(request, view, entries):
-    """A page of entries with their teams' and profiles' ids, in the page's own query."""
-    paginator = Pagination()
+class _CountedPagination(Pagination):
+    """The API's pages, of a list whose count is known (``paging.CountedPaginator``)."""
+
+    def __init__(self, count: int):
+        self.known_count = count
+
+    def django_paginator_class(self, queryset, page_size):
+        return CountedPaginator(queryset, page_size, count=self.known_count)
+
+
+def _timeline_page(request, view, entries, *, count: int | None = None):
+    """A page of entries with their teams' and profiles' ids, in the page's own query (``count``:
+    how many entries there are, when it is known more cheaply than by counting ``entries``)."""
+    paginator = Pagination() if count is None else _CountedPagination(count)
     entries = entries.annotate(
         listed_team_ids=_listed_ids(TimelineEntry.restricted_to_teams, "team_id"),
         listed_profile_ids=_listed_ids(TimelineEntry.profiles, "profile_id"),
@@ -612,7 +630,8 @@ class CaseTimelineApi(CaseworkAPIView):
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
         services.record_viewed(user=request.user, request=request, record=case, what="timeline")
-        return _timeline_page(request, self, selectors.timeline_for_case(user=request.user, case=case))
+        entries = selectors.timeline_for_case(user=request.user, case=case)
+        return _timeline_page(request, self, entries, count=selectors.live_entry_count(case))
 
     @extend_schema(operation_id="cases_timeline_add", request=EntryCreateInput, responses={201: EntryOutput})
     def post(self, request, case_id):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from tenant_apps.casework.models import Case, CaseworkSettings, Profile, Share, TimelineEntry
@@ -160,13 +160,26 @@ def _with_readability(
     )
 
 
+def _stream(entries: QuerySet, scope: Scope, *, related: tuple[str, ...] = ()) -> QuerySet:
+    """A timeline to list: readability, and the recorder's name and e-mail as two columns
+    (``recorder_full_name``, ``recorder_email``) rather than a whole user for every row."""
+    return _with_readability(entries, scope, related=related).annotate(
+        recorder_full_name=F("recorded_by__full_name"), recorder_email=F("recorded_by__email")
+    )
+
+
+def live_entry_count(case: Case) -> int:
+    """How many entries the case's timeline lists (its paginator's count, from the partial index)."""
+    return TimelineEntry.objects.filter(case_id=case.pk, deleted_at__isnull=True).count()
+
+
 def timeline_for_case(*, user, case: Case) -> QuerySet[TimelineEntry]:
     """The case's stream, newest first (the case was fetched with ``access_case``).
 
     Read through ``case.entries``: every entry's ``case`` is this instance, so the case is
     neither joined nor built again for each row.
     """
-    return _with_readability(case.entries.all(), user_scope(user), related=("recorded_by",))
+    return _stream(case.entries.all(), user_scope(user))
 
 
 def timeline_for_profile(*, user, profile: Profile) -> QuerySet[TimelineEntry]:
@@ -174,7 +187,7 @@ def timeline_for_profile(*, user, profile: Profile) -> QuerySet[TimelineEntry]:
     entries = TimelineEntry.objects.filter(profiles=profile).filter(
         Q(case__isnull=True) | Q(case__in=cases_visible_to(user))
     )
-    return _with_readability(entries, user_scope(user))
+    return _stream(entries, user_scope(user), related=("case",))
 
 
 def access_entry(*, user, entry_id, edit: bool = False) -> TimelineEntry:

@@ -33,15 +33,16 @@ def _shown(entry, show_case: bool) -> tuple:
         return (entry.pk, False, entry.kind, entry.occurred_at.isoformat())
     attachments = tuple((a["pk"], a["original_filename"], a["size"]) for a in entry.attachments or ())
     case = (entry.case_id, entry.case.reference) if show_case and entry.case_id else None
+    recorder = entry.recorder_full_name or entry.recorder_email
     return (
         entry.pk, True, entry.kind, entry.occurred_at.isoformat(), entry.action, entry.summary, entry.body,
-        entry.attendees, entry.is_sensitive, entry.version, entry.recorded_by.get_full_name(), case, attachments,
+        entry.attendees, entry.is_sensitive, entry.version, recorder, case, attachments,
     )  # fmt: skip
 
 
 def render_entries(entries, *, may_edit: bool, show_case: bool) -> None:
-    """Set ``entry.html`` on each entry of a page (annotated ``can_read`` and ``attachments``, with
-    ``recorded_by``, and ``case`` when ``show_case``)."""
+    """Set ``entry.html`` on each entry of a page (from ``selectors.timeline_for_*``, with
+    ``attachments`` set; ``case`` joined when ``show_case``)."""
     page = (connection.schema_name, translation.get_language(), timezone.get_current_timezone_name(), may_edit,
             show_case)  # fmt: skip
     keyed = {}

@@ -53,6 +53,7 @@ from tenant_apps.casework.models import (
     ProfileAlias,
     TimelineEntry,
 )
+from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.services import STORAGE_ERRORS, StorageUnavailable, document_store, documents_storage
 
@@ -501,7 +502,8 @@ def case_detail(request, case_id: int):
     case = _case_with_people(user, case_id, edit=False)
     services.record_viewed(user=user, request=request, record=case)
     timeline = selectors.timeline_for_case(user=user, case=case)
-    page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
+    paginator = CountedPaginator(timeline, PER_PAGE, count=selectors.live_entry_count(case))
+    page = paginator.get_page(request.GET.get("page"))
     _attach_documents(page.object_list)
     may_edit = selectors.may_edit_case(user, case)
     timeline_html.render_entries(page.object_list, may_edit=may_edit, show_case=False)

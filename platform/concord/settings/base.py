@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Caches: keys carry the schema ---------------------------------------------
+_FRAGMENT_ENTRIES = env_int("FRAGMENT_CACHE_ENTRIES", 20000, minimum=0, maximum=1_000_000)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -309,12 +310,14 @@ CACHES = {
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
     # Rendered timeline entries, keyed by a digest of what they show (tenant_apps.casework.timeline_html).
-    # In the process only: entry text is never written to another server.
+    # In the process only: entry text is never written to another server. 0 entries: none kept.
     "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache"
+        if _FRAGMENT_ENTRIES
+        else "django.core.cache.backends.dummy.DummyCache",
         "LOCATION": "fragments",
-        "TIMEOUT": env_int("FRAGMENT_CACHE_SECONDS", 3600, minimum=0, maximum=86400),
-        "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 20000, minimum=0, maximum=1_000_000)},
+        "TIMEOUT": env_int("FRAGMENT_CACHE_SECONDS", 3600, minimum=1, maximum=86400),
+        "OPTIONS": {"MAX_ENTRIES": _FRAGMENT_ENTRIES},
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
