@@ -7,6 +7,7 @@ from benchmarks import views
 urlpatterns = [
     path("bench/one-query/", views.one_query, name="bench-one-query"),
     path("bench/signed-in/", views.signed_in_page, name="bench-signed-in"),
+    path("bench/audited/", views.audited_page, name="bench-audited"),
     path("", include("concord.urls_partnership")),
 ]
 

@@ -27,3 +27,13 @@ def signed_in_page(request):
     """A typical signed-in page: session + user, then a small template listing 20 rows."""
     people = list(get_user_model().objects.order_by("email").only("email", "full_name", "role")[:20])
     return render(request, "benchmarks/signed_in.html", {"people": people})
+
+
+@login_required
+def audited_page(request):
+    """The least a signed-in view of a record does here: session, user, second-factor device, and
+    the audit row every opening of a case or profile writes; a one-line page (case_page's floor)."""
+    from tenant_apps.audit.services import audit_record  # full settings only (case_page)
+
+    audit_record(action="case.viewed", request=request, object_type="case", object_id="0", summary="benchmark")
+    return render(request, "benchmarks/audited.html", {})
