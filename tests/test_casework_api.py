@@ -476,9 +476,9 @@ def test_reading_a_timeline_through_the_api_is_audited_as_a_view(cast, bob, reco
 
 # Pinned (tenant host lookup and SET search_path, as TENANT_CACHE_SECONDS=0 in tests; session, user
 # with their teams and agency; second-factor device; the case (for its detail with its type, agency,
-# team and lead); the "case.viewed" audit row; then for the timeline: count, and the page with its
-# entries' teams and profiles; for the case: subjects, entry count).
-TIMELINE_QUERIES = 10
+# team and lead); the "case.viewed" audit row; then for the timeline: count, the page, its entries'
+# teams and profiles; for the case: subjects, entry count).
+TIMELINE_QUERIES = 11
 CASE_QUERIES = 10
 
 

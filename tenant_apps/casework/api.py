@@ -549,10 +549,9 @@ TIMELINE_PAGE = _page_of(EntryOutput, "PaginatedTimeline")
 
 
 def _listed_ids(relation, column: str) -> RawSQL:
-    """The sorted ids an entry's M2M table pairs it with, as an array column of the entry's own row
-    (what ``prefetch_related`` did in two more queries, without a model per pair). Plain SQL made
-    of the models' table and column names only: the ORM's subquery cost more to build than the
-    query it saved."""
+    """The sorted ids an entry's M2M table pairs it with, as an array column of the entry's row.
+    Plain SQL made of the models' table and column names only: the ORM's subquery cost more to
+    build than the query it is part of."""
     quote = connection.ops.quote_name
     through, entries = relation.through._meta.db_table, TimelineEntry._meta.db_table
     sql = (
@@ -560,6 +559,19 @@ def _listed_ids(relation, column: str) -> RawSQL:
         f"WHERE m.timelineentry_id = {quote(entries)}.id ORDER BY m.{quote(column)})"
     )
     return RawSQL(sql, ())  # noqa: S611
+
+
+def _set_listed_ids(page: list) -> None:
+    """Set ``listed_team_ids`` and ``listed_profile_ids`` on a page of entries, in one query for the
+    page (what ``prefetch_related`` did in two, without a model per pair). Not in the page's own
+    query: PostgreSQL would build the arrays of every row an ``OFFSET`` skips."""
+    rows = TimelineEntry.objects.filter(pk__in=[entry.pk for entry in page]).annotate(
+        team_ids=_listed_ids(TimelineEntry.restricted_to_teams, "team_id"),
+        profile_ids=_listed_ids(TimelineEntry.profiles, "profile_id"),
+    )
+    listed = {pk: (teams, profiles) for pk, teams, profiles in rows.values_list("pk", "team_ids", "profile_ids")}
+    for entry in page:
+        entry.listed_team_ids, entry.listed_profile_ids = listed[entry.pk]
 
 
 class _CountedPagination(Pagination):
@@ -573,14 +585,12 @@ class _CountedPagination(Pagination):
 
 
 def _timeline_page(request, view, entries, *, count: int | None = None):
-    """A page of entries with their teams' and profiles' ids, in the page's own query (``count``:
-    how many entries there are, when it is known more cheaply than by counting ``entries``)."""
+    """A page of entries with their teams' and profiles' ids (``count``: how many entries there
+    are, when it is known more cheaply than by counting ``entries``)."""
     paginator = Pagination() if count is None else _CountedPagination(count)
-    entries = entries.annotate(
-        listed_team_ids=_listed_ids(TimelineEntry.restricted_to_teams, "team_id"),
-        listed_profile_ids=_listed_ids(TimelineEntry.profiles, "profile_id"),
-    )
     page = paginator.paginate_queryset(entries, request, view=view)
+    if page:
+        _set_listed_ids(page)
     return paginator.get_paginated_response(EntryOutput(page, many=True).data)
 
 
