@@ -25,7 +25,7 @@ _AGENCY = '(SELECT m.agency_id FROM {table} m WHERE m.user_id = {user}."id")'
 
 class MemberBackend(ModelBackend):
     def get_user(self, user_id):
-        if connection.schema_name == get_public_schema_name():
+        if getattr(connection, "schema_name", None) == get_public_schema_name():
             return super().get_user(user_id)
         model = get_user_model()
         user_table = model._meta.db_table
