@@ -214,3 +214,20 @@ def test_the_same_entry_in_another_partnership_is_rendered_from_its_own_content(
         twin.recorder_full_name, twin.recorder_email = entry.recorded_by.full_name, entry.recorded_by.email
         render_entries([twin], may_edit=False, show_case=False)
     assert "NORFOLK-BODY" in twin.html and "SECRET-DETAIL" not in twin.html
+
+
+def test_a_long_entry_is_shown_whole_and_not_kept(cast, sensitive_case):
+    from tenant_apps.casework.timeline_html import LARGEST_KEPT, render_entries
+
+    case, _ = sensitive_case
+    long_body = "Word " * 4000  # 20,000 characters: the most a body may hold
+    _entry(cast, case, summary="Long letter", body=long_body.strip())
+    fragments = caches["fragments"]
+    fragments.clear()
+    page = list(selectors.timeline_for_case(user=_loaded(cast["bob"]), case=case))
+    for item in page:
+        item.attachments = []
+    render_entries(page, may_edit=True, show_case=False)
+    long_html = next(item.html for item in page if item.summary == "Long letter")
+    assert len(long_html) > LARGEST_KEPT and long_html.count("Word") == 4000
+    assert len(fragments._cache) == 1  # the short entry only (LocMemCache's own store)

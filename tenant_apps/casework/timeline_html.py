@@ -10,8 +10,10 @@ attachment or a different reader's rights give a different key, and nothing is
 ever invalidated or served stale. No decision about access lives in the cache:
 which entries are listed, and ``can_read``, come from the query on every request.
 
-The cache is in the process (``LocMemCache``, bounded): entry text is never
-written to another server.
+The cache is in the process (``LocMemCache``, at most ``FRAGMENT_CACHE_ENTRIES``
+entries of at most ``LARGEST_KEPT`` characters: 10,000 x 8,000 bounds it near
+80 MB a worker; typical entries are under 1,000): entry text is never written to
+another server.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from django.utils import timezone, translation
 
 CACHE = "fragments"
 TEMPLATE = "casework/_timeline_entry.html"
+# Longer HTML is rendered every time: the cache's bound is a count of entries, and a long entry
+# costs little more to render than a short one (the template's work is per value, not per byte).
+LARGEST_KEPT = 8000
 
 
 def _shown(entry, show_case: bool) -> tuple:
@@ -57,7 +62,9 @@ def render_entries(entries, *, may_edit: bool, show_case: bool) -> None:
         html = found.get(key)
         if html is None:
             template = template or get_template(TEMPLATE)
-            html = rendered[key] = template.render({"entry": entry, "may_edit": may_edit, "show_case": show_case})
+            html = template.render({"entry": entry, "may_edit": may_edit, "show_case": show_case})
+            if len(html) <= LARGEST_KEPT:
+                rendered[key] = html
         entry.html = html  # a SafeString from the template engine (which escaped every value), kept as one
     if rendered:
         cache.set_many(rendered)

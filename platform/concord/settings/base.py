@@ -302,7 +302,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Caches: keys carry the schema ---------------------------------------------
-_FRAGMENT_ENTRIES = env_int("FRAGMENT_CACHE_ENTRIES", 20000, minimum=0, maximum=1_000_000)
+_FRAGMENT_ENTRIES = env_int("FRAGMENT_CACHE_ENTRIES", 10000, minimum=0, maximum=1_000_000)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
