@@ -2,8 +2,8 @@
 
 - The signed-in user is read with their teams and agency (``directory.backends.MemberBackend``):
   the scope it gives equals the one read by two queries.
-- "May this user edit the case?" and "may they open these subjects?" are answered for rows
-  already read (``selectors.may_edit_case``, ``selectors.openable_profile_ids``): for every member
+- "May this user edit the case (the profile)?" and "may they open these subjects?" are answered
+  for rows already read (``selectors.may_edit_case``, ``may_edit_profile``, ``openable_profile_ids``): for every member
   of the cast, over records owned, shared by team, agency or user, for view or edit, and merged,
   they equal the querysets every list and search uses.
 - Rendered timeline entries are reused from the ``fragments`` cache under a digest of what they
@@ -120,6 +120,9 @@ def test_edit_rights_and_openable_subjects_equal_the_querysets_for_everyone(cast
         for label, case in landscape["cases"].items():
             editable = selectors.cases_visible_to(user, edit=True).filter(pk=case.pk).exists()
             assert selectors.may_edit_case(user, case) is editable, (name, label)
+        for profile in profiles:
+            editable = selectors.profiles_visible_to(user, edit=True).filter(pk=profile.pk).exists()
+            assert selectors.may_edit_profile(user, profile) is editable, (name, profile.last_name)
     # The landscape does cover every answer.
     carl = _loaded(cast["carl"])
     assert {p.last_name for p in profiles if p.pk in selectors.openable_profile_ids(carl, profiles)} == {

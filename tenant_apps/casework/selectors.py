@@ -102,7 +102,8 @@ def access_case(*, user, case_id, edit: bool = False, related: tuple[str, ...] =
 
 
 # --- The same rules for rows already read ---------------------------------------------------
-# A page that has read a case or its subjects asks "may this user also edit it / open them?".
+# A page that has read a case, a profile or subjects asks "may this user also edit it / open them?"
+# to decide what it offers; a change is still allowed or refused by the querysets above.
 # The owner rule is applied to the row in Python (``_owned`` is ``_owner_q`` for one row) and only
 # the shares are asked of the database, when they can change the answer. A test compares these
 # with the querysets above for every member of the test cast.
@@ -122,6 +123,16 @@ def may_edit_case(user, case: Case) -> bool:
     if _owned(scope, case):
         return True
     return Share.objects.filter(_grantee_q(scope), case_id=case.pk, can_edit=True).exists()
+
+
+def may_edit_profile(user, profile: Profile) -> bool:
+    """Whether ``profiles_visible_to(user, edit=True)`` holds this (visible) profile."""
+    scope = user_scope(user)
+    if scope.read_only or profile.merged_into_id is not None:
+        return False
+    if _owned(scope, profile):
+        return True
+    return Share.objects.filter(_grantee_q(scope), profile_id=profile.pk, can_edit=True).exists()
 
 
 def openable_profile_ids(user, profiles) -> set[int]:

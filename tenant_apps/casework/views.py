@@ -307,10 +307,9 @@ def profile_detail(request, profile_id: int):
     """The profile; a POST uploads a new photo (editors of the profile only; the newest is shown)."""
     user = request.user
     profile = selectors.access_profile(user=user, profile_id=profile_id)
-    may_edit = not user.is_read_only and _may_edit_profile(user, profile)
     photo_form = ProfilePhotoForm(request.POST, request.FILES) if request.method == "POST" else ProfilePhotoForm()
     if request.method == "POST":
-        if not may_edit:
+        if user.is_read_only or not _may_edit_profile(user, profile):  # a change: decided in the query
             return forbidden(request)
         if photo_form.is_valid():
             try:
@@ -339,7 +338,7 @@ def profile_detail(request, profile_id: int):
         "roles": roles,
         "families": _families_of(user, profile),
         "page": page,
-        "may_edit": may_edit,
+        "may_edit": selectors.may_edit_profile(user, profile),  # what the page offers
         "photo_url": profile_photo_url(profile),
         "photo_form": photo_form,
         "section": "profiles",
