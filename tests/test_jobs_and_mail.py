@@ -338,3 +338,61 @@ def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_o
     assert len(smtp_server.messages) == 1
     assert smtp_server.messages[0]["Message-ID"] == email.message_id
     assert "Exactly once." not in log  # bodies are never logged
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def test_the_outbox_keeps_mail_for_its_retention_period_and_never_drops_a_queued_one(db, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tenant_apps.outbox.jobs import outbox_purge
+    from tenant_apps.outbox.models import OutboundEmail
+
+    settings.OUTBOX_KEEP_DAYS = 30
+    now = timezone.now()
+    old, recent = now - dt.timedelta(days=31), now - dt.timedelta(days=29)
+
+    def mail(schema: str, label: str, status: str, created_at, sent_at=None) -> None:
+        with schema_context(schema):
+            OutboundEmail.objects.create(message_id=f"<{schema}-{label}@test>", to=["x@example.org"],
+                                         subject=f"{MARK} {label}", body="Dear Kyle", status=status,
+                                         created_at=created_at, sent_at=sent_at)  # fmt: skip
+
+    for schema in ("suffolk", "norfolk", "public"):
+        mail(schema, "old sent", "sent", old, old)
+        mail(schema, "recent sent", "sent", old, recent)  # queued long ago, sent recently: kept
+        mail(schema, "old failed", "failed", old)
+        mail(schema, "recent failed", "failed", recent)
+        mail(schema, "old queued", "queued", old - dt.timedelta(days=365))
+
+    assert outbox_purge(schema_name="suffolk") == 2  # the job, as the worker runs it
+    assert outbox_purge(schema_name="suffolk") == 0  # idempotent
+    kept = {"recent sent", "recent failed", "old queued"}
+    with schema_context("suffolk"):
+        assert {
+            m.subject.removeprefix(f"{MARK} ") for m in OutboundEmail.objects.filter(subject__startswith=MARK)
+        } == kept
+    for schema in ("norfolk", "public"):  # another schema's mail is its own job's business
+        with schema_context(schema):
+            assert OutboundEmail.objects.filter(subject__startswith=MARK).count() == 5
+    assert outbox_purge(schema_name="public") == 2
+
+
+def test_the_periodic_purge_queues_one_job_for_public_and_each_partnership(db):
+    from django.db import connection
+
+    from tenant_apps.outbox.jobs import outbox_purge_all
+
+    outbox_purge_all(timestamp=int(time.time()))
+    outbox_purge_all(timestamp=int(time.time()))  # a second run queues nothing more
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT args->>'schema_name' FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo'",
+            ["tenant_apps.outbox.jobs.outbox_purge"],
+        )
+        schemas = [row[0] for row in cursor.fetchall()]
+    assert {"public", "suffolk", "norfolk"} <= set(schemas) and len(schemas) == len(set(schemas))

@@ -225,7 +225,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>
 # (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
 # JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
-PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail", "tenant_apps.documents.jobs"]
+PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail", "tenant_apps.documents.jobs", "tenant_apps.outbox.jobs"]
 JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
 JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
 JOBS_STALLED_CHECK_CRON = env_str("JOBS_STALLED_CHECK_CRON", "* * * * *")
@@ -237,6 +237,10 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
 MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
+# E-mails sent (or given up on) are deleted from the outbox after this many days, by a
+# periodic job at OUTBOX_PURGE_CRON (tenant_apps.outbox.jobs); queued ones are kept.
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30, minimum=1, maximum=3650)
+OUTBOX_PURGE_CRON = "41 3 * * *"
 
 # --- Object storage (S3-compatible) -------------------------------------------
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", None)
