@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +30,8 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import Domain, Partnership, TemplateDDL
+
+logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "__concord_schema__"
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,29}\Z")
@@ -346,12 +349,21 @@ def _set_status(partnership: Partnership, status: str) -> Partnership:
 
 
 def partnership_suspend(*, partnership: Partnership) -> Partnership:
-    """Refuse every request to the partnership (a clear page); keep all its data."""
+    """Refuse every request to the partnership (a clear page); keep all its data. Its e-mail
+    is held, queued and unsent, until it is resumed (``concord.mail.send_email``)."""
     return _set_status(partnership, Partnership.Status.SUSPENDED)
 
 
 def partnership_resume(*, partnership: Partnership) -> Partnership:
-    return _set_status(partnership, Partnership.Status.ACTIVE)
+    """Serve the partnership again, and send the e-mail held while it was suspended."""
+    from concord.mail import release_held_email
+
+    with transaction.atomic():
+        _set_status(partnership, Partnership.Status.ACTIVE)
+        released = release_held_email(partnership.schema_name)
+    if released:
+        logger.info("partnership %s resumed: %d held e-mail(s) queued", partnership.schema_name, released)
+    return partnership
 
 
 def partnership_get(slug: str) -> Partnership:

@@ -396,3 +396,32 @@ def test_the_periodic_purge_queues_one_job_for_public_and_each_partnership(db):
         )
         schemas = [row[0] for row in cursor.fetchall()]
     assert {"public", "suffolk", "norfolk"} <= set(schemas) and len(schemas) == len(set(schemas))
+
+
+def test_a_suspended_partnerships_mail_is_held_and_sent_once_when_it_is_resumed(queue, smtp_server):
+    from tenants.provisioning import partnership_resume, partnership_suspend
+
+    suffolk = partnership("suffolk")
+    partnership_suspend(partnership=suffolk)
+    try:
+        with schema_context("suffolk"), transaction.atomic():
+            mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Held while suspended", body="x")
+        with schema_context("norfolk"), transaction.atomic():
+            mail.mail_send_later(to=["nina@norfolk.test"], subject=f"{MARK} Norfolk is not suspended", body="x")
+        run_jobs("mail")
+        [norfolk_message] = smtp_server.wait_for(1)
+        assert norfolk_message["Subject"] == f"{MARK} Norfolk is not suspended"
+        [held] = outbox("suffolk")
+        assert (held.status, held.attempts, held.sent_at) == ("queued", 0, None)  # never tried
+        assert new_jobs(queue) == []  # the job ended; nothing retries it while suspended
+    finally:
+        partnership_resume(partnership=partnership("suffolk"))
+
+    run_jobs("mail")
+    messages = smtp_server.wait_for(2)
+    assert [m["Subject"] for m in messages] == [f"{MARK} Norfolk is not suspended", f"{MARK} Held while suspended"]
+    [sent] = outbox("suffolk")
+    assert (sent.status, sent.attempts) == ("sent", 1)
+    partnership_resume(partnership=partnership("suffolk"))  # resuming again sends nothing again
+    run_jobs("mail")
+    assert len(smtp_server.messages) == 2

@@ -18,6 +18,10 @@ the same Message-ID, which mail clients use to drop duplicates.
 SMTP down or refusing for now (4xx, connection errors): the row keeps
 ``last_error`` and the job is retried with exponential back-off (``MAIL_RETRY``).
 A permanent refusal (5xx) or the last attempt marks the row failed.
+
+A suspended partnership's e-mail is held: the job leaves the row queued, untried,
+and resuming the partnership queues a send for every row still queued
+(``release_held_email``). Operators' e-mail, in public, is never held.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from concord.jobs import SettingsRetry, defer_for_schema, partnership_task
 
@@ -94,6 +99,31 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
+def _suspended(schema_name: str) -> bool:
+    """Whether the schema is a suspended partnership's: its e-mail stays queued, unsent, until
+    ``release_held_email`` runs when it is resumed (operators' e-mail, in public, is never held)."""
+    from tenants.models import Partnership
+
+    if schema_name == get_public_schema_name():
+        return False
+    return Partnership.objects.filter(schema_name=schema_name, status=Partnership.Status.SUSPENDED).exists()
+
+
+def release_held_email(schema_name: str) -> int:
+    """Queue a send for every e-mail still queued in the schema (after a suspension ends); one
+    whose job is also still pending is sent once all the same (``send_email`` locks the row)."""
+    from tenant_apps.outbox.models import OutboundEmail
+
+    with schema_context(schema_name):
+        held = [
+            str(pk)
+            for pk in OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("id", flat=True)
+        ]
+        for email_id in held:
+            defer_for_schema(send_email, schema_name=schema_name, email_id=email_id)
+    return len(held)
+
+
 @partnership_task(queue=MAIL_QUEUE, retry=mail_retry)
 def send_email(*, schema_name: str, email_id: str) -> None:
     """Send one queued e-mail (the job ``mail_send_later`` defers). Safe to run again."""
@@ -107,6 +137,9 @@ def send_email(*, schema_name: str, email_id: str) -> None:
             return
         if email.sent_at is not None or email.status != OutboundEmail.Status.QUEUED:
             logger.info("e-mail %s in %s is already %s; not sending again", email_id, schema_name, email.status)
+            return
+        if _suspended(schema_name):
+            logger.info("e-mail %s in %s held: the partnership is suspended (sent when resumed)", email_id, schema_name)
             return
         email.attempts += 1
         try:
