@@ -631,17 +631,22 @@ TIMELINE_DOC = "Newest first, 50 per page. Sensitive entries you may not read ar
 
 
 class CaseTimelineApi(CaseworkAPIView):
+    class QuerySerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices, required=False, allow_blank=True,
+                                       default="")  # fmt: skip
+
     @extend_schema(
         operation_id="cases_timeline",
-        description=TIMELINE_DOC,
-        parameters=[OpenApiParameter("page", int)],
+        description=TIMELINE_DOC + " ``kind`` lists only entries of that kind (a restricted entry shows its kind).",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("kind", str, enum=TimelineEntry.Kind.values)],
         responses=TIMELINE_PAGE,
     )
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
+        kind = _valid(self.QuerySerializer, request.query_params)["kind"]
         services.record_viewed(user=request.user, request=request, record=case, what="timeline")
-        entries = selectors.timeline_for_case(user=request.user, case=case)
-        return _timeline_page(request, self, entries, count=selectors.live_entry_count(case))
+        entries = selectors.timeline_for_case(user=request.user, case=case, kind=kind)
+        return _timeline_page(request, self, entries, count=selectors.live_entry_count(case, kind=kind))
 
     @extend_schema(operation_id="cases_timeline_add", request=EntryCreateInput, responses={201: EntryOutput})
     def post(self, request, case_id):

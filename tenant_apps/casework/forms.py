@@ -241,6 +241,22 @@ class CaseFilterForm(forms.Form):
         _messages(self.fields["status"], invalid_choice="Choose a status from the list.")
 
 
+class TimelineFilterForm(forms.Form):
+    """Which kind of entry a case's timeline shows (GET; empty: every kind)."""
+
+    kind = forms.ChoiceField(
+        label="Show", required=False, choices=[("", "Every kind of entry"), *TimelineEntry.Kind.choices]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _messages(self.fields["kind"], invalid_choice="Choose a kind of entry from the list.")
+
+    def chosen_kind(self) -> str:
+        """The kind chosen, or "" for every kind (also when the choice was not valid)."""
+        return self.cleaned_data.get("kind", "") if self.is_valid() else ""
+
+
 class CaseCreateForm(forms.Form):
     case_type = forms.ModelChoiceField(label="Case type", queryset=None, empty_label="Choose a case type")
     title = forms.CharField(label="Title", max_length=200, help_text="For example, Noise and intimidation, Mill Lane.")

@@ -179,18 +179,22 @@ def _stream(entries: QuerySet, scope: Scope, *, related: tuple[str, ...] = ()) -
     )
 
 
-def live_entry_count(case: Case) -> int:
-    """How many entries the case's timeline lists (its paginator's count, from the partial index)."""
-    return TimelineEntry.objects.filter(case_id=case.pk, deleted_at__isnull=True).count()
+def live_entry_count(case: Case, *, kind: str = "") -> int:
+    """How many entries the case's timeline lists (of ``kind``, if given): its paginator's count,
+    from the partial index."""
+    entries = TimelineEntry.objects.filter(case_id=case.pk, deleted_at__isnull=True)
+    return (entries.filter(kind=kind) if kind else entries).count()
 
 
-def timeline_for_case(*, user, case: Case) -> QuerySet[TimelineEntry]:
-    """The case's stream, newest first (the case was fetched with ``access_case``).
+def timeline_for_case(*, user, case: Case, kind: str = "") -> QuerySet[TimelineEntry]:
+    """The case's stream, newest first (the case was fetched with ``access_case``); only entries
+    of ``kind``, if given. An entry the user may not read is listed under its kind, as it is shown.
 
     Read through ``case.entries``: every entry's ``case`` is this instance, so the case is
     neither joined nor built again for each row.
     """
-    return _stream(case.entries.all(), user_scope(user))
+    entries = case.entries.filter(kind=kind) if kind else case.entries.all()
+    return _stream(entries, user_scope(user))
 
 
 def timeline_for_profile(*, user, profile: Profile) -> QuerySet[TimelineEntry]:

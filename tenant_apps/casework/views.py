@@ -43,6 +43,7 @@ from tenant_apps.casework.forms import (
     ProfileMergeForm,
     ProfilePhotoForm,
     ShareForm,
+    TimelineFilterForm,
 )
 from tenant_apps.casework.models import (
     Case,
@@ -500,8 +501,10 @@ def case_detail(request, case_id: int):
     user = request.user
     case = _case_with_people(user, case_id, edit=False)
     services.record_viewed(user=user, request=request, record=case)
-    timeline = selectors.timeline_for_case(user=user, case=case)
-    paginator = CountedPaginator(timeline, PER_PAGE, count=selectors.live_entry_count(case))
+    timeline_filter = TimelineFilterForm(request.GET)
+    kind = timeline_filter.chosen_kind()
+    timeline = selectors.timeline_for_case(user=user, case=case, kind=kind)
+    paginator = CountedPaginator(timeline, PER_PAGE, count=selectors.live_entry_count(case, kind=kind))
     page = paginator.get_page(request.GET.get("page"))
     _attach_documents(page.object_list)
     may_edit = selectors.may_edit_case(user, case)
@@ -511,6 +514,8 @@ def case_detail(request, case_id: int):
         "subjects": _subjects_of(user, case),
         "page": page,
         "may_edit": may_edit,
+        "timeline_filter": timeline_filter,
+        "filter_query": _filter_query(request),
         "section": "cases",
     }
     return render(request, "casework/case_detail.html", context)
