@@ -110,3 +110,20 @@ def test_the_api_filters_by_kind_refuses_an_unknown_one_and_shows_nothing_to_out
     assert dan.get(api, {"kind": "burglary"}).status_code == 404  # not yours: no word about the input
     sign_in(norfolk_client, "nina@norfolk.test")
     assert norfolk_client.get(api, {"kind": "visit"}).status_code == 404
+
+
+def test_a_profiles_timeline_filters_by_kind_too(cast):
+    case = _case(cast)
+    with schema_context("suffolk"):
+        profile = case.subjects.get().profile
+    connection.set_schema_to_public()
+    bob = client_as(cast, "bob")
+    page = bob.get(f"/profiles/{profile.pk}/", {"kind": "note"}).content.decode()
+    assert "Note after the meeting" in page and "Doorstep visit" not in page
+    assert "1 entry of this kind." in page
+    bad = bob.get(f"/profiles/{profile.pk}/", {"kind": "nonsense"}).content.decode()
+    assert "Choose a kind of entry from the list." in bad and "4 entries." in bad
+    api = bob.get(f"/api/v1/profiles/{profile.pk}/timeline/", {"kind": "visit"}).json()
+    assert api["count"] == 2 and {entry["kind"] for entry in api["results"]} == {"visit"}
+    assert bob.get(f"/api/v1/profiles/{profile.pk}/timeline/", {"kind": "nonsense"}).status_code == 400
+    assert client_as(cast, "dan").get(f"/api/v1/profiles/{profile.pk}/timeline/", {"kind": "visit"}).status_code == 404

@@ -627,23 +627,31 @@ def _entry_create(request, *, case=None, profile=None):
     return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
 
-TIMELINE_DOC = "Newest first, 50 per page. Sensitive entries you may not read are listed without their content."
+TIMELINE_DOC = (
+    "Newest first, 50 per page. Sensitive entries you may not read are listed without their content. "
+    "``kind`` lists only entries of that kind (an entry you may not read is listed under its kind)."
+)
+
+
+class TimelineQuery(serializers.Serializer):
+    """The query of a timeline's GET (validated: an unknown kind is a 400 naming ``kind``)."""
+
+    kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices, required=False, allow_blank=True, default="")
+
+
+TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", str, enum=TimelineEntry.Kind.values)]
 
 
 class CaseTimelineApi(CaseworkAPIView):
-    class QuerySerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices, required=False, allow_blank=True,
-                                       default="")  # fmt: skip
-
     @extend_schema(
         operation_id="cases_timeline",
-        description=TIMELINE_DOC + " ``kind`` lists only entries of that kind (a restricted entry shows its kind).",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("kind", str, enum=TimelineEntry.Kind.values)],
+        description=TIMELINE_DOC,
+        parameters=TIMELINE_PARAMETERS,
         responses=TIMELINE_PAGE,
     )
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
-        kind = _valid(self.QuerySerializer, request.query_params)["kind"]
+        kind = _valid(TimelineQuery, request.query_params)["kind"]
         services.record_viewed(user=request.user, request=request, record=case, what="timeline")
         entries = selectors.timeline_for_case(user=request.user, case=case, kind=kind)
         return _timeline_page(request, self, entries, count=selectors.live_entry_count(case, kind=kind))
@@ -658,13 +666,15 @@ class ProfileTimelineApi(CaseworkAPIView):
     @extend_schema(
         operation_id="profiles_timeline",
         description=TIMELINE_DOC + " Entries of cases you may not see are left out.",
-        parameters=[OpenApiParameter("page", int)],
+        parameters=TIMELINE_PARAMETERS,
         responses=TIMELINE_PAGE,
     )
     def get(self, request, profile_id):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)
+        kind = _valid(TimelineQuery, request.query_params)["kind"]
         services.record_viewed(user=request.user, request=request, record=profile, what="timeline")
-        return _timeline_page(request, self, selectors.timeline_for_profile(user=request.user, profile=profile))
+        entries = selectors.timeline_for_profile(user=request.user, profile=profile, kind=kind)
+        return _timeline_page(request, self, entries)
 
     @extend_schema(
         operation_id="profiles_timeline_add",

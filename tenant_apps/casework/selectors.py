@@ -197,11 +197,14 @@ def timeline_for_case(*, user, case: Case, kind: str = "") -> QuerySet[TimelineE
     return _stream(entries, user_scope(user))
 
 
-def timeline_for_profile(*, user, profile: Profile) -> QuerySet[TimelineEntry]:
-    """The profile's stream: entries about it, except those on cases the user may not see."""
+def timeline_for_profile(*, user, profile: Profile, kind: str = "") -> QuerySet[TimelineEntry]:
+    """The profile's stream: entries about it (of ``kind``, if given), except those on cases the
+    user may not see."""
     entries = TimelineEntry.objects.filter(profiles=profile).filter(
         Q(case__isnull=True) | Q(case__in=cases_visible_to(user))
     )
+    if kind:
+        entries = entries.filter(kind=kind)
     return _stream(entries, user_scope(user), related=("case",))
 
 

@@ -330,7 +330,8 @@ def profile_detail(request, profile_id: int):
         .select_related("case__case_type")
         .order_by("-case__opened_on", "-case_id")
     )
-    timeline = selectors.timeline_for_profile(user=user, profile=profile)
+    timeline_filter = TimelineFilterForm(request.GET)
+    timeline = selectors.timeline_for_profile(user=user, profile=profile, kind=timeline_filter.chosen_kind())
     page = Paginator(timeline, PER_PAGE).get_page(request.GET.get("page"))
     _attach_documents(page.object_list)
     timeline_html.render_entries(page.object_list, may_edit=False, show_case=True)
@@ -342,6 +343,8 @@ def profile_detail(request, profile_id: int):
         "may_edit": selectors.may_edit_profile(user, profile),  # what the page offers
         "photo_url": profile_photo_url(profile),
         "photo_form": photo_form,
+        "timeline_filter": timeline_filter,
+        "filter_query": _filter_query(request),
         "section": "profiles",
     }
     status = 400 if photo_form.errors else 200
