@@ -285,7 +285,7 @@ def test_alice_sees_suffolk_events_in_a_govuk_table(alice_client, marker):
     response = alice_client.get(LIST)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'class="govuk-table"' in html and marker in html
+    assert '<table class="govuk-table concord-table-stack">' in html and marker in html
     for shown in ["Bob Brown", "bob@suffolk.test", "192.0.2.9", "TestBrowser/1.0", "User deactivated", "user 7"]:
         assert shown in html, shown
     assert f"{EXPORT}" in html

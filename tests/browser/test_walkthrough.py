@@ -265,6 +265,13 @@ def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
     assert "?" not in page.url
     results = page.locator("table.govuk-table").first
     assert results.count() and data["display_name"] in results.inner_text(), page.locator("main").inner_text()
+    # On a phone each result is a block, its values under their column's name; on a desktop, a row.
+    row_display = results.locator("tbody tr").first.evaluate("row => getComputedStyle(row).display")
+    label = results.locator("tbody td").first.evaluate("cell => getComputedStyle(cell, '::before').content")
+    assert (row_display, label) == (("block", '"Name"') if r.width <= 360 else ("table-row", "none")), (
+        row_display,
+        label,
+    )
 
     # 3. The person's profile, then their case.
     r.follow(results.get_by_role("link", name=data["display_name"]).first)
