@@ -17,17 +17,14 @@ no agency.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.core.cache import caches
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.models import CaseType, CaseworkSettings, Profile, TimelineEntry
 from tenant_apps.directory.backends import MemberBackend
-from tests.test_casework_pages import client_as
+from tests.test_casework_pages import client_as, make_case, make_entry, make_profile
 
 PEOPLE = ("alice", "bob", "carl", "dan", "erin", "vera")
 
@@ -146,18 +143,11 @@ def test_the_case_page_links_only_the_subjects_the_reader_may_open(cast, landsca
 # --- Rendered entries reused ------------------------------------------------------------------------
 
 
-def _entry(cast, case, **fields):
-    values = {"kind": "visit", "occurred_at": timezone.now() - dt.timedelta(hours=2), "summary": "Home visit"}
-    return services.entry_create(user=cast["bob"], case=case, **{**values, **fields})
-
-
 @pytest.fixture
 def sensitive_case(cast):
-    profile = services.profile_create(user=cast["bob"], owning_team=cast["asb"], first_name="Kyle", last_name="Brennan")
-    case = services.case_create(user=cast["bob"], case_type=CaseType.objects.get(code="ASB"), title="Mill Lane",
-                                owning_team=cast["asb"], subjects=[(profile, "perpetrator")])  # fmt: skip
-    entry = _entry(cast, case, summary="Disclosure from the school", body="The child said SECRET-DETAIL.",
-                   is_sensitive=True, restricted_to_teams=[cast["asb"]])  # fmt: skip
+    case = make_case(cast, make_profile(cast))
+    entry = make_entry(cast, case, summary="Disclosure from the school", body="The child said SECRET-DETAIL.",
+                       is_sensitive=True, restricted_to_teams=[cast["asb"]])  # fmt: skip
     return case, entry
 
 
@@ -224,7 +214,7 @@ def test_a_long_entry_is_shown_whole_and_not_kept(cast, sensitive_case):
 
     case, _ = sensitive_case
     long_body = "Word " * 4000  # 20,000 characters: the most a body may hold
-    _entry(cast, case, summary="Long letter", body=long_body.strip())
+    make_entry(cast, case, summary="Long letter", body=long_body.strip())
     fragments = caches["fragments"]
     fragments.clear()
     page = list(selectors.timeline_for_case(user=_loaded(cast["bob"]), case=case))

@@ -17,9 +17,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
 from django.db.models import prefetch_related_objects
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
@@ -29,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from concord.permissions import IsVerified
+from concord.sql import related_values
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile, Share, TimelineEntry
 from tenant_apps.casework.paging import CountedPaginator
@@ -548,26 +547,14 @@ class EntryOutput(serializers.Serializer):
 TIMELINE_PAGE = _page_of(EntryOutput, "PaginatedTimeline")
 
 
-def _listed_ids(relation, column: str) -> RawSQL:
-    """The sorted ids an entry's M2M table pairs it with, as an array column of the entry's row.
-    Plain SQL made of the models' table and column names only: the ORM's subquery cost more to
-    build than the query it is part of."""
-    quote = connection.ops.quote_name
-    through, entries = relation.through._meta.db_table, TimelineEntry._meta.db_table
-    sql = (
-        f"ARRAY(SELECT m.{quote(column)} FROM {quote(through)} m "
-        f"WHERE m.timelineentry_id = {quote(entries)}.id ORDER BY m.{quote(column)})"
-    )
-    return RawSQL(sql, ())  # noqa: S611
-
-
 def _set_listed_ids(page: list) -> None:
     """Set ``listed_team_ids`` and ``listed_profile_ids`` on a page of entries, in one query for the
     page (what ``prefetch_related`` did in two, without a model per pair). Not in the page's own
     query: PostgreSQL would build the arrays of every row an ``OFFSET`` skips."""
+    teams, profiles = TimelineEntry.restricted_to_teams.through, TimelineEntry.profiles.through
     rows = TimelineEntry.objects.filter(pk__in=[entry.pk for entry in page]).annotate(
-        team_ids=_listed_ids(TimelineEntry.restricted_to_teams, "team_id"),
-        profile_ids=_listed_ids(TimelineEntry.profiles, "profile_id"),
+        team_ids=related_values(teams, column="team_id", key="timelineentry_id", outer=TimelineEntry),
+        profile_ids=related_values(profiles, column="profile_id", key="timelineentry_id", outer=TimelineEntry),
     )
     listed = {pk: (teams, profiles) for pk, teams, profiles in rows.values_list("pk", "team_ids", "profile_ids")}
     for entry in page:

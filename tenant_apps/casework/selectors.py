@@ -115,24 +115,23 @@ def _owned(scope: Scope, record) -> bool:
     )
 
 
-def may_edit_case(user, case: Case) -> bool:
-    """Whether ``cases_visible_to(user, edit=True)`` holds this (visible) case."""
+def _may_edit(user, record, *, field: str) -> bool:
     scope = user_scope(user)
     if scope.read_only:
         return False
-    if _owned(scope, case):
+    if _owned(scope, record):
         return True
-    return Share.objects.filter(_grantee_q(scope), case_id=case.pk, can_edit=True).exists()
+    return Share.objects.filter(_grantee_q(scope), **{field: record.pk}, can_edit=True).exists()
+
+
+def may_edit_case(user, case: Case) -> bool:
+    """Whether ``cases_visible_to(user, edit=True)`` holds this (visible) case."""
+    return _may_edit(user, case, field="case_id")
 
 
 def may_edit_profile(user, profile: Profile) -> bool:
     """Whether ``profiles_visible_to(user, edit=True)`` holds this (visible) profile."""
-    scope = user_scope(user)
-    if scope.read_only or profile.merged_into_id is not None:
-        return False
-    if _owned(scope, profile):
-        return True
-    return Share.objects.filter(_grantee_q(scope), profile_id=profile.pk, can_edit=True).exists()
+    return profile.merged_into_id is None and _may_edit(user, profile, field="profile_id")
 
 
 def openable_profile_ids(user, profiles) -> set[int]:
