@@ -336,4 +336,4 @@ class HttpSession:
         assert status == 302, status
 
 
-pytest_plugins = ["tests.smtp", "tests.s3"]
+pytest_plugins = ["tests.smtp", "tests.s3", "tests.pg_cluster"]
