@@ -143,6 +143,13 @@ class TOTPDevice(Device):
         self.encrypted_key = crypto.encrypt(key)
 
     def verify_token(self, token) -> bool:
+        """Accept a valid code at most once, even when sessions race with it.
+
+        The code is checked against this copy, then claimed by one conditional
+        UPDATE (``last_t < t``): PostgreSQL lets one of two racing updates match
+        the row and re-checks the other against the committed ``last_t``, so
+        only one caller gets True. A stale copy cannot replay a used code.
+        """
         token = str(token).strip().replace(" ", "")
         if not (token.isdigit() and len(token) == self.digits):
             return False
@@ -150,9 +157,11 @@ class TOTPDevice(Device):
         totp.time = time.time()
         if not totp.verify(int(token), self.tolerance, self.last_t + 1):
             return False
-        self.last_t = totp.t()
-        self.drift = totp.drift
-        self.save(update_fields=["last_t", "drift"])
+        t, drift = totp.t(), totp.drift
+        claimed = TOTPDevice.objects.filter(pk=self.pk, last_t__lt=t).update(last_t=t, drift=drift)
+        if claimed != 1:
+            return False
+        self.last_t, self.drift = t, drift
         return True
 
 
@@ -163,6 +172,7 @@ class BackupCodeDevice(Device):
         verbose_name = "backup codes"
 
     def verify_token(self, token) -> bool:
+        """Use an unused code, at most once: one conditional UPDATE claims it (races included)."""
         code = normalise_backup_code(str(token))
         if not code:
             return False
