@@ -141,3 +141,58 @@ def _clear_sign_in_failures() -> None:
             FailedSignIn.objects.all().delete()
             User.objects.update(failed_attempts=0, lock_count=0, locked_until=None)
     connection.set_schema_to_public()
+
+
+# --- Point 15: simultaneous invitations of one address -----------------------------------
+
+
+def _query(sql: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def test_ten_simultaneous_invitations_of_one_address_make_one_account_and_nine_field_errors(committed_db):
+    import uuid
+
+    from tenant_apps.audit.models import AuditEvent
+    from tenant_apps.outbox.models import OutboundEmail
+    from tests.conftest import sign_in
+
+    email = f"racer-{uuid.uuid4().hex[:10]}@suffolk.test"
+    connection.set_schema_to_public()
+    first_job = _query("SELECT coalesce(max(id), 0) FROM procrastinate_jobs")[0][0]
+    admin = Client(HTTP_HOST="suffolk.localhost")
+    try:
+        sign_in(admin, "alice@suffolk.test")
+        cookies = admin.cookies
+
+        def prepare() -> Client:
+            client = Client(HTTP_HOST="suffolk.localhost", raise_request_exception=False)
+            client.cookies = cookies  # Alice's verified session, shared by ten tabs
+            return client
+
+        def invite(client: Client):
+            return client.post("/admin/users/invite/", {"full_name": "Rae Racer", "email": email, "role": "viewer"})
+
+        results = _race(10, prepare, invite)
+        statuses = sorted(response.status_code for response in results)
+        assert statuses == [200] * 9 + [302], statuses
+        for response in results:
+            if response.status_code == 200:
+                assert b'href="#id_email"' in response.content  # the error names the field
+                assert b"already has this e-mail address" in response.content
+        with schema_context("suffolk"):
+            [invitee] = User.objects.filter(email=email)
+            assert OutboundEmail.objects.filter(to=[email]).count() == 1
+            assert AuditEvent.objects.filter(action="user.invited", object_id=str(invitee.pk)).count() == 1
+        connection.set_schema_to_public()
+        jobs = _query("SELECT count(*) FROM procrastinate_jobs WHERE id > %s AND queue_name = 'mail'", [first_job])
+        assert jobs == [(1,)]
+    finally:
+        connection.set_schema_to_public()
+        _query("DELETE FROM procrastinate_jobs WHERE id > %s", [first_job])
+        with schema_context("suffolk"):
+            OutboundEmail.objects.filter(to=[email]).delete()
+            User.objects.filter(email=email).delete()
+        forget_used_codes()

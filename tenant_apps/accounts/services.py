@@ -17,7 +17,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -352,8 +352,17 @@ def invitation_send(*, request, user: User, partnership_name: str) -> str:
     return link
 
 
+_EMAIL_TAKEN = "Someone in this partnership already has this e-mail address (an account or an invitation)."
+
+
 def user_invite(*, request, email: str, full_name: str, role: str, partnership_name: str) -> User:
-    """Create an account without a password and send its invitation."""
+    """Create an account without a password and send its invitation.
+
+    Raises ``ValidationError`` naming the field for bad input or an address already
+    in use, also when another request invites the same address at the same moment:
+    the unique index decides, the loser's savepoint rolls back and nothing of it
+    (account, e-mail, audit event) is kept.
+    """
     email = (email or "").strip().lower()
     errors = {}
     try:
@@ -361,7 +370,7 @@ def user_invite(*, request, email: str, full_name: str, role: str, partnership_n
     except ValidationError:
         errors["email"] = ["Enter an e-mail address in the correct format, like name@example.org."]
     if not errors and User.objects.filter(email=email).exists():
-        errors["email"] = ["Someone in this partnership already has this e-mail address."]
+        errors["email"] = [_EMAIL_TAKEN]
     if role not in User.Role.values:
         errors["role"] = ["Choose a role."]
     if not (full_name or "").strip():
@@ -369,7 +378,11 @@ def user_invite(*, request, email: str, full_name: str, role: str, partnership_n
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        user = User.objects.create_user(email, full_name=full_name.strip(), role=role)
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction survives a lost race
+                user = User.objects.create_user(email, full_name=full_name.strip(), role=role)
+        except IntegrityError:  # the only unique column besides the key: e-mail
+            raise ValidationError({"email": [_EMAIL_TAKEN]}) from None
         invitation_send(request=request, user=user, partnership_name=partnership_name)
     return user
 
