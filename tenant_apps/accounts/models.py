@@ -62,10 +62,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    # Brute-force protection: consecutive failures (passwords or codes), and the lock.
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    lock_count = models.PositiveSmallIntegerField(default=0)  # grows the next lock's length
     # Sessions started before this moment are refused ("sign out everywhere", deactivation).
     sessions_valid_after = models.DateTimeField(null=True, blank=True)
     invited_at = models.DateTimeField(null=True, blank=True)
@@ -95,9 +91,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_read_only(self) -> bool:
         return self.role == self.Role.VIEWER
-
-    def is_locked(self, now=None) -> bool:
-        return self.locked_until is not None and self.locked_until > (now or timezone.now())
 
 
 class SecuritySettings(models.Model):
@@ -201,13 +194,28 @@ class BackupCode(models.Model):
 
 
 class FailedSignIn(models.Model):
-    """One failed password or code, by client address: the per-address throttle counts these."""
+    """One failed password or code. Only the public schema's table is used: one place
+    for the whole platform, so a source is counted across every partnership and the
+    operator area (``accounts.services``, the ``*_in_public`` helpers).
+
+    - ``ip_address``: where it came from (the per-address throttle counts these).
+    - ``account``: a keyed hash of the schema and the e-mail address tried, whether
+      or not such an account exists (never the address itself).
+    - ``device``: a keyed hash of the trusted device's id when the attempt came with
+      a valid device cookie for that account, else empty.
+    """
 
     ip_address = models.GenericIPAddressField()
+    account = models.CharField(max_length=64, default="")
+    device = models.CharField(max_length=64, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["ip_address", "at"], name="accounts_failed_ip_at")]
+        indexes = [
+            models.Index(fields=["ip_address", "at"], name="accounts_failed_ip_at"),
+            models.Index(fields=["account", "at"], name="accounts_failed_account_at"),
+            models.Index(fields=["at"], name="accounts_failed_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ip_address} at {self.at:%Y-%m-%d %H:%M}"
