@@ -109,13 +109,18 @@ def _account_key(email: str) -> str:
     return crypto.keyed_hash(f"{connection.schema_name}:{email}", purpose="sign-in-account")
 
 
-def trusted_device_token(*, user: User) -> str:
-    """The signed value of the device cookie for ``user`` (set by the view after a full sign-in)."""
-    payload = {"a": _account_key(user.email), "n": secrets.token_urlsafe(16), "t": int(time.time())}
-    return signing.dumps(payload, salt=_DEVICE_SALT, compress=True)
-
-
 _DEVICE_SALT = "concord.accounts.trusted-device"
+
+
+def trusted_device_token(*, user: User) -> str:
+    """The signed value of the device cookie for ``user`` (set by the view after a full sign-in).
+
+    It names the account (by its key, not its address), a random device id and
+    when it was issued; it stops counting as trusted after SIGN_IN_DEVICE_COOKIE_DAYS
+    and when the user's sessions are ended (sign out everywhere, a reset, deactivation).
+    """
+    payload = {"a": _account_key(user.email), "n": secrets.token_urlsafe(16), "t": time.time()}
+    return signing.dumps(payload, salt=_DEVICE_SALT, compress=True)
 
 
 def _trusted_device(request, account: str, user: User | None) -> str:
