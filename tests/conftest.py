@@ -65,7 +65,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 for email, full_name, role in people:
                     user, _ = User.objects.get_or_create(email=email, defaults={"full_name": full_name, "role": role})
                     user.set_password(PASSWORD)
-                    user.failed_attempts, user.lock_count, user.locked_until = 0, 0, None
                     user.sessions_valid_after = None
                     user.is_active = True
                     user.save()

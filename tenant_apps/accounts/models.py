@@ -62,10 +62,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    # Brute-force protection: consecutive failures (passwords or codes), and the lock.
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    lock_count = models.PositiveSmallIntegerField(default=0)  # grows the next lock's length
     # Sessions started before this moment are refused ("sign out everywhere", deactivation).
     sessions_valid_after = models.DateTimeField(null=True, blank=True)
     invited_at = models.DateTimeField(null=True, blank=True)
@@ -95,9 +91,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_read_only(self) -> bool:
         return self.role == self.Role.VIEWER
-
-    def is_locked(self, now=None) -> bool:
-        return self.locked_until is not None and self.locked_until > (now or timezone.now())
 
 
 class SecuritySettings(models.Model):
@@ -143,6 +136,13 @@ class TOTPDevice(Device):
         self.encrypted_key = crypto.encrypt(key)
 
     def verify_token(self, token) -> bool:
+        """Accept a valid code at most once, even when sessions race with it.
+
+        The code is checked against this copy, then claimed by one conditional
+        UPDATE (``last_t < t``): PostgreSQL lets one of two racing updates match
+        the row and re-checks the other against the committed ``last_t``, so
+        only one caller gets True. A stale copy cannot replay a used code.
+        """
         token = str(token).strip().replace(" ", "")
         if not (token.isdigit() and len(token) == self.digits):
             return False
@@ -150,9 +150,11 @@ class TOTPDevice(Device):
         totp.time = time.time()
         if not totp.verify(int(token), self.tolerance, self.last_t + 1):
             return False
-        self.last_t = totp.t()
-        self.drift = totp.drift
-        self.save(update_fields=["last_t", "drift"])
+        t, drift = totp.t(), totp.drift
+        claimed = TOTPDevice.objects.filter(pk=self.pk, last_t__lt=t).update(last_t=t, drift=drift)
+        if claimed != 1:
+            return False
+        self.last_t, self.drift = t, drift
         return True
 
 
@@ -163,6 +165,7 @@ class BackupCodeDevice(Device):
         verbose_name = "backup codes"
 
     def verify_token(self, token) -> bool:
+        """Use an unused code, at most once: one conditional UPDATE claims it (races included)."""
         code = normalise_backup_code(str(token))
         if not code:
             return False
@@ -191,13 +194,28 @@ class BackupCode(models.Model):
 
 
 class FailedSignIn(models.Model):
-    """One failed password or code, by client address: the per-address throttle counts these."""
+    """One failed password or code. Only the public schema's table is used: one place
+    for the whole platform, so a source is counted across every partnership and the
+    operator area (``accounts.services``, the ``*_in_public`` helpers).
+
+    - ``ip_address``: where it came from (the per-address throttle counts these).
+    - ``account``: a keyed hash of the schema and the e-mail address tried, whether
+      or not such an account exists (never the address itself).
+    - ``device``: a keyed hash of the trusted device's id when the attempt came with
+      a valid device cookie for that account, else empty.
+    """
 
     ip_address = models.GenericIPAddressField()
+    account = models.CharField(max_length=64, default="")
+    device = models.CharField(max_length=64, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["ip_address", "at"], name="accounts_failed_ip_at")]
+        indexes = [
+            models.Index(fields=["ip_address", "at"], name="accounts_failed_ip_at"),
+            models.Index(fields=["account", "at"], name="accounts_failed_account_at"),
+            models.Index(fields=["at"], name="accounts_failed_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ip_address} at {self.at:%Y-%m-%d %H:%M}"

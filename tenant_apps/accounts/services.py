@@ -7,22 +7,29 @@ Nothing here logs or audits a password, a code or a secret.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import django_otp
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tenants.utils import get_public_schema_name, schema_context
 
+from concord import crypto
 from tenant_apps.accounts.models import (
     BackupCode,
     BackupCodeDevice,
@@ -68,54 +75,221 @@ def client_ip(request) -> str:
 
 
 # --- Brute force ------------------------------------------------------------------------
+#
+# Progressive delays per (account, source), not account lock-out (README "Accounts"):
+# - a *source* is a trusted device (the signed cookie a full sign-in leaves, OWASP's
+#   "device cookies") or else the client's address;
+# - after SIGN_IN_FREE_FAILURES failures in a row of one account from one source,
+#   each further failure makes that source wait longer (1, 2, 4, 8, then 15 minutes);
+#   the owner elsewhere, or on a trusted device, is not held up at all;
+# - an address with SIGN_IN_IP_MAX_FAILURES failures in 15 minutes (any accounts,
+#   anywhere on the platform) is throttled, trusted devices apart;
+# - an account with SIGN_IN_ACCOUNT_MAX_FAILURES failures in an hour from untrusted
+#   sources (a distributed attack) refuses new devices; its trusted devices still work.
+# Every count is keyed by a hash of the schema and the address *tried*, so a missing
+# account gets exactly the answers an existing one gets. The counts live in the public
+# schema's FailedSignIn table, for every partnership and the operator area: the
+# helpers that touch it say so in their names (``*_in_public``).
 
 
-def _ip_throttled(ip: str) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.SIGN_IN_IP_WINDOW_SECONDS)
-    return FailedSignIn.objects.filter(ip_address=ip, at__gte=since).count() >= settings.SIGN_IN_IP_MAX_FAILURES
+@dataclass(frozen=True)
+class _Source:
+    account: str  # keyed hash of the schema and the e-mail address tried
+    ip: str
+    device: str  # keyed hash of a trusted device's id, or "" for an untrusted source
+
+    def mine_q(self) -> Q:
+        """Failure rows of this (account, source)."""
+        if self.device:
+            return Q(account=self.account, device=self.device)
+        return Q(account=self.account, ip_address=self.ip, device="")
 
 
-def _wait_message(until) -> str:
-    minutes = max(1, int((until - timezone.now()).total_seconds() + 59) // 60)
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"This account is locked after too many failed attempts. Wait {minutes} {unit}, then try again."
+def _account_key(email: str) -> str:
+    return crypto.keyed_hash(f"{connection.schema_name}:{email}", purpose="sign-in-account")
 
 
-def _refuse_if_throttled(request, user: User | None) -> None:
-    if _ip_throttled(client_ip(request)):
-        _audit(action="auth.throttled", request=request, actor=user, summary="too many failures from this address")
-        raise SignInRefused("Too many failed attempts from your network. Wait 15 minutes, then try again.")
-    if user is not None and user.is_locked():
-        _audit(action="auth.sign_in_refused_locked", request=request, actor=user, object_type="user", object_id=user.pk)
-        raise SignInRefused(_wait_message(user.locked_until))
+_DEVICE_SALT = "concord.accounts.trusted-device"
 
 
-def _record_failure(request, user: User | None, *, what: str) -> None:
-    FailedSignIn.objects.create(ip_address=client_ip(request))
-    if user is None:
-        _audit(action="auth.sign_in_failed", request=request, summary=f"{what}: no active account with that address")
+def trusted_device_token(*, user: User) -> str:
+    """The signed value of the device cookie for ``user`` (set by the view after a full sign-in).
+
+    It names the account (by its key, not its address), a random device id and
+    when it was issued; it stops counting as trusted after SIGN_IN_DEVICE_COOKIE_DAYS
+    and when the user's sessions are ended (sign out everywhere, a reset, deactivation).
+    """
+    payload = {"a": _account_key(user.email), "n": secrets.token_urlsafe(16), "t": time.time()}
+    return signing.dumps(payload, salt=_DEVICE_SALT, compress=True)
+
+
+def _trusted_device(request, account: str, user: User | None) -> str:
+    """The device id (hashed) if the request carries a valid device cookie for this account."""
+    raw = request.COOKIES.get(settings.SIGN_IN_DEVICE_COOKIE_NAME) if request is not None else None
+    if not raw:
+        return ""
+    try:
+        data = signing.loads(raw, salt=_DEVICE_SALT, max_age=settings.SIGN_IN_DEVICE_COOKIE_DAYS * 86400)
+    except signing.BadSignature:
+        return ""
+    if not isinstance(data, dict) or data.get("a") != account or not data.get("n"):
+        return ""
+    valid_after = getattr(user, "sessions_valid_after", None)  # sign out everywhere, reset: trust ends
+    if valid_after is not None and data.get("t", 0) < valid_after.timestamp():
+        return ""
+    return crypto.keyed_hash(str(data["n"]), purpose="trusted-device")
+
+
+def _source(request, email: str, user: User | None) -> _Source:
+    account = _account_key(email)
+    return _Source(account=account, ip=client_ip(request), device=_trusted_device(request, account, user))
+
+
+def _in_public():
+    return schema_context(get_public_schema_name())
+
+
+def _delay_seconds(failures: int) -> int:
+    """How long a source waits after its ``failures``-th failure in a row (0 for the free ones)."""
+    if failures < settings.SIGN_IN_FREE_FAILURES:
+        return 0
+    doublings = min(failures - settings.SIGN_IN_FREE_FAILURES, 16)
+    return min(settings.SIGN_IN_DELAY_BASE_SECONDS * 2**doublings, settings.SIGN_IN_DELAY_MAX_SECONDS)
+
+
+def _sign_in_wait_in_public(source: _Source) -> tuple[str, float] | None:
+    """``(why, seconds)`` if this source must wait before trying this account again, else None.
+
+    ``why`` is ``"address"`` (the address is throttled), ``"account"`` (new devices
+    are refused for this account) or ``"delay"`` (this source failed too often).
+    One query, on the public schema's table.
+    """
+    now = timezone.now()
+    since_ip = now - timedelta(seconds=settings.SIGN_IN_IP_WINDOW_SECONDS)
+    since_account = now - timedelta(seconds=settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
+    since_memory = now - timedelta(seconds=settings.SIGN_IN_FAILURE_MEMORY_SECONDS)
+    untrusted = Q(device="")
+    mine = source.mine_q()
+    with _in_public():
+        counts = FailedSignIn.objects.filter(
+            Q(ip_address=source.ip, at__gte=since_ip) | Q(account=source.account, at__gte=since_memory)
+        ).aggregate(
+            n_address=Count("id", filter=untrusted & Q(ip_address=source.ip, at__gte=since_ip)),
+            n_account=Count("id", filter=untrusted & Q(account=source.account, at__gte=since_account)),
+            n_mine=Count("id", filter=mine & Q(at__gte=since_memory)),
+            last_mine=Max("at", filter=mine & Q(at__gte=since_memory)),
+        )
+    if not source.device:
+        if counts["n_address"] >= settings.SIGN_IN_IP_MAX_FAILURES:
+            return "address", settings.SIGN_IN_IP_WINDOW_SECONDS
+        if counts["n_account"] >= settings.SIGN_IN_ACCOUNT_MAX_FAILURES:
+            return "account", settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS
+    wait = _delay_seconds(counts["n_mine"])
+    if wait and counts["last_mine"] is not None:
+        remaining = (counts["last_mine"] + timedelta(seconds=wait) - now).total_seconds()
+        if remaining > 0:
+            return "delay", remaining
+    return None
+
+
+def _failure_record_in_public(source: _Source) -> tuple[int, int]:
+    """Count one failure in public. Returns this source's failures in a row for the
+    account, and the account's failures from untrusted sources within its window."""
+    now = timezone.now()
+    since_memory = now - timedelta(seconds=settings.SIGN_IN_FAILURE_MEMORY_SECONDS)
+    since_account = now - timedelta(seconds=settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
+    with _in_public():
+        FailedSignIn.objects.create(ip_address=source.ip, account=source.account, device=source.device, at=now)
+        FailedSignIn.objects.filter(at__lt=since_memory).delete()  # forgotten as we go
+        counts = FailedSignIn.objects.filter(account=source.account, at__gte=since_memory).aggregate(
+            n_mine=Count("id", filter=source.mine_q()),
+            n_untrusted=Count("id", filter=Q(device="", at__gte=since_account)),
+        )
+    return counts["n_mine"], counts["n_untrusted"]
+
+
+def _failures_clear_in_public(source: _Source) -> None:
+    """A full sign-in from this source: its failures for this account are forgotten."""
+    with _in_public():
+        FailedSignIn.objects.filter(source.mine_q()).delete()
+
+
+@contextmanager
+def _one_attempt_at_a_time(source: _Source):
+    """Serialise attempts of one (account, source), across processes (a session advisory lock),
+    so parallel requests cannot all pass the check before any failure is counted."""
+    digest = hashlib.sha256(f"sign-in:{source.account}:{source.device or source.ip}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, int(seconds + 59) // 60)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _wait_message(why: str, seconds: float) -> str:
+    if why == "address":
+        return f"Too many failed attempts from your network. Wait {_minutes(seconds)}, then try again."
+    if why == "account":
+        return (
+            "Too many failed attempts for this e-mail address from new devices. Sign in on a device "
+            f"you have signed in with before, or wait up to {_minutes(seconds)}."
+        )
+    return f"Too many failed attempts for this e-mail address. Wait {_minutes(seconds)}, then try again."
+
+
+_REFUSAL_ACTIONS = {"address": "auth.throttled", "account": "auth.sign_in_refused_locked",
+                    "delay": "auth.sign_in_refused_delayed"}  # fmt: skip
+_REFUSAL_SUMMARIES = {
+    "address": "too many failures from this address",
+    "account": "too many failures for this account from new devices; only trusted devices may sign in",
+    "delay": "too many failures for this account from this source; it must wait",
+}
+
+
+def _user_object(user: User | None) -> dict:
+    return {"actor": user, "object_type": "user", "object_id": user.pk} if user is not None else {}
+
+
+def _refuse_if_waiting(request, user: User | None, source: _Source) -> None:
+    """Raise ``SignInRefused`` (audited) if this source must wait; the answer is the same
+    whether or not an account has the address."""
+    waiting = _sign_in_wait_in_public(source)
+    if waiting is None:
         return
-    user.failed_attempts += 1
-    fields = ["failed_attempts"]
-    _audit(action="auth.sign_in_failed", request=request, actor=user, object_type="user", object_id=user.pk,
-           summary=f"wrong {what} ({user.failed_attempts} in a row)")  # fmt: skip
-    if user.failed_attempts >= settings.SIGN_IN_MAX_FAILURES:
-        seconds = min(settings.SIGN_IN_LOCK_BASE_SECONDS * 2**user.lock_count, settings.SIGN_IN_LOCK_MAX_SECONDS)
-        user.locked_until = timezone.now() + timedelta(seconds=seconds)
-        user.lock_count += 1
-        user.failed_attempts = 0
-        fields += ["locked_until", "lock_count"]
-        _audit(action="auth.locked", request=request, actor=user, object_type="user", object_id=user.pk,
-               summary=f"locked for {seconds // 60 or 1} minute(s) after repeated failures")  # fmt: skip
-    user.save(update_fields=fields)
+    why, seconds = waiting
+    summary = _REFUSAL_SUMMARIES[why] + ("" if user is not None else " (no active account with that address)")
+    _audit(action=_REFUSAL_ACTIONS[why], request=request, summary=summary, **_user_object(user))
+    raise SignInRefused(_wait_message(why, seconds))
 
 
-def _clear_failures(user: User) -> None:
-    if user.failed_attempts or user.lock_count or user.locked_until:
-        user.failed_attempts = 0
-        user.lock_count = 0
-        user.locked_until = None
-        user.save(update_fields=["failed_attempts", "lock_count", "locked_until"])
+def _record_failure(request, user: User | None, source: _Source, *, what: str) -> float:
+    """Count and audit a failure; return how long this source must now wait (0: not yet)."""
+    in_a_row, account_untrusted = _failure_record_in_public(source)
+    trusted = "a trusted device" if source.device else "this address"
+    if user is None:
+        _audit(action="auth.sign_in_failed", request=request,
+               summary=f"{what}: no active account with that address ({in_a_row} in a row from {trusted})")  # fmt: skip
+    else:
+        _audit(action="auth.sign_in_failed", request=request,
+               summary=f"wrong {what} ({in_a_row} in a row from {trusted})", **_user_object(user))  # fmt: skip
+    wait = _delay_seconds(in_a_row)
+    if wait:
+        _audit(action="auth.delayed", request=request,
+               summary=f"sign-ins from {trusted} must wait {_minutes(wait)} after {in_a_row} failures in a row",
+               **_user_object(user))  # fmt: skip
+    if not source.device and account_untrusted == settings.SIGN_IN_ACCOUNT_MAX_FAILURES:
+        _audit(action="auth.locked", request=request,
+               summary=f"{account_untrusted} failures in an hour from untrusted sources: only trusted devices "
+                       "may sign in until they age out", **_user_object(user))  # fmt: skip
+    return wait
 
 
 # --- Signing in -------------------------------------------------------------------------
@@ -128,17 +302,22 @@ def _start_session(request) -> None:
 
 
 def sign_in_with_password(*, request, email: str, password: str) -> User:
-    """First factor. On success the session is new (rotated) but not yet verified."""
+    """First factor. On success the session is new (rotated) but not yet verified.
+
+    Refusals (``SignInRefused``) read the same whether or not an account has the
+    address: a wrong password, or the wait this source now owes (see "Brute force").
+    """
     email = (email or "").strip().lower()
     user = User.objects.filter(email=email, is_active=True).first()
-    _refuse_if_throttled(request, user)
-    authenticated = authenticate(request, username=email, password=password)
-    if authenticated is None:
-        _record_failure(request, user, what="password")
-        user = User.objects.filter(pk=user.pk).first() if user else None
-        if user is not None and user.is_locked():
-            raise SignInRefused(_wait_message(user.locked_until))
-        raise SignInRefused("Enter a correct e-mail address and password.")
+    source = _source(request, email, user)
+    with _one_attempt_at_a_time(source):
+        _refuse_if_waiting(request, user, source)
+        authenticated = authenticate(request, username=email, password=password)
+        if authenticated is None:
+            wait = _record_failure(request, user, source, what="password")
+            if wait:
+                raise SignInRefused(_wait_message("delay", wait))
+            raise SignInRefused("Enter a correct e-mail address and password.")
     login(request, authenticated)  # rotates the session key
     _start_session(request)
     _audit(action="auth.sign_in", request=request, actor=authenticated, object_type="user",
@@ -164,26 +343,35 @@ def has_second_factor(user: User) -> bool:
 
 
 def verify_second_factor(*, request, token: str):
-    """Second factor: a code from the authenticator app or an unused backup code."""
+    """Second factor: a code from the authenticator app or an unused backup code.
+
+    A wrong code counts like a wrong password. When this source must wait, the
+    session is signed out and ``SignInRefused`` says how long.
+    """
     user = request.user
-    _refuse_if_throttled(request, user)
-    token = (token or "").strip()
-    for device in confirmed_devices(user):
-        if device.verify_token(token):
-            django_otp.login(request, device)
-            request.session.cycle_key()
-            _clear_failures(user)
-            summary = "authenticator code accepted"
-            if isinstance(device, BackupCodeDevice):
-                summary = f"backup code used; {device.remaining()} left"
-            _audit(action="auth.second_factor", request=request, actor=user, object_type="user",
-                   object_id=user.pk, summary=summary)  # fmt: skip
-            return device
-    _record_failure(request, user, what="code")
-    user.refresh_from_db(fields=["locked_until"])
-    if user.is_locked():
+    source = _source(request, user.email, user)
+    with _one_attempt_at_a_time(source):
+        try:
+            _refuse_if_waiting(request, user, source)
+        except SignInRefused:
+            logout(request)
+            raise
+        token = (token or "").strip()
+        for device in confirmed_devices(user):
+            if device.verify_token(token):
+                django_otp.login(request, device)
+                request.session.cycle_key()
+                _failures_clear_in_public(source)
+                summary = "authenticator code accepted"
+                if isinstance(device, BackupCodeDevice):
+                    summary = f"backup code used; {device.remaining()} left"
+                _audit(action="auth.second_factor", request=request, actor=user, object_type="user",
+                       object_id=user.pk, summary=summary)  # fmt: skip
+                return device
+        wait = _record_failure(request, user, source, what="code")
+    if wait:
         logout(request)
-        raise SignInRefused(_wait_message(user.locked_until))
+        raise SignInRefused(_wait_message("delay", wait))
     raise SignInRefused("Enter the 6-digit code from your authenticator app, or one of your backup codes.")
 
 
@@ -264,16 +452,20 @@ def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[s
     A wrong code counts towards the lock like any other (recorded outside the
     transaction that confirms, so a refusal is never rolled back).
     """
-    _refuse_if_throttled(request, request.user)
-    if not device.verify_token(token):
-        _record_failure(request, request.user, what="enrolment code")
-        raise SignInRefused("That code did not match. Enter the current 6-digit code from your app.")
+    source = _source(request, request.user.email, request.user)
+    with _one_attempt_at_a_time(source):
+        _refuse_if_waiting(request, request.user, source)
+        if not device.verify_token(token):
+            wait = _record_failure(request, request.user, source, what="enrolment code")
+            if wait:
+                raise SignInRefused(_wait_message("delay", wait))
+            raise SignInRefused("That code did not match. Enter the current 6-digit code from your app.")
+    _failures_clear_in_public(source)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = backup_codes_generate(user=device.user)
-        _clear_failures(device.user)
         _audit(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
                summary="authenticator app enrolled; backup codes issued")  # fmt: skip
     django_otp.login(request, device)
@@ -289,8 +481,6 @@ def _new_backup_code() -> str:
 
 def backup_codes_generate(*, user: User) -> list[str]:
     """Replace the user's backup codes with ten new ones, returned once and stored hashed."""
-    from concord import crypto
-
     BackupCodeDevice.objects.filter(user=user).delete()
     device = BackupCodeDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
@@ -352,8 +542,17 @@ def invitation_send(*, request, user: User, partnership_name: str) -> str:
     return link
 
 
+_EMAIL_TAKEN = "Someone in this partnership already has this e-mail address (an account or an invitation)."
+
+
 def user_invite(*, request, email: str, full_name: str, role: str, partnership_name: str) -> User:
-    """Create an account without a password and send its invitation."""
+    """Create an account without a password and send its invitation.
+
+    Raises ``ValidationError`` naming the field for bad input or an address already
+    in use, also when another request invites the same address at the same moment:
+    the unique index decides, the loser's savepoint rolls back and nothing of it
+    (account, e-mail, audit event) is kept.
+    """
     email = (email or "").strip().lower()
     errors = {}
     try:
@@ -361,7 +560,7 @@ def user_invite(*, request, email: str, full_name: str, role: str, partnership_n
     except ValidationError:
         errors["email"] = ["Enter an e-mail address in the correct format, like name@example.org."]
     if not errors and User.objects.filter(email=email).exists():
-        errors["email"] = ["Someone in this partnership already has this e-mail address."]
+        errors["email"] = [_EMAIL_TAKEN]
     if role not in User.Role.values:
         errors["role"] = ["Choose a role."]
     if not (full_name or "").strip():
@@ -369,7 +568,11 @@ def user_invite(*, request, email: str, full_name: str, role: str, partnership_n
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        user = User.objects.create_user(email, full_name=full_name.strip(), role=role)
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction survives a lost race
+                user = User.objects.create_user(email, full_name=full_name.strip(), role=role)
+        except IntegrityError:  # the only unique column besides the key: e-mail
+            raise ValidationError({"email": [_EMAIL_TAKEN]}) from None
         invitation_send(request=request, user=user, partnership_name=partnership_name)
     return user
 
@@ -398,6 +601,6 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
 def password_set_recorded(*, request, user: User, how: str) -> None:
     """After a link set the password and signed the user in (first factor only)."""
     _start_session(request)
-    _clear_failures(user)
+    _failures_clear_in_public(_source(request, user.email, user))  # the link proved the mailbox
     _audit(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
            summary=f"password set ({how})")  # fmt: skip

@@ -33,6 +33,20 @@ def _safe_next(request, candidate: str | None) -> str | None:
     return None
 
 
+def _remember_device(request, response):
+    """After a full sign-in: the signed device cookie that makes this browser a trusted
+    source for the user (README "Accounts"); host-only, like the session cookie."""
+    response.set_cookie(
+        settings.SIGN_IN_DEVICE_COOKIE_NAME,
+        services.trusted_device_token(user=request.user),
+        max_age=settings.SIGN_IN_DEVICE_COOKIE_DAYS * 86400,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def _after_sign_in(request):
     if not services.is_verified(request.user):
         step = "accounts:two-factor" if services.has_second_factor(request.user) else "accounts:two-factor-setup"
@@ -78,7 +92,7 @@ def two_factor(request):
                 return redirect("accounts:sign-in")
             form.add_error("code", str(refusal))
         else:
-            return _after_sign_in(request)
+            return _remember_device(request, _after_sign_in(request))
     return render(request, "accounts/two_factor.html", {"form": form})
 
 
@@ -103,7 +117,8 @@ def two_factor_setup(request):
         except services.SignInRefused as refusal:
             form.add_error("code", str(refusal))
         else:
-            return render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": True})
+            page = render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": True})
+            return _remember_device(request, page)
     uri = services.totp_provisioning_uri(device=device, partnership_name=_partnership_name(request))
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#0b0c0c", light="#ffffff")
     return render(

@@ -355,13 +355,24 @@ DEMO_PASSWORD_FILE = BASE_DIR / ".data" / "demo-password"
 # key derived from a fixed seed; production has no default.
 FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS", [development_key("concord-development-only")])
 OTP_ISSUER = env_str("OTP_ISSUER", "Concord")
-# Brute force: an account locks after this many consecutive failures, first for
-# LOCK_BASE_SECONDS, doubling with each further lock up to LOCK_MAX_SECONDS.
-SIGN_IN_MAX_FAILURES = 5
-SIGN_IN_LOCK_BASE_SECONDS = 60
-SIGN_IN_LOCK_MAX_SECONDS = 3600
-# Failures from one client address (any accounts) within the window before it is throttled.
+# Brute force (README "Accounts"; counted in public, across partnerships and operators).
+# Per (account, source): a source is a trusted device (its cookie) or else a client
+# address. After FREE_FAILURES in a row, each further failure makes that source wait
+# DELAY_BASE_SECONDS, doubling, at most DELAY_MAX_SECONDS: never the whole account.
+SIGN_IN_FREE_FAILURES = 5
+SIGN_IN_DELAY_BASE_SECONDS = 60
+SIGN_IN_DELAY_MAX_SECONDS = 900
+SIGN_IN_FAILURE_MEMORY_SECONDS = 24 * 3600  # failures older than this are forgotten
+# Failures from one client address (any accounts, anywhere) within the window before it is throttled.
 SIGN_IN_IP_MAX_FAILURES = env_int("SIGN_IN_IP_MAX_FAILURES", 20, minimum=1)
 SIGN_IN_IP_WINDOW_SECONDS = 900
+# Failures for one account from untrusted sources within the window (NIST 800-63B: at most
+# 100) before new devices are refused for it; its trusted devices still sign in. One
+# address alone cannot reach it: the address throttle allows 80 an hour.
+SIGN_IN_ACCOUNT_MAX_FAILURES = 100
+SIGN_IN_ACCOUNT_WINDOW_SECONDS = 3600
+# The device cookie a full sign-in leaves (signed; host-only, so per partnership).
+SIGN_IN_DEVICE_COOKIE_NAME = "concord_device"
+SIGN_IN_DEVICE_COOKIE_DAYS = 180
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 RESET_LINK_SECONDS = 3600  # password reset links; invitations use PASSWORD_RESET_TIMEOUT (72 h)

@@ -27,6 +27,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-concord_session"
 CSRF_COOKIE_NAME = "__Host-concord_csrf"
+SIGN_IN_DEVICE_COOKIE_NAME = "__Host-concord_device"
 
 STORAGES = {
     "default": {"BACKEND": "tenants.storage.PartnershipS3Storage"},
