@@ -66,6 +66,13 @@ def unregister(object_type: str) -> None:
     _rules.pop(object_type, None)
 
 
+def hidden_from(user, object_type: str, object_id: str) -> bool:
+    """Whether ``object_type`` ``object_id`` is hidden from ``user`` (missing counts as hidden);
+    a type with no rule counts as hidden (fail closed). Used to tell a refused read apart."""
+    rule = _rules.get(object_type)
+    return True if rule is None else bool((rule(user, [object_id]) or {}).get(object_id))
+
+
 def redact_events(*, user, events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """The events as ``user`` may read them: hidden content replaced, in memory only.
 
