@@ -238,7 +238,7 @@ def test_redaction_reads_once_per_kind_of_object_whatever_the_number_of_events(c
     def page_queries(count: int) -> int:
         with schema_context("suffolk"):
             AuditEvent.objects.bulk_create(
-                AuditEvent(action="profile.viewed", actor=cast["bob"], object_type=kinds[n % 5],
+                AuditEvent(action="profile.updated", actor=cast["bob"], object_type=kinds[n % 5],
                            object_id=str(ids[kinds[n % 5]] if n % 2 else 900000 + n))
                 for n in range(count)
             )  # fmt: skip

@@ -297,3 +297,14 @@ def test_concurrent_refusals_of_one_object_record_one_event(committed_db):
     with schema_context("norfolk"):
         recorded = AuditEvent.objects.filter(action="access.refused", object_type="profile", object_id=str(missing))
         assert recorded.count() == 1
+
+
+def test_the_admin_sees_who_probed_what_in_full(cast, records):
+    """Refused reads name only what was asked for: the audit page shows them whole, even to an
+    admin the record is hidden from (Alice, in no agency, sees none of Bob's records here)."""
+    dan = client_as(cast, "dan")
+    assert dan.get(f"/api/v1/entries/{records['entry_id']}/").status_code == 404
+    page = client_as(cast, "alice").get("/admin/audit/", {"action": "access.refused"}).content.decode()
+    assert f"timeline_entry {records['entry_id']}" in page
+    assert "answered not found: GET api/v1/entries/&lt;int:entry_id&gt;/" in page
+    assert "dan@suffolk.test" in page and "Kyle" not in page

@@ -24,7 +24,8 @@ replaced by ``"[restricted: <reason>]"``; who, when, from where, the action, the
 object's type and id and the *names* of the changed fields are kept, so a
 partnership admin can still supervise (who changed which field of which entry,
 when) without reading what the record hides from them. Events of kinds without a
-rule are shown whole: their summaries are written without record content.
+rule, and events in ``CONTENT_FREE_ACTIONS`` (reads and refused reads), are shown
+whole: their summaries are written without record content.
 Redaction happens when events are read, not when they are written: the trail
 keeps the truth for those entitled to it, and an entry made sensitive later hides
 its earlier events too.
@@ -38,6 +39,13 @@ from collections.abc import Callable, Iterable
 from tenant_apps.audit.models import AuditEvent
 
 Rule = Callable[[object, list[str]], dict[str, str]]
+
+# Events whose summary is written, by contract, without any of the record's content: who
+# looked at it and which view ("sharing", "attachments"), or which id was asked for and
+# refused. They are shown whole, so an admin sees the probing and the reading in full.
+CONTENT_FREE_ACTIONS = frozenset(
+    {"access.refused", "profile.viewed", "case.viewed", "timeline.entry_viewed", "family.viewed"}
+)
 
 _rules: dict[str, Rule] = {}
 
@@ -83,7 +91,7 @@ def redact_events(*, user, events: Iterable[AuditEvent]) -> list[AuditEvent]:
     wanted: dict[str, set[str]] = defaultdict(set)
     for event in events:
         event.redacted = ""
-        if event.object_type in _rules and event.object_id:
+        if event.object_type in _rules and event.object_id and event.action not in CONTENT_FREE_ACTIONS:
             wanted[event.object_type].add(event.object_id)
     hidden = {
         object_type: _rules[object_type](user, sorted(object_ids)) or {} for object_type, object_ids in wanted.items()
