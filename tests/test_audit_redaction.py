@@ -249,3 +249,28 @@ def test_redaction_reads_once_per_kind_of_object_whatever_the_number_of_events(c
 
     few, many = page_queries(10), page_queries(50)
     assert few == many, (few, many)
+
+
+def test_a_document_on_a_sensitive_entry_keeps_its_deletion_reason_from_outsiders(cast, sensitive, words, s3):
+    """The reason for deleting an attachment is the deleter's words about the entry."""
+    from tenant_apps.documents.services import document_delete, document_store
+    from tests.test_attachments import upload
+    from tests.test_documents import PDF_BYTES
+
+    with schema_context("suffolk"):
+        bob = _fresh(cast["bob"])
+        document = document_store(request_or_user=bob, file=upload("statement.pdf", PDF_BYTES),
+                                  attached_to_type="timeline_entry", attached_to_id=sensitive["entry"].pk)  # fmt: skip
+        document_delete(request_or_user=bob, document=document, reason=words["reason"])
+    connection.set_schema_to_public()
+    alice = client_as(cast, "alice")
+    html = alice.get(LIST).content.decode()
+    assert words["reason"] not in html and f"document {document.pk}" in html
+    text = csv_text(alice.get(EXPORT))
+    assert words["reason"] not in text
+    rows = csv_rows_about(text, "document", document.pk)
+    assert {row["Action"]: row["Summary"] for row in rows}["document.deleted"] == RESTRICTED
+    # In the named team, the reason is there.
+    with schema_context("suffolk"):
+        TeamMembership.objects.create(user=cast["alice"], team=cast["asb"])
+    assert words["reason"] in csv_text(alice.get(EXPORT))
