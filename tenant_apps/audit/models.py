@@ -62,6 +62,9 @@ class AuditAction(models.TextChoices):
     PROFILE_UPDATED = "profile.updated", "Profile changed"
     PROFILE_MERGED = "profile.merged", "Profiles merged"
     CASE_VIEWED = "case.viewed", "Case viewed"
+    TIMELINE_ENTRY_VIEWED = "timeline.entry_viewed", "Timeline entry viewed"
+    GALLERY_VIEWED = "gallery.viewed", "Photo gallery viewed"
+    ACCESS_REFUSED = "access.refused", "Read refused: not found or not yours"
     CASE_CREATED = "case.created", "Case opened"
     CASE_STATUS_CHANGED = "case.status_changed", "Case status changed"
     SHARE_GRANTED = "share.granted", "Record shared"
@@ -74,6 +77,7 @@ class AuditAction(models.TextChoices):
     DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     # Families and profile details
+    FAMILY_VIEWED = "family.viewed", "Family viewed"
     FAMILY_CREATED = "family.created", "Family created"
     FAMILY_MEMBER_ADDED = "family.member_added", "Family member added"
     FAMILY_MEMBER_REMOVED = "family.member_removed", "Family member removed"

@@ -2,7 +2,9 @@
 
 Every selector checks the user first and raises ``PermissionDenied`` for anyone
 else (anonymous, practitioners, viewers, deactivated accounts): it fails closed
-whatever view calls it.
+whatever view calls it. Events are shown only through ``audit_events_as_read``,
+which hides what the records themselves hide from the reader
+(``tenant_apps.audit.redaction``): the page and the CSV export alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
+from tenant_apps.audit import redaction
 from tenant_apps.audit.models import AuditEvent
 
 UK = ZoneInfo("Europe/London")
@@ -62,6 +65,19 @@ def audit_event_list(
     if date_to is not None:
         events = events.filter(occurred_at__lt=uk_day_start(date_to + timedelta(days=1)))
     return events
+
+
+def audit_events_as_read(*, user, events) -> list[AuditEvent]:
+    """These events (a page, or a chunk of the export) as ``user`` may read them.
+
+    A partnership admin outside a sensitive entry's named teams, or one who may not
+    see the profile, case or entry an event is about, sees ``[restricted: <why>]`` in
+    place of its summary and of every value in its changes; who, when, from where,
+    the action, the object and the names of the changed fields stay. An admin in
+    the named team (or to whom the record is visible) sees everything.
+    """
+    _require_viewer(user)
+    return redaction.redact_events(user=user, events=events)
 
 
 def audit_actor_choices(*, user) -> list[tuple[int, str]]:

@@ -27,14 +27,17 @@ kept. An address that does not parse is stored as null.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
-from tenant_apps.audit.models import AuditEvent
+from tenant_apps.audit.models import AuditAction, AuditEvent
 
 USER_AGENT_MAX = 300
 REDACTED = "[redacted]"
@@ -77,6 +80,38 @@ def audit_record(
         summary=_text(summary, 300),
         changes=_redact(changes) if changes else None,
     )
+
+
+def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:
+    """Record that the signed-in user asked for ``object_type`` ``object_id`` and was answered
+    "not found" (it is missing, or not theirs: the response is the same, so the event is the only
+    place an admin can see probing). The event names what was asked for, never any content.
+
+    Rate-limited so that probing cannot flood the trail: at most one event per user per object
+    per ``AUDIT_REFUSED_WINDOW_MINUTES`` (default 10), and at most ``AUDIT_REFUSED_MAX_PER_WINDOW``
+    (default 50) events per user in that window; beyond that nothing more is recorded until the
+    window has moved on (the ones recorded already show the probing). Returns the event, or
+    ``None`` when the limit held it back. Concurrent requests of one user are serialised by a
+    transaction-scoped advisory lock, so the limits hold across processes.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    window = timedelta(minutes=int(getattr(settings, "AUDIT_REFUSED_WINDOW_MINUTES", 10)))
+    most = int(getattr(settings, "AUDIT_REFUSED_MAX_PER_WINDOW", 50))
+    object_id = _text(object_id, 64)
+    key = hashlib.blake2b(f"audit.refused:{connection.schema_name}:{user.pk}".encode(), digest_size=8).digest()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(key, "big", signed=True)])
+        recent = AuditEvent.objects.filter(
+            actor=user, action=AuditAction.ACCESS_REFUSED, occurred_at__gte=timezone.now() - window
+        )
+        seen = list(recent.values_list("object_type", "object_id")[: most + 1])
+        if (object_type, object_id) in seen or len(seen) >= most:
+            return None
+        return audit_record(action=AuditAction.ACCESS_REFUSED, request=request, object_type=object_type,
+                            object_id=object_id, summary=f"answered not found: {how}"[:300])  # fmt: skip
 
 
 def audit_changes(before: dict, after: dict) -> dict:

@@ -690,6 +690,7 @@ class EntryDetailApi(CaseworkAPIView):
     @extend_schema(operation_id="entries_retrieve", responses=EntryOutput)
     def get(self, request, entry_id):
         entry = selectors.access_entry(user=request.user, entry_id=entry_id)
+        services.record_viewed(user=request.user, request=request, record=entry)
         return Response(EntryOutput(entry).data)
 
     @extend_schema(operation_id="entries_update", request=InputSerializer, responses=EntryOutput)
@@ -790,6 +791,7 @@ class CaseSharesApi(CaseworkAPIView):
     @extend_schema(operation_id="cases_shares_list", responses=ShareOutput(many=True))
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
+        services.record_viewed(user=request.user, request=request, record=case, what="shares")
         return Response(ShareOutput(_shares_of(case), many=True).data)
 
     @extend_schema(operation_id="cases_shares_grant", request=ShareInput, responses={201: ShareOutput})
@@ -807,6 +809,7 @@ class ProfileSharesApi(CaseworkAPIView):
     @extend_schema(operation_id="profiles_shares_list", responses=ShareOutput(many=True))
     def get(self, request, profile_id):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)
+        services.record_viewed(user=request.user, request=request, record=profile, what="shares")
         return Response(ShareOutput(_shares_of(profile), many=True).data)
 
     @extend_schema(operation_id="profiles_shares_grant", request=ShareInput, responses={201: ShareOutput})

@@ -144,6 +144,7 @@ class FamilyDetailApi(CaseworkAPIView):
     @extend_schema(operation_id="families_retrieve", responses=FamilyDetailOutput)
     def get(self, request, family_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
+        services.record_viewed(user=request.user, request=request, record=family)
         return Response(FamilyDetailOutput(_family_detail(request.user, family)).data)
 
 
@@ -226,6 +227,7 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
         def get(self, request, profile_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
             items = model.objects.filter(profile=profile).order_by(*(model._meta.ordering or ()), "pk")
+            services.record_viewed(user=request.user, request=request, record=profile, what=plural)
             return Response({"profile_version": profile.version, "results": ItemOutput(items, many=True).data})
 
         @extend_schema(operation_id=f"profiles_{plural}_add", request=Input, responses={201: AddOutput})
@@ -366,6 +368,7 @@ class EntryAttachmentsApi(CaseworkAPIView):
         documents = document_selectors.documents_attached_to(
             user=request.user, attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk
         ).order_by("uploaded_at", "pk")
+        services.record_viewed(user=request.user, request=request, record=entry, what="attachments")
         return Response(DocumentOutput(documents, many=True).data)
 
     @extend_schema(

@@ -8,6 +8,7 @@ class CaseworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenant_apps.casework import document_rules
+        from tenant_apps.casework import audit_rules, document_rules
 
         document_rules.register()
+        audit_rules.register()

@@ -69,3 +69,13 @@ def families_of_profile(*, user, profile: Profile) -> QuerySet[FamilyMember]:
         .select_related("family")
         .order_by("family__name", "pk")
     )
+
+
+def families_hidden_from(user, family_ids) -> dict[str, str]:
+    """Of these family ids, those ``user`` may not see (missing ones too), with why: the audit
+    trail's rule for family events (``audit_rules``)."""
+    from tenant_apps.casework.selectors import NOT_VISIBLE
+
+    ids = [int(value) for value in family_ids if str(value).isdigit()]
+    seen = set(families_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return {str(value): NOT_VISIBLE for value in family_ids if not str(value).isdigit() or int(value) not in seen}

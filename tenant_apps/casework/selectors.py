@@ -223,3 +223,68 @@ def access_entry(*, user, entry_id, edit: bool = False) -> TimelineEntry:
     if entry is None:
         raise Http404("No such entry")
     return _with_readability(TimelineEntry.objects.filter(pk=entry.pk), user_scope(user)).get()
+
+
+# --- What the audit trail may show a reader (registered in ``audit_rules``) ------------------
+# Deleted entries and merged profiles count too: their events stay in the trail.
+
+SENSITIVE_ENTRY = "sensitive entry"
+NOT_VISIBLE = "record not visible to you"
+
+
+def _ids(object_ids) -> list[int]:
+    return [int(value) for value in object_ids if str(value).isdigit()]
+
+
+def profiles_hidden_from(user, profile_ids) -> dict[str, str]:
+    """Of these profile ids, those ``user`` may not see (merged ones judged as they were), with why."""
+    ids = _ids(profile_ids)
+    seen = set(
+        _visible(Profile, user_scope(user), field="profile", edit=False).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    return {str(pk): NOT_VISIBLE for pk in ids if pk not in seen}
+
+
+def cases_hidden_from(user, case_ids) -> dict[str, str]:
+    """Of these case ids, those ``user`` may not see, with why."""
+    ids = _ids(case_ids)
+    seen = set(cases_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return {str(pk): NOT_VISIBLE for pk in ids if pk not in seen}
+
+
+def entries_hidden_from(user, entry_ids) -> dict[str, str]:
+    """Of these entry ids (deleted ones included), those whose content ``user`` may not read.
+
+    - "sensitive entry": the entry is sensitive now, or was at any kept version (its older
+      events hold what it said then), and the user is in none of its named teams. An entry
+      that is no longer sensitive stays hidden from them in the trail: its history is not.
+    - "record not visible to you": the user may not see its case (or, off any case, any of
+      its profiles). An id that names no entry is hidden too (fail closed).
+    """
+    ids = _ids(entry_ids)
+    if not ids:
+        return {}
+    scope = user_scope(user)
+    visible_profiles = _visible(Profile, scope, field="profile", edit=False)
+    named = TimelineEntry.restricted_to_teams.through.objects.filter(
+        timelineentry_id=OuterRef("pk"), team_id__in=scope.team_ids
+    )
+    from tenant_apps.casework.models import TimelineEntryVersion
+
+    was_sensitive = TimelineEntryVersion.objects.filter(entry_id=OuterRef("pk"), data__is_sensitive=True)
+    on_profiles = TimelineEntry.profiles.through.objects.filter(
+        timelineentry_id=OuterRef("pk"), profile_id__in=visible_profiles.values("pk")
+    )
+    rows = (
+        TimelineEntry.objects.filter(pk__in=ids)
+        .annotate(
+            visible=Q(case__in=cases_visible_to(user)) | Q(case__isnull=True) & Q(Exists(on_profiles)),
+            sensitive=Q(is_sensitive=True) | Q(Exists(was_sensitive)),
+            named=Exists(named),
+        )
+        .values_list("pk", "visible", "sensitive", "named")
+    )
+    readable = {}
+    for pk, visible, sensitive, in_named_team in rows:
+        readable[pk] = NOT_VISIBLE if not visible else SENSITIVE_ENTRY if sensitive and not in_named_team else ""
+    return {str(pk): readable.get(pk, NOT_VISIBLE) for pk in ids if readable.get(pk, NOT_VISIBLE)}

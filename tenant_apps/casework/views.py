@@ -369,6 +369,7 @@ def profile_edit(request, profile_id: int):
         else:
             messages.success(request, "The profile has been saved.")
             return redirect("casework:profile-detail", profile_id=profile.pk)
+    services.record_viewed(user=request.user, request=request, record=profile, what="edit form")
     return render(request, "casework/profile_edit.html", {"form": form, "profile": profile, "section": "profiles"})
 
 
@@ -432,6 +433,8 @@ def profile_merge(request, profile_id: int):
         merge = form.cleaned_data["merge"]
         if form.cleaned_data["confirm"] != str(merge.pk):
             context.update(merge=merge, summary=_merge_summary(user, merge))
+            services.record_viewed(user=user, request=request, record=profile, what="merge form")
+            services.record_viewed(user=user, request=request, record=merge, what="what a merge moves")
             return render(request, "casework/profile_merge_confirm.html", context)
         try:
             with transaction.atomic():
@@ -441,6 +444,7 @@ def profile_merge(request, profile_id: int):
         else:
             messages.success(request, f"{merge.display_name} has been merged into this profile.")
             return redirect("casework:profile-detail", profile_id=profile.pk)
+    services.record_viewed(user=user, request=request, record=profile, what="merge form")
     return render(request, "casework/profile_merge.html", context, status=400 if form.errors else 200)
 
 
@@ -548,6 +552,7 @@ def case_status(request, case_id: int):
         else:
             messages.success(request, f"The status of {case.reference} has been saved.")
             return redirect("casework:case-detail", case_id=case.pk)
+    services.record_viewed(user=request.user, request=request, record=case, what="status form")
     return render(request, "casework/case_status.html", {"form": form, "case": case, "section": "cases"})
 
 
@@ -578,6 +583,7 @@ def case_sharing(request, case_id: int):
             return redirect("casework:case-sharing", case_id=case.pk)
     shares = shares_with_revoke_urls(case, "casework:share-revoke", case_id=case.pk)
     context = {"form": form, "case": case, "shares": shares, "section": "cases"}
+    services.record_viewed(user=request.user, request=request, record=case, what="sharing")
     return render(request, "casework/case_sharing.html", context)
 
 
@@ -630,6 +636,7 @@ def entry_create(request, case_id: int):
             attached = f" with {files} attachment{'s' if files > 1 else ''}" if files else ""
             messages.success(request, f"The entry has been added to the timeline{attached}.")
             return redirect("casework:case-detail", case_id=case.pk)
+    services.record_viewed(user=request.user, request=request, record=case, what="new entry form")
     return render(request, "casework/entry_create.html", {"form": form, "case": case, "section": "cases"})
 
 
@@ -674,6 +681,7 @@ def entry_edit(request, entry_id: int):
         attached_to_type=ENTRY_DOCUMENTS, attached_to_id=str(entry.pk), status=Document.Status.STORED
     ).order_by("uploaded_at", "pk")  # the entry is readable: _editable_entry checked
     context = {"form": form, "entry": entry, "history": history, "attachments": attachments, "section": "cases"}
+    services.record_viewed(user=request.user, request=request, record=entry, what="edit form")
     return render(request, "casework/entry_edit.html", context)
 
 
@@ -693,6 +701,7 @@ def entry_delete(request, entry_id: int):
         else:
             messages.success(request, "The entry has been deleted from the timeline.")
             return _back_to(entry)
+    services.record_viewed(user=request.user, request=request, record=entry, what="delete form")
     return render(request, "casework/entry_delete.html", {"form": form, "entry": entry, "section": "cases"})
 
 
@@ -732,5 +741,6 @@ def gallery(request):
         # A photo only where the profile itself is visible: the image view would refuse it otherwise.
         card.profile.photo_document_id = card.photo_document_id if card.profile_visible else None
         card.photo_url = profile_photo_url(card.profile)
+    services.gallery_viewed(user=request.user, request=request, page=page)
     context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "gallery"}
     return render(request, "casework/gallery.html", context)

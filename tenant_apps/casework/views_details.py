@@ -196,6 +196,7 @@ def details(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     prefetch_related_objects([profile], "aliases", "addresses", "identifiers", "warnings", "vulnerabilities")
     context = {"profile": profile, "kinds": list(DETAILS), "section": "profiles"}
+    services.record_viewed(user=request.user, request=request, record=profile, what="details")
     return render(request, "casework_more/details.html", context)
 
 
@@ -219,6 +220,7 @@ def detail_add(request, profile_id: int, kind: str):
             messages.success(request, f"{noun} has been added.")
             return redirect("casework_more:profile-details", profile_id=profile.pk)
     context = {"profile": profile, "form": form, "kind": kind, "title": title, "section": "profiles"}
+    services.record_viewed(user=request.user, request=request, record=profile, what=f"new {kind} form")
     return render(request, "casework_more/detail_add.html", context)
 
 
@@ -264,6 +266,7 @@ def sharing(request, profile_id: int):
             return redirect("casework_more:profile-sharing", profile_id=profile.pk)
     shares = shares_with_revoke_urls(profile, "casework_more:profile-sharing-revoke", profile_id=profile.pk)
     context = {"form": form, "profile": profile, "shares": shares, "section": "profiles"}
+    services.record_viewed(user=request.user, request=request, record=profile, what="sharing")
     return render(request, "casework_more/sharing.html", context)
 
 

@@ -86,6 +86,7 @@ def family_detail(request, family_id: int):
     members = family_selectors.members_of(user=request.user, family=family)
     may_edit = family_selectors.families_visible_to(request.user, edit=True).filter(pk=family.pk).exists()
     context = {"family": family, "members": members, "may_edit": may_edit, "section": "profiles"}
+    services.record_viewed(user=request.user, request=request, record=family)
     return render(request, "casework_more/family_detail.html", context)
 
 
@@ -120,6 +121,7 @@ def family_add_member(request, family_id: int):
     chosen = form["profile"].value() if data is not None else None
     context = {"family": family, "form": form, "query": query, "candidates": candidates,
                "chosen": str(chosen or ""), "section": "profiles"}  # fmt: skip
+    services.record_viewed(user=user, request=request, record=family, what="add member form")
     return render(request, "casework_more/family_add_member.html", context)
 
 

@@ -103,8 +103,14 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "tenant_apps.accounts.middleware.SessionPolicyMiddleware",  # idle/absolute timeouts, sign-out everywhere
     "tenant_apps.accounts.middleware.RequireSecondFactorMiddleware",  # fail closed: every view needs 2FA
+    "tenant_apps.audit.middleware.RefusedReadMiddleware",  # a GET by id answering 404: access.refused
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Refused reads (tenant_apps.audit.services.audit_read_refused): at most one access.refused event
+# per user per object per window, and at most this many per user per window.
+AUDIT_REFUSED_WINDOW_MINUTES = 10
+AUDIT_REFUSED_MAX_PER_WINDOW = 50
 
 TEMPLATES = [
     {
