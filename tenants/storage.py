@@ -1,11 +1,102 @@
-"""Object storage per partnership: every key starts with the partnership's schema name."""
+"""Object storage per partnership: every key starts with the partnership's schema name.
+
+Every call that reaches the network goes through ``bounded_call``: the caller waits at
+most ``STORAGE_DEADLINE_SECONDS`` for the whole operation (connection, retries and a
+response that trickles in a byte at a time alike), and at most ``STORAGE_MAX_CALLS``
+calls are in flight per process. A frozen or unreachable store therefore costs a request
+a few seconds, and never more than that many threads of a worker; the rest keep serving
+pages that do not touch storage.
+"""
 
 from __future__ import annotations
 
+import mimetypes
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from botocore.exceptions import ClientError
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+T = TypeVar("T")
+
+
+class StorageTimeout(Exception):
+    """A storage call did not finish within ``STORAGE_DEADLINE_SECONDS`` (it may still finish later)."""
+
+
+class StorageBusy(StorageTimeout):
+    """``STORAGE_MAX_CALLS`` calls are already in flight in this process: refused without waiting."""
+
+
+class _Calls:
+    """A pool of ``size`` threads and as many slots; a slot is held until the call really ends."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.slots = threading.BoundedSemaphore(size)
+        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="storage-call")
+
+
+_calls: _Calls | None = None
+_calls_lock = threading.Lock()
+
+
+def _pool() -> _Calls:
+    global _calls
+    size = int(settings.STORAGE_MAX_CALLS)
+    with _calls_lock:
+        if _calls is None or _calls.size != size:
+            _calls = _Calls(size)  # created in the process that uses it (after gunicorn's fork)
+        return _calls
+
+
+def bounded_call(fn: Callable[..., T], /, *args, deadline: float | None = None, **kwargs) -> T:
+    """``fn(*args, **kwargs)`` in a storage thread; the caller waits at most ``deadline`` seconds.
+
+    ``deadline`` defaults to ``STORAGE_DEADLINE_SECONDS``. Raises ``StorageBusy`` at once
+    when ``STORAGE_MAX_CALLS`` calls are in flight in this process, ``StorageTimeout`` when
+    the deadline passes (the call is abandoned: it keeps its slot until botocore's own
+    timeouts end it, so a frozen store soon refuses new calls without waiting), and
+    whatever ``fn`` raises. ``fn`` runs in another thread: it must not touch the database
+    or the storage's per-thread connection; pass it a boto3 client (thread-safe) and full
+    object keys, computed by the caller.
+    """
+    pool = _pool()
+    if not pool.slots.acquire(blocking=False):
+        raise StorageBusy("too many storage calls in flight")
+
+    def run():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            pool.slots.release()
+
+    try:
+        future = pool.executor.submit(run)
+    except BaseException:
+        pool.slots.release()
+        raise
+    seconds = float(settings.STORAGE_DEADLINE_SECONDS if deadline is None else deadline)
+    try:
+        return future.result(timeout=seconds)
+    except FutureTimeout:
+        raise StorageTimeout(f"storage did not answer within {seconds:g} s") from None
+
+
+def is_missing(error: BaseException) -> bool:
+    """Whether a botocore error says the object does not exist (NoSuchKey, or 404 from a HEAD)."""
+    if not isinstance(error, ClientError):
+        return False
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("NoSuchKey", "404", "NotFound") or status == 404
 
 
 class PartnershipS3Storage(S3Storage):
@@ -59,3 +150,63 @@ class PartnershipS3Storage(S3Storage):
     def prefix(self, folder: str = "") -> str:
         """The key prefix of ``folder`` in the current partnership (``<schema>/<folder>/``)."""
         return f"{self.location}/{folder.strip('/')}/" if folder.strip("/") else f"{self.location}/"
+
+    # --- Bounded operations (names relative to the partnership's prefix) -----------------
+
+    @property
+    def client(self):
+        """This thread's boto3 client (thread-safe, unlike the resource it comes from)."""
+        return self.connection.meta.client
+
+    def put_bytes(self, name: str, data: bytes, *, content_type: str) -> str:
+        """Store ``data`` at ``name`` (with ``AWS_S3_OBJECT_PARAMETERS``); return the full key."""
+        key = self.key(name)
+        params = {**self.get_object_parameters(name), "ContentType": content_type}
+        bounded_call(self.client.put_object, Bucket=self.bucket_name, Key=key, Body=data, **params)
+        return key
+
+    def read_bytes(self, name: str) -> bytes:
+        """The whole object at ``name``, read within one deadline. ``ClientError`` if missing."""
+        key, client = self.key(name), self.client
+
+        def read() -> bytes:
+            body = client.get_object(Bucket=self.bucket_name, Key=key)["Body"]
+            try:
+                return body.read()
+            finally:
+                body.close()
+
+        return bounded_call(read)
+
+    def head(self, name: str) -> dict:
+        """The object's metadata (HEAD). ``ClientError`` (404) if it does not exist."""
+        return bounded_call(self.client.head_object, Bucket=self.bucket_name, Key=self.key(name))
+
+    def delete(self, name: str) -> None:
+        """Delete the object at ``name`` (bounded; deleting a missing object is not an error)."""
+        bounded_call(self.client.delete_object, Bucket=self.bucket_name, Key=self.key(name))
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.head(name)
+        except ClientError as error:
+            if is_missing(error):
+                return False
+            raise
+        return True
+
+    def _save(self, name, content):
+        """``Storage.save``'s write, bounded: the whole file in one PUT (documents are at most 25 MB)."""
+        content.seek(0, 0)
+        data = content.read()
+        content_type = getattr(content, "content_type", None) or mimetypes.guess_type(name)[0] or "binary/octet-stream"
+        self.put_bytes(name, data if isinstance(data, bytes) else data.encode(), content_type=content_type)
+        return clean_name(name)
+
+    def list_page(self, prefix: str, *, max_keys: int, token: str | None = None) -> dict:
+        """One ``ListObjectsV2`` page of full keys under ``prefix`` (from ``self.prefix(...)``)."""
+        self.name_for_key(prefix)  # refuses a prefix outside the partnership
+        extra = {"ContinuationToken": token} if token else {}
+        return bounded_call(
+            self.client.list_objects_v2, Bucket=self.bucket_name, Prefix=prefix, MaxKeys=max_keys, **extra
+        )

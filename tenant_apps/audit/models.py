@@ -71,6 +71,7 @@ class AuditAction(models.TextChoices):
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_MISSING = "document.missing", "Document's file missing from storage"
     # Families and profile details
     FAMILY_CREATED = "family.created", "Family created"
     FAMILY_MEMBER_ADDED = "family.member_added", "Family member added"
