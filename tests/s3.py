@@ -138,7 +138,7 @@ class S3:
         """Record every request the app's documents storage sends (headers as sent, after signing)."""
         from django.core.files.storage import storages
 
-        events = storages["documents"].connection.meta.client.meta.events
+        events = storages["documents"].client.meta.events  # the client every thread shares
         sent: list[SentRequest] = []
 
         def record(request, **kwargs):

@@ -27,7 +27,7 @@ from django.utils.http import content_disposition_header
 from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
-from tenants.storage import StorageTimeout, is_missing
+from tenants.storage import StorageTimeout, is_missing, storage_saturated
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
     """
     request, user = _request_and_user(request_or_user)
     access.ensure_registered(attached_to_type)
+    if storage_saturated():  # storage is stuck: refuse before reading and cleaning the file
+        logger.warning("document upload refused: storage calls saturated")
+        raise StorageUnavailable()
     limit = settings.DOCUMENT_MAX_BYTES
     data = _read_bounded(file, limit)
     kind = content.sniff(data)
