@@ -5,6 +5,11 @@ encryption requested on the PUT), then insert the row and its audit event in one
 transaction. If storage fails nothing is written and ``StorageUnavailable`` says so;
 if the insert fails the object is deleted (best effort), and anything left behind is
 removed by the orphan sweep (``tenant_apps.documents.jobs``).
+
+Every storage call is bounded (``tenants.storage.bounded_call``): an upload, delete or
+read fails within ``STORAGE_DEADLINE_SECONDS`` when storage is down or frozen
+(``StorageUnavailable``, ``DocumentUnreadable``). A document whose object storage says
+does not exist raises ``DocumentMissing`` and is audited ``document.missing``.
 """
 
 from __future__ import annotations
