@@ -4,8 +4,10 @@ Threaded workers (gthread): a request waiting on object storage holds one thread
 whole process. Storage calls are bounded twice in the application (tenants.storage): each
 waits at most ``STORAGE_DEADLINE_SECONDS`` (5 s), and at most ``STORAGE_MAX_CALLS`` (4) are
 in flight per process, fewer than ``threads``, so a frozen store leaves every worker threads
-for the pages that never touch storage. ``timeout`` is well above the storage deadline: a
-worker is killed only when it is truly stuck, never for a slow upload.
+for the pages that never touch storage. ``timeout`` is well above the storage deadline; with
+gthread a worker's main thread reports in while its request threads wait, so it restarts only
+a process that stopped altogether, never one serving a slow upload (the old sync workers were
+killed at 30 s mid-upload, answering a bare 500).
 
 Read from the environment (defaults in brackets): GUNICORN_BIND [0.0.0.0:8000],
 GUNICORN_WORKERS [2], GUNICORN_THREADS [8], GUNICORN_TIMEOUT [30].
@@ -29,12 +31,8 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = _int("GUNICORN_WORKERS", 2, 1)
 threads = _int("GUNICORN_THREADS", 8, 2)
-# Above STORAGE_DEADLINE_SECONDS (and a database statement's): only a truly stuck worker dies.
+# Above STORAGE_DEADLINE_SECONDS: only a process that stopped altogether is restarted.
 timeout = _int("GUNICORN_TIMEOUT", 30, 10)
 graceful_timeout = 30
-keepalive = 5
-# Requests a thread's connection queue may hold; beyond it clients wait in the listen backlog.
-worker_connections = 1000
-accesslog = "-"
-# The access log never records query strings (presigned URLs, search terms are POSTed anyway).
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus'
+# Each thread may hold a database connection during its request: with the production pool
+# (DATABASE_POOL_MAX, 10 per process) keep threads at or below the pool's size.

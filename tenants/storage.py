@@ -11,6 +11,7 @@ pages that do not touch storage.
 from __future__ import annotations
 
 import mimetypes
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,14 @@ def _pool() -> _Calls:
         if _calls is None or _calls.size != size:
             _calls = _Calls(size)  # created in the process that uses it (after gunicorn's fork)
         return _calls
+
+
+def _forget_pool_after_fork() -> None:  # a forked child must not inherit the parent's threads
+    global _calls
+    _calls = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def bounded_call(fn: Callable[..., T], /, *args, deadline: float | None = None, **kwargs) -> T:
