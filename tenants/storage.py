@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db import connection
@@ -28,8 +28,16 @@ from storages.utils import clean_name
 T = TypeVar("T")
 
 
-class StorageTimeout(Exception):
-    """A storage call did not finish within ``STORAGE_DEADLINE_SECONDS`` (it may still finish later)."""
+class StorageTimeout(BotoCoreError):
+    """A storage call did not finish within ``STORAGE_DEADLINE_SECONDS`` (it may still finish later).
+
+    A ``BotoCoreError``, so that code catching botocore's failures catches this one too.
+    """
+
+    fmt = "{message}"
+
+    def __init__(self, message: str = "storage did not answer in time"):
+        super().__init__(message=message)
 
 
 class StorageBusy(StorageTimeout):
