@@ -131,12 +131,14 @@ def storage_saturated() -> bool:
 
 
 def is_missing(error: BaseException) -> bool:
-    """Whether a botocore error says the object does not exist (NoSuchKey, or 404 from a HEAD)."""
+    """Whether a botocore error says the object does not exist (NoSuchKey, or a HEAD's bare 404).
+
+    A missing bucket (NoSuchBucket) is a misconfigured store, not a missing object. A HEAD
+    cannot tell the two apart (no body); ``PartnershipS3Storage.probe`` can.
+    """
     if not isinstance(error, ClientError):
         return False
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in ("NoSuchKey", "404", "NotFound") or status == 404
+    return str(error.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404", "NotFound")
 
 
 class PartnershipS3Storage(S3Storage):
@@ -240,6 +242,19 @@ class PartnershipS3Storage(S3Storage):
                 body.close()
 
         return bounded_call(read)
+
+    def probe(self, name: str) -> None:
+        """Ask for the object's first byte: ``ClientError`` with NoSuchKey if it does not exist.
+
+        Costs what a HEAD costs, but the error names what is missing (the object, or the
+        whole bucket: NoSuchBucket), where a HEAD only answers 404.
+        """
+        key, client = self.key(name), self.client
+
+        def first_byte() -> None:
+            client.get_object(Bucket=self.bucket_name, Key=key, Range="bytes=0-0")["Body"].close()
+
+        bounded_call(first_byte)
 
     def head(self, name: str) -> dict:
         """The object's metadata (HEAD). ``ClientError`` (404) if it does not exist."""

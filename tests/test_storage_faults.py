@@ -139,6 +139,13 @@ def test_storage_down_answers_503_not_404_and_recovers_when_it_returns(cast, rec
     assert bob.get(f"/documents/{photo.pk}/image/").status_code == 200
     assert bob.get(f"{API}/documents/{document.pk}/download-url/").status_code == 200
 
+    # A store without the bucket is misconfigured, not missing every file: 503, nothing audited.
+    documents_storage_settings(settings, endpoint_url=s3.endpoint_url, bucket="no-such-bucket")
+    assert bob.get(f"/documents/{document.pk}/download/").status_code == 503
+    assert bob.get(f"/documents/{photo.pk}/image/").status_code == 503
+    assert bob.get(f"{API}/documents/{document.pk}/download-url/").status_code == 503
+    assert missing_events() == 0
+
 
 # --- Point 11: every storage call is bounded -----------------------------------------------------
 

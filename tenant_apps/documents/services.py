@@ -230,8 +230,8 @@ def document_download_url(*, user, document: Document, request: HttpRequest | No
 
     Checks access through the rule registered for the document's type (fail closed)
     and refuses documents that are deleted or belong to another partnership's prefix:
-    ``PermissionDenied``. Then asks storage whether the object exists (one HEAD, within
-    ``STORAGE_DEADLINE_SECONDS``), so that nobody is sent to a URL that cannot work:
+    ``PermissionDenied``. Then asks storage whether the object exists (its first byte,
+    within ``STORAGE_DEADLINE_SECONDS``), so that nobody is sent to a URL that cannot work:
     ``DocumentMissing`` (audited ``document.missing``) if it does not, ``DocumentUnreadable``
     if storage cannot be reached. The URL makes the browser save the file (attachment)
     under its sanitised name, with the detected content type. Audits ``document.downloaded``.
@@ -239,7 +239,7 @@ def document_download_url(*, user, document: Document, request: HttpRequest | No
     name = _checked_name(user=user, document=document)
     storage = documents_storage()
     try:
-        storage.head(name)
+        storage.probe(name)
     except STORAGE_ERRORS as exc:
         if is_missing(exc):
             _record_missing(request=request, user=user, document=document, when="download")

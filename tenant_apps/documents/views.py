@@ -1,6 +1,6 @@
 """Downloads and inline images.
 
-A download is a permission check, a HEAD to storage (a missing file answers 404 and
+A download is a permission check, a probe of storage (a missing file answers 404 and
 is audited, storage down answers 503), an audit event, then a redirect to a short-lived
 presigned URL. An inline image (a profile photo in a page) is served through the
 application: the pages' CSP allows images from 'self' only, and access is checked on
