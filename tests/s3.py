@@ -9,6 +9,9 @@ Registered for every test by ``pytest_plugins`` in tests/conftest.py.
             ...
         assert sent[0].operation == "PutObject"
 
+``with s3.server.frozen():`` stops the server with SIGSTOP for the block (a frozen store:
+connections are accepted, nothing answers) and always continues it afterwards.
+
 The server starts once per session (``s3_server``) on a free port; each test gets a
 fresh bucket (``s3``), so objects never leak between tests. moto speaks the S3
 protocol but does not check signatures, expiry or KMS keys
@@ -18,6 +21,7 @@ protocol but does not check signatures, expiry or KMS keys
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -67,9 +71,24 @@ class S3Server:
         self.stop()
         raise RuntimeError("moto server did not start")
 
+    @contextlib.contextmanager
+    def frozen(self):
+        """The server stopped with SIGSTOP (it accepts connections, answers nothing) for the block.
+
+        Always continued (SIGCONT) on the way out, even if the block fails: a frozen server
+        would hang every later test of the session.
+        """
+        assert self.process is not None and self.process.poll() is None, "the server is not running"
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield self
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is None:
             return
+        self.process.send_signal(signal.SIGCONT)  # a frozen process would never see the TERM
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
@@ -119,7 +138,7 @@ class S3:
         """Record every request the app's documents storage sends (headers as sent, after signing)."""
         from django.core.files.storage import storages
 
-        events = storages["documents"].connection.meta.client.meta.events
+        events = storages["documents"].client.meta.events  # the client every thread shares
         sent: list[SentRequest] = []
 
         def record(request, **kwargs):

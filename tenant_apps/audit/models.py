@@ -76,6 +76,7 @@ class AuditAction(models.TextChoices):
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_MISSING = "document.missing", "Document's file missing from storage"
     # Families and profile details
     FAMILY_VIEWED = "family.viewed", "Family viewed"
     FAMILY_CREATED = "family.created", "Family created"

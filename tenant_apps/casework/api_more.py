@@ -42,7 +42,12 @@ from tenant_apps.casework.models import (
     WarningMarker,
 )
 from tenant_apps.documents import selectors as document_selectors
-from tenant_apps.documents.services import StorageUnavailable, document_download_url, document_store
+from tenant_apps.documents.services import (
+    DocumentMissing,
+    StorageUnavailable,
+    document_download_url,
+    document_store,
+)
 
 ENTRY_DOCUMENTS = "timeline_entry"
 
@@ -51,6 +56,14 @@ class StorageUnavailableError(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "storage_unavailable"
     default_detail = StorageUnavailable.message
+
+
+class DocumentMissingError(exceptions.APIException):
+    """The document's row exists but its file is gone from storage: asking again will not help."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "document_missing"
+    default_detail = DocumentMissing.message
 
 
 class VersionInput(serializers.Serializer):
@@ -410,6 +423,10 @@ class DocumentDownloadUrlApi(CaseworkAPIView):
             url = document_download_url(user=request.user, document=document, request=request)
         except PermissionDenied:
             raise Http404("No such document") from None
+        except DocumentMissing as error:
+            raise DocumentMissingError(str(error)) from None
+        except StorageUnavailable as error:
+            raise StorageUnavailableError(str(error)) from None
         expires_in = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
         return Response(self.OutputSerializer({"url": url, "expires_in": expires_in}).data)
 

@@ -27,7 +27,11 @@ _BATCH = 500
 
 
 def sweep_orphans(*, older_than_seconds: int | None = None) -> list[str]:
-    """Delete the current partnership's orphaned document objects; return their keys."""
+    """Delete the current partnership's orphaned document objects; return their keys.
+
+    Each listed page and each delete is bounded (``STORAGE_DEADLINE_SECONDS``): a frozen
+    store fails the job within seconds (``StorageTimeout``) and procrastinate retries it.
+    """
     from tenant_apps.documents.models import Document
     from tenant_apps.documents.services import KEY_FOLDER, documents_storage
 
@@ -35,22 +39,24 @@ def sweep_orphans(*, older_than_seconds: int | None = None) -> list[str]:
     cutoff = timezone.now() - timedelta(seconds=age)
     storage = documents_storage()
     prefix = storage.prefix(KEY_FOLDER)
-    client = storage.connection.meta.client
     removed: list[str] = []
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix, PaginationConfig={"PageSize": _BATCH}):
+    token = None
+    while True:
+        page = storage.list_page(prefix, max_keys=_BATCH, token=token)
+        token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
         candidates = [entry["Key"] for entry in page.get("Contents", ()) if entry["LastModified"] < cutoff]
-        if not candidates:
-            continue
-        kept = set(
-            Document.objects.filter(storage_key__in=candidates, status=Document.Status.STORED).values_list(
-                "storage_key", flat=True
+        if candidates:
+            kept = set(
+                Document.objects.filter(storage_key__in=candidates, status=Document.Status.STORED).values_list(
+                    "storage_key", flat=True
+                )
             )
-        )
-        for key in candidates:
-            if key not in kept:
-                storage.delete(storage.name_for_key(key))
-                removed.append(key)
+            for key in candidates:
+                if key not in kept:
+                    storage.delete(storage.name_for_key(key))
+                    removed.append(key)
+        if not token:
+            break
     if removed:
         # Logged, not audited: no stored document names them (deletions were audited when made).
         logger.info("removed %d orphaned document object(s): %s", len(removed), ", ".join(removed))

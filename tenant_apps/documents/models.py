@@ -1,7 +1,9 @@
 """Documents' metadata, in each partnership's schema. The bytes are in object storage.
 
 A row exists only for an object that was stored: ``document_store`` uploads
-first and inserts the row afterwards, so no row ever points at a missing file.
+first and inserts the row afterwards, so the application never writes a row for a
+missing file. If the object is lost afterwards (removed outside the application),
+reading it raises ``services.DocumentMissing`` (404, audited ``document.missing``).
 An object without a row (an upload whose transaction rolled back) is removed by
 the orphan sweep (``tenant_apps.documents.jobs``).
 """

@@ -5,6 +5,11 @@ encryption requested on the PUT), then insert the row and its audit event in one
 transaction. If storage fails nothing is written and ``StorageUnavailable`` says so;
 if the insert fails the object is deleted (best effort), and anything left behind is
 removed by the orphan sweep (``tenant_apps.documents.jobs``).
+
+Every storage call is bounded (``tenants.storage.bounded_call``): an upload, delete or
+read fails within ``STORAGE_DEADLINE_SECONDS`` when storage is down or frozen
+(``StorageUnavailable``, ``DocumentUnreadable``). A document whose object storage says
+does not exist raises ``DocumentMissing`` and is audited ``document.missing``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import boto3.exceptions
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 from django.http import HttpRequest
@@ -28,13 +32,15 @@ from django.utils.http import content_disposition_header
 from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
+from tenants.storage import StorageTimeout, is_missing, storage_saturated
 
 logger = logging.getLogger(__name__)
 
 STORAGE_ALIAS = "documents"
 KEY_FOLDER = "documents"
-# Errors from boto3/botocore that mean "storage did not do it": unreachable, refused, timed out.
-STORAGE_ERRORS = (BotoCoreError, ClientError, boto3.exceptions.Boto3Error)
+# Errors that mean "storage did not do it": unreachable, refused, timed out (botocore's own
+# timeouts or the overall STORAGE_DEADLINE_SECONDS), or too many calls already in flight.
+STORAGE_ERRORS = (BotoCoreError, ClientError, boto3.exceptions.Boto3Error, StorageTimeout)
 
 
 class StorageUnavailable(Exception):
@@ -44,6 +50,28 @@ class StorageUnavailable(Exception):
 
     def __init__(self, message: str | None = None):
         super().__init__(message or self.message)
+
+
+class DocumentMissing(Exception):
+    """The document's row is stored but storage answers that its object does not exist.
+
+    Not an outage (``StorageUnavailable``): asking again will not help. Audited as
+    ``document.missing`` where it is found (``document_download_url``, ``document_read``).
+    """
+
+    message = (
+        "The file of this document is missing from storage, so it cannot be opened. "
+        "This has been recorded; ask your partnership's administrator to restore it."
+    )
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+
+
+class DocumentUnreadable(StorageUnavailable):
+    """Storage could not be reached to read or sign a document: try again later."""
+
+    message = "The file cannot be shown at the moment. Try again in a few minutes."
 
 
 def documents_storage():
@@ -90,6 +118,9 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
     """
     request, user = _request_and_user(request_or_user)
     access.ensure_registered(attached_to_type)
+    if storage_saturated():  # storage is stuck: refuse before reading and cleaning the file
+        logger.warning("document upload refused: storage calls saturated")
+        raise StorageUnavailable()
     limit = settings.DOCUMENT_MAX_BYTES
     data = _read_bounded(file, limit)
     kind = content.sniff(data)
@@ -104,17 +135,13 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
     now = timezone.now()
     name = f"{KEY_FOLDER}/{now:%Y}/{now:%m}/{document_id}{kind.extension}"
     storage = documents_storage()
-    upload = ContentFile(data, name=name)
-    upload.content_type = kind.content_type  # the object's Content-Type: what we detected
     try:
-        key = storage.key(name)
-        stored_name = storage.save(name, upload)
+        # One PUT within STORAGE_DEADLINE_SECONDS; the Content-Type is what we detected. A PUT
+        # abandoned at the deadline may still land: the orphan sweep removes that object.
+        key = storage.put_bytes(name, data, content_type=kind.content_type)
     except STORAGE_ERRORS as exc:
         logger.warning("document upload failed: storage unavailable (%s)", type(exc).__name__, exc_info=True)
         raise StorageUnavailable() from exc
-    if stored_name != name:  # never with a fresh uuid; would mean the key is not ours
-        _delete_quietly(storage, stored_name)
-        raise StorageUnavailable()
 
     try:
         with transaction.atomic():
@@ -154,23 +181,71 @@ def _delete_quietly(storage, name: str) -> None:
         logger.warning("could not delete object %s; the orphan sweep will", name, exc_info=True)
 
 
+def _record_missing(*, request, user, document: Document, when: str) -> None:
+    """Audit (and log) a stored document whose object storage says does not exist."""
+    logger.error("document %s: object %s is missing from storage (%s)", document.pk, document.storage_key, when)
+    audit_record(
+        action="document.missing",
+        request=request,
+        actor=user,
+        object_type="document",
+        object_id=str(document.pk),
+        summary=f"stored file missing ({when}); attached to {document.attached_to_type} {document.attached_to_id}",
+    )
+
+
+def _checked_name(*, user, document: Document) -> str:
+    """The storage name of ``document`` if ``user`` may read it; ``PermissionDenied`` otherwise."""
+    if not document.is_stored or not access.can_access(
+        user, attached_to_type=document.attached_to_type, attached_to_id=document.attached_to_id
+    ):
+        raise PermissionDenied
+    try:
+        return documents_storage().name_for_key(document.storage_key)
+    except Exception as exc:  # SuspiciousOperation: a key outside this partnership's prefix
+        raise PermissionDenied from exc
+
+
+def document_read(*, user, document: Document, request: HttpRequest | None = None) -> bytes:
+    """The bytes of ``document`` (an inline image), read within ``STORAGE_DEADLINE_SECONDS``.
+
+    ``PermissionDenied`` as ``document_download_url``; ``DocumentMissing`` (audited
+    ``document.missing``) when storage says the object does not exist; ``DocumentUnreadable``
+    when storage cannot be reached. Nothing is remembered: the next call asks storage again.
+    Not audited when read (see ``views.image``).
+    """
+    name = _checked_name(user=user, document=document)
+    try:
+        return documents_storage().read_bytes(name)
+    except STORAGE_ERRORS as exc:
+        if is_missing(exc):
+            _record_missing(request=request, user=user, document=document, when="image")
+            raise DocumentMissing() from exc
+        logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
+        raise DocumentUnreadable() from exc
+
+
 def document_download_url(*, user, document: Document, request: HttpRequest | None = None) -> str:
     """A presigned GET URL for ``document``, valid for ``AWS_QUERYSTRING_EXPIRE`` (<= 60) seconds.
 
     Checks access through the rule registered for the document's type (fail closed)
     and refuses documents that are deleted or belong to another partnership's prefix:
-    ``PermissionDenied``. The URL makes the browser save the file (attachment) under
-    its sanitised name, with the detected content type. Audits ``document.downloaded``.
+    ``PermissionDenied``. Then asks storage whether the object exists (its first byte,
+    within ``STORAGE_DEADLINE_SECONDS``), so that nobody is sent to a URL that cannot work:
+    ``DocumentMissing`` (audited ``document.missing``) if it does not, ``DocumentUnreadable``
+    if storage cannot be reached. The URL makes the browser save the file (attachment)
+    under its sanitised name, with the detected content type. Audits ``document.downloaded``.
     """
-    if not document.is_stored or not access.can_access(
-        user, attached_to_type=document.attached_to_type, attached_to_id=document.attached_to_id
-    ):
-        raise PermissionDenied
+    name = _checked_name(user=user, document=document)
     storage = documents_storage()
     try:
-        name = storage.name_for_key(document.storage_key)
-    except Exception as exc:  # SuspiciousOperation: a key outside this partnership's prefix
-        raise PermissionDenied from exc
+        storage.probe(name)
+    except STORAGE_ERRORS as exc:
+        if is_missing(exc):
+            _record_missing(request=request, user=user, document=document, when="download")
+            raise DocumentMissing() from exc
+        logger.warning("document %s could not be checked in storage (%s)", document.pk, type(exc).__name__)
+        raise DocumentUnreadable() from exc
     filename = content.download_filename(document.original_filename, document.content_type)
     expire = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
     url = storage.url(

@@ -1,29 +1,38 @@
 """Downloads and inline images.
 
-A download is a permission check, an audit event, then a redirect to a short-lived
-presigned URL. An inline image (a profile photo in a page) is streamed through the
+A download is a permission check, a probe of storage (a missing file answers 404 and
+is audited, storage down answers 503), an audit event, then a redirect to a short-lived
+presigned URL. An inline image (a profile photo in a page) is served through the
 application: the pages' CSP allows images from 'self' only, and access is checked on
 every request.
 """
 
 from __future__ import annotations
 
-import logging
-
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tenant_apps.documents.selectors import document_get_for_user
-from tenant_apps.documents.services import STORAGE_ERRORS, document_download_url, documents_storage
-
-logger = logging.getLogger(__name__)
+from tenant_apps.documents.services import DocumentMissing, DocumentUnreadable, document_download_url, document_read
 
 # Documents that may be shown inline, by what they are attached to. Only photos that
 # stand for a record (a profile's photo); evidence attached to the timeline is downloaded,
 # and every download is audited.
 INLINE_TYPES = frozenset({"profile_photo"})
-CHUNK_BYTES = 64 * 1024
+
+
+def _problem_page(request, *, status: int, title: str, message: str) -> HttpResponse:
+    response = render(request, "documents/unavailable.html", {"title": title, "message": message}, status=status)
+    response["Cache-Control"] = "no-store"  # the file may come back, or storage recover
+    return response
+
+
+def _problem_text(*, status: int, message: str) -> HttpResponse:
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET
@@ -36,6 +45,10 @@ def download(request, document_id):
         url = document_download_url(user=request.user, document=document, request=request)
     except PermissionDenied:
         raise Http404("No such document") from None
+    except DocumentMissing as error:
+        return _problem_page(request, status=404, title="This file is missing", message=str(error))
+    except DocumentUnreadable as error:
+        return _problem_page(request, status=503, title="This file cannot be opened now", message=str(error))
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "no-store"
     return response
@@ -43,38 +56,32 @@ def download(request, document_id):
 
 @require_GET
 def image(request, document_id):
-    """The image's bytes, streamed from storage, for an ``<img>`` of a page.
+    """The image's bytes, read from storage within ``STORAGE_DEADLINE_SECONDS``, for an ``<img>``.
 
     Access through the registered rule (``document_get_for_user``): missing, deleted,
     not-yours, not an image and not an inline kind all answer the same 404. Not audited
     per request: the page showing it is (a profile view is recorded), a gallery of 50
     photos would add 50 events per page without telling anyone more, and saving the
     file itself goes through ``download``, which is audited.
+
+    Read whole (a profile photo, re-encoded, at most ``DOCUMENT_MAX_BYTES``) rather than
+    streamed, so that one deadline bounds the read: a store that trickles bytes cannot
+    hold the worker. 404 with a clear text (and a ``document.missing`` event) when the
+    object is gone; 503 when storage cannot be reached; neither is cached.
     """
     document = document_get_for_user(user=request.user, document_id=document_id)
     if document is None or not document.is_image or document.attached_to_type not in INLINE_TYPES:
         raise Http404("No such image")
-    storage = documents_storage()
     try:
-        storage.name_for_key(document.storage_key)  # refuses another partnership's key
-    except SuspiciousOperation:
+        data = document_read(user=request.user, document=document, request=request)
+    except PermissionDenied:
         raise Http404("No such image") from None
-    try:
-        body = storage.bucket.Object(document.storage_key).get()["Body"]
-    except STORAGE_ERRORS:
-        logger.warning("image %s could not be read from storage", document.pk, exc_info=True)
-        response = HttpResponse("The image cannot be shown at the moment.", status=503, content_type="text/plain")
-        response["Cache-Control"] = "no-store"
-        return response
-
-    def chunks():
-        try:
-            yield from body.iter_chunks(CHUNK_BYTES)
-        finally:
-            body.close()
-
-    response = StreamingHttpResponse(chunks(), content_type=document.content_type)
-    response["Content-Length"] = str(document.size)
+    except DocumentMissing as error:  # audited; the page shows its text instead of the image
+        return _problem_text(status=404, message=str(error))
+    except DocumentUnreadable:
+        return _problem_text(status=503, message="The image cannot be shown at the moment.")
+    response = HttpResponse(data, content_type=document.content_type)
+    response["Content-Length"] = str(len(data))
     response["Cache-Control"] = "no-store, private"
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"

@@ -262,15 +262,23 @@ AWS_QUERYSTRING_AUTH = True  # downloads only by presigned URLs (tenant_apps.doc
 AWS_S3_SIGNATURE_VERSION = "s3v4"  # SigV4 everywhere: X-Amz-Expires in every presigned URL
 # "path" for MinIO and other servers addressed by IP or a single host name; AWS S3: "auto".
 AWS_S3_ADDRESSING_STYLE = env_choice("AWS_S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), "auto")
-# Fail fast when storage is unreachable: an upload is refused with a clear message rather
-# than holding a web worker for a minute (botocore's defaults retry 5 times, 60 s timeouts).
+# Fail fast when storage is unreachable or frozen: an upload is refused with a clear message
+# rather than holding a web worker (botocore's defaults retry 5 times, 60 s timeouts). The
+# client's own bound (2 tries of 2 s connect + 5 s per read) caps a call's background thread;
+# STORAGE_DEADLINE_SECONDS caps what a request waits for one storage operation in all,
+# a slow-drip response included (tenants.storage.bounded_call).
 AWS_S3_CLIENT_CONFIG = BotocoreConfig(
     signature_version=AWS_S3_SIGNATURE_VERSION,
     s3={"addressing_style": AWS_S3_ADDRESSING_STYLE},
-    connect_timeout=5,
-    read_timeout=30,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 2},
 )
+STORAGE_DEADLINE_SECONDS = env_int("STORAGE_DEADLINE_SECONDS", 5, minimum=1, maximum=60)
+# Storage calls in flight per process (a stuck call counts until botocore gives up on it);
+# one more is refused at once, so a frozen store never holds more than this many threads of
+# a gunicorn worker (infra/gunicorn.conf.py runs 8): the others keep serving pages.
+STORAGE_MAX_CALLS = env_int("STORAGE_MAX_CALLS", 4, minimum=1, maximum=64)
 # The storage alias that holds documents' bytes (STORAGES["documents"] in each environment).
 DOCUMENTS_STORAGE = {"BACKEND": "tenants.storage.PartnershipS3Storage"}
 STORAGES = {
