@@ -51,12 +51,13 @@ def enrol_authenticator(user) -> str:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_db_setup, django_db_blocker):
     from tenant_apps.accounts.models import User
     from tenants.models import Partnership
     from tenants.provisioning import partnership_provision, refresh_template
 
     with django_db_blocker.unblock():
+        _ensure_test_database(request)
         refresh_template()  # committed, before any test transaction needs the template
         for slug, (name, people) in CAST.items():
             if not Partnership.objects.filter(schema_name=slug).exists():
@@ -71,6 +72,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     TOTP_SECRETS[email] = enrol_authenticator(user)
         Partnership.objects.filter(schema_name__in=list(CAST)).update(status="active")
         _drop_queued_mail()
+
+
+def _ensure_test_database(request) -> None:
+    """pytest-django sets up the test database only when a selected test asks for ``db``
+    (or its marker); a run of only ``committed_db`` tests (``-k`` on one of them) would
+    otherwise point at the development database. Set it up here in that case."""
+    from django.test.utils import setup_databases
+
+    test_name = connection.creation._get_test_db_name()
+    if connection.settings_dict["NAME"] != test_name:
+        keep = not request.config.getoption("create_db", False)
+        setup_databases(verbosity=0, interactive=False, aliases={"default"}, keepdb=keep)
 
 
 def _drop_queued_mail() -> None:
