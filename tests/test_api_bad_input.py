@@ -18,6 +18,8 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.casework.models import Case, Profile, TimelineEntry
 from tenant_apps.tasks.models import Task
+from tests.api_input_helpers import fill, make_records, openapi_schema, operations, path_ids
+from tests.conftest import sign_in
 from tests.test_casework_api import client_of, make_case, make_entry, make_profile
 
 API = "/api/v1"
@@ -313,8 +315,6 @@ def test_reading_an_entry_looks_it_up_once(records, bob, cast):
 
 
 def test_norfolk_gets_404_for_suffolk_ids_whatever_the_body(records, norfolk_client):
-    from tests.conftest import sign_in
-
     sign_in(norfolk_client, "nina@norfolk.test")
     case, profile, entry = records["case"], records["profile"], records["entry"]
     targets = [("patch", f"{API}/profiles/{profile.pk}/"), ("post", f"{API}/cases/{case.pk}/status/"),
@@ -323,3 +323,128 @@ def test_norfolk_gets_404_for_suffolk_ids_whatever_the_body(records, norfolk_cli
         for body in ({"version": 1, "status": SURROGATE, "gender": SURROGATE}, {"version": 1.5}, {}):
             response = send(norfolk_client, method, path, body)
             assert response.status_code == 404, (path, response.status_code)
+
+
+# --- Generated from the OpenAPI schema: every operation, every field ----------------------------
+# The acceptance's test: the cases come from the schema itself (drf-spectacular's generator,
+# in-process), run as Bob with real records behind every path parameter, then as Nina (Norfolk)
+# with the same Suffolk ids. Zero 5xx; Bob's bad values are a 400 naming the field; Nina's are 404.
+
+PLACEHOLDER = "__bad_value__"
+DEEP = 40  # deeper than concord.api.MAX_JSON_DEPTH, shallower than Python's recursion limit
+BAD_VALUES = [  # (label, value): a value to encode, or raw JSON text in place of the placeholder
+    ("lone surrogate", SURROGATE),
+    ("NUL", "a\x00b"),
+    ("nested too deep", json.loads("[" * DEEP + "]" * DEEP)),
+    ("NaN", "raw:NaN"),
+    ("Infinity", "raw:-Infinity"),
+    ("1e999", "raw:1e999"),
+    ("an object", {"a": 1}),
+    ("a list of lists", [["x"]]),
+]
+BAD_QUERY = [("lone surrogate", "%ED%A0%80"), ("NUL", "%00"), ("a long value", "x" * 5000)]
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _body_properties(schema: dict, operation: dict) -> dict[str, dict]:
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return {}
+    return _resolve(schema, content["application/json"]["schema"]).get("properties", {})
+
+
+def _json_with(field: str, value) -> str:
+    if isinstance(value, str) and value.startswith("raw:"):
+        return json.dumps({field: PLACEHOLDER}).replace(f'"{PLACEHOLDER}"', value[4:])
+    return json.dumps({field: value})
+
+
+def _huge_numbers(schema: dict, prop: dict) -> list:
+    prop = _resolve(schema, prop)
+    return [("10**30", 10**30), ("1.5", 1.5)] if prop.get("type") == "integer" and "maximum" in prop else []
+
+
+def bad_requests(schema: dict):
+    """``(label, path, method, body or None, query or None, field)`` for every operation."""
+    for path, method, operation in operations(schema):
+        properties = _body_properties(schema, operation)
+        for field, prop in properties.items():
+            for label, value in [*BAD_VALUES, *_huge_numbers(schema, prop)]:
+                yield f"{field}: {label}", path, method, _json_with(field, value), None, field
+        if properties:
+            yield "100 KB of [", path, method, "[" * 100_000, None, "non_field_errors"
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] != "page":
+                for label, value in BAD_QUERY:
+                    yield f"?{parameter['name']}: {label}", path, method, None, f"{parameter['name']}={value}", \
+                        parameter["name"]  # fmt: skip
+
+
+def call(client, method: str, path: str, body: str | None, query: str | None):
+    extra = {"QUERY_STRING": query} if query else {}
+    if body is None:
+        return getattr(client, method)(path, **extra)
+    return client.generic(method.upper(), path, body.encode("utf-8", "surrogatepass"),
+                          content_type="application/json", **extra)  # fmt: skip
+
+
+def domain_counts() -> dict[str, int]:
+    from tenant_apps.casework.models import Family, FamilyMember, ProfileAddress, ProfileAlias, Share
+
+    with schema_context("suffolk"):
+        models = (Profile, Case, TimelineEntry, Task, Share, Family, FamilyMember, ProfileAddress, ProfileAlias)
+        return {model.__name__: model.objects.count() for model in models}
+
+
+def test_every_operation_in_the_schema_answers_bad_input_with_a_400_naming_the_field(cast, norfolk_client):
+    schema = openapi_schema()
+    records = make_records(cast)
+    bob = client_of(cast, "bob")
+    before = domain_counts()
+    tried, failures = 0, []
+    for label, path, method, body, query, field in bad_requests(schema):
+        response = call(bob, method, fill(path, path_ids(path, records)), body, query)
+        tried += 1
+        problem = None
+        if response.status_code >= 500:
+            problem = f"{response.status_code}"
+        elif response.status_code != 400:
+            problem = f"{response.status_code}, not 400"
+        else:
+            error = response.json()["error"]
+            if field not in error.get("fields", {}):
+                problem = f"400 without {field}: {error}"
+        if problem:
+            failures.append(f"{method.upper()} {path} {label}: {problem}")
+    assert not failures, f"{len(failures)} of {tried}:\n" + "\n".join(failures[:60])
+    assert tried > 500
+    assert domain_counts() == before  # nothing half-saved
+
+    # Norfolk's admin, with Suffolk's ids in every path and the same bad input: 404, never 5xx.
+    # (Each operation once per kind of bad value, on its first field: the answer comes before the body.)
+    sign_in(norfolk_client, "nina@norfolk.test")
+    seen, first_field = 0, {}
+    for label, path, method, body, query, field in bad_requests(schema):
+        ids = path_ids(path, records)
+        if not ids or first_field.setdefault((path, method, query is None), field) != field:
+            continue
+        response = call(norfolk_client, method, fill(path, ids), body, query)
+        seen += 1
+        if response.status_code != 404:
+            failures.append(f"Norfolk {method.upper()} {path} {label}: {response.status_code}")
+    assert not failures, "\n".join(failures[:60])
+    assert seen > 150
+    assert domain_counts() == before
+
+
+def test_the_multipart_upload_refuses_a_non_file_and_a_json_body(cast):
+    records = make_records(cast)
+    bob = client_of(cast, "bob")
+    url = f"{API}/entries/{records['entry'].pk}/attachments/"
+    assert_400_naming(bob.post(url, {"file": "not a file"}), "file")
+    assert bob.generic("POST", url, b'{"file": "x"}', content_type="application/json").status_code == 415

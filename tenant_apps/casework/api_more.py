@@ -168,7 +168,9 @@ class FamilyMembersApi(CaseworkAPIView):
 
 
 class FamilyMemberRemoveApi(CaseworkAPIView):
-    @extend_schema(operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses=FamilyDetailOutput)
+    @extend_schema(
+        operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses={200: FamilyDetailOutput}
+    )
     def delete(self, request, family_id, member_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
         version = _version_of(request)
@@ -240,7 +242,9 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
             )
 
     class RemoveApi(CaseworkAPIView):
-        @extend_schema(operation_id=f"profiles_{plural}_remove", parameters=[VERSION_PARAMETER], responses=RemoveOutput)
+        @extend_schema(
+            operation_id=f"profiles_{plural}_remove", parameters=[VERSION_PARAMETER], responses={200: RemoveOutput}
+        )
         def delete(self, request, profile_id, item_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
             version = _version_of(request)

@@ -124,6 +124,7 @@ class TaskListApi(TasksApi):
                 self.fields["profile"].queryset = profiles_visible_to(request.user)
 
     @extend_schema(
+        operation_id="v1_tasks_list",
         parameters=[TaskFilterSerializer, OpenApiParameter("page", int)],
         responses=page_of(TaskOutputSerializer, "PaginatedTaskList"),
     )
