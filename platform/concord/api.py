@@ -25,7 +25,7 @@ import math
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -217,6 +217,7 @@ def _date_in_range(value: dt.date) -> None:
         raise serializers.ValidationError(_DATE_RANGE, code="out_of_range")
 
 
+@extend_schema_field({"type": "string", "format": "date", "description": _DATE_RANGE})
 class DateField(serializers.DateField):
     """A date from ``DATE_MIN`` to ``DATE_MAX`` (a task due 9999-12-31 is a mistake, not a plan)."""
 
@@ -226,6 +227,7 @@ class DateField(serializers.DateField):
         return parsed
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "description": f"RFC 3339. {_DATE_RANGE[:-1]} (UTC)."})
 class DateTimeField(serializers.DateTimeField):
     """A date-time whose UTC date falls from ``DATE_MIN`` to ``DATE_MAX``, answered in RFC 3339
     (the partnership's local time, or UTC for a stored value whose offset has seconds)."""
