@@ -26,6 +26,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from concord.api import ChoiceField, DateField, DateTimeField, IdField, SlugRelatedField, page_of
 from concord.permissions import IsVerified
 from concord.sql import related_values
 from tenant_apps.casework import selectors, services
@@ -83,18 +84,6 @@ def _paginated(request, view, queryset, serializer_class):
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _page_of(serializer_class, name: str):
-    return inline_serializer(
-        name=name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
-
-
 def _valid(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -125,14 +114,14 @@ def _editable_entry(*, user, entry_id) -> TimelineEntry:
     return entry
 
 
-def _kind_field(choices, **kwargs) -> serializers.ChoiceField:
+def _kind_field(choices, **kwargs) -> ChoiceField:
     """A ``kind`` choice documented as a pattern: profiles and entries both have a ``kind`` with
     different choices, and drf-spectacular would give them colliding ``KindEnum`` components
     (a warning that ``check --deploy`` fails on)."""
     values = [value for value, _ in choices]
 
     @extend_schema_field({"type": "string", "pattern": f"^({'|'.join(values)})$", "description": ", ".join(values)})
-    class KindField(serializers.ChoiceField):
+    class KindField(ChoiceField):
         pass
 
     return KindField(choices=choices, **kwargs)
@@ -230,15 +219,15 @@ def _profile_detail(profile: Profile) -> dict:
 
 class ProfileListCreateApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=Profile.Kind.choices, default=Profile.Kind.PERSON)
+        kind = ChoiceField(choices=Profile.Kind.choices, default=Profile.Kind.PERSON)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
-        gender = serializers.ChoiceField(choices=Profile.Gender.choices, default=Profile.Gender.NOT_KNOWN)
+        date_of_birth = DateField(required=False, allow_null=True, default=None)
+        gender = ChoiceField(choices=Profile.Gender.choices, default=Profile.Gender.NOT_KNOWN)
         phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-        owning_team = serializers.IntegerField(required=False, allow_null=True, default=None)
+        owning_team = IdField(required=False, allow_null=True, default=None)
         aliases = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, default=list, max_length=20
         )
@@ -249,7 +238,7 @@ class ProfileListCreateApi(CaseworkAPIView):
     @extend_schema(
         operation_id="profiles_list",
         parameters=[OpenApiParameter("kind", enum=Profile.Kind.values), OpenApiParameter("page", int)],
-        responses=_page_of(ProfileSummaryOutput, "PaginatedProfileSummary"),
+        responses=page_of(ProfileSummaryOutput, "PaginatedProfileSummary"),
     )
     def get(self, request):
         profiles = selectors.profiles_visible_to(request.user).select_related("owning_agency", "owning_team")
@@ -276,7 +265,7 @@ class ProfileDuplicatesApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
+        date_of_birth = DateField(required=False, allow_null=True, default=None)
 
         class Meta:
             ref_name = "ProfileDuplicatesInput"
@@ -310,8 +299,8 @@ class ProfileDetailApi(CaseworkAPIView):
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
         last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        date_of_birth = serializers.DateField(required=False, allow_null=True)
-        gender = serializers.ChoiceField(choices=Profile.Gender.choices, required=False)
+        date_of_birth = DateField(required=False, allow_null=True)
+        gender = ChoiceField(choices=Profile.Gender.choices, required=False)
         phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
@@ -385,20 +374,20 @@ def _case_detail(*, user, case_id) -> Case:
 
 class CaseListCreateApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
-        case_type = serializers.SlugRelatedField(slug_field="code", queryset=CaseType.objects.all())
+        case_type = SlugRelatedField(slug_field="code", queryset=CaseType.objects.all())
         title = serializers.CharField(max_length=200)
         summary = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-        opened_on = serializers.DateField(required=False, allow_null=True, default=None)
-        owning_team = serializers.IntegerField(required=False, allow_null=True, default=None)
-        lead_practitioner = serializers.IntegerField(required=False, allow_null=True, default=None)
+        opened_on = DateField(required=False, allow_null=True, default=None)
+        owning_team = IdField(required=False, allow_null=True, default=None)
+        lead_practitioner = IdField(required=False, allow_null=True, default=None)
         subjects = inline_serializer(
             name="CaseSubjectInput",
             many=True,
             required=False,
             default=list,
             fields={
-                "profile": serializers.IntegerField(),
-                "role": serializers.ChoiceField(choices=CaseSubject.Role.choices),
+                "profile": IdField(),
+                "role": ChoiceField(choices=CaseSubject.Role.choices),
             },
         )
 
@@ -408,7 +397,7 @@ class CaseListCreateApi(CaseworkAPIView):
     @extend_schema(
         operation_id="cases_list",
         parameters=[OpenApiParameter("status", enum=Case.Status.values), OpenApiParameter("page", int)],
-        responses=_page_of(CaseSummaryOutput, "PaginatedCaseSummary"),
+        responses=page_of(CaseSummaryOutput, "PaginatedCaseSummary"),
     )
     def get(self, request):
         cases = selectors.cases_visible_to(request.user).select_related("case_type", "owning_agency", "owning_team")
@@ -464,9 +453,9 @@ class CaseDetailApi(CaseworkAPIView):
 class CaseStatusApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
-        status = serializers.ChoiceField(choices=Case.Status.choices)
-        outcome = serializers.ChoiceField(choices=Case.Outcome.choices, required=False, allow_blank=True, default="")
-        closed_on = serializers.DateField(required=False, allow_null=True, default=None)
+        status = ChoiceField(choices=Case.Status.choices)
+        outcome = ChoiceField(choices=Case.Outcome.choices, required=False, allow_blank=True, default="")
+        closed_on = DateField(required=False, allow_null=True, default=None)
 
         class Meta:
             ref_name = "CaseStatusInput"
@@ -483,7 +472,7 @@ class CaseStatusApi(CaseworkAPIView):
 # --- Timeline --------------------------------------------------------------------------------
 
 
-_DATETIME = serializers.DateTimeField()  # one field for every entry's dates (building one costs more than using it)
+_DATETIME = DateTimeField()  # one field for every entry's dates (building one costs more than using it)
 
 
 def _listed(entry, attribute: str, relation: str) -> list[int]:
@@ -544,7 +533,7 @@ class EntryOutput(serializers.Serializer):
         }
 
 
-TIMELINE_PAGE = _page_of(EntryOutput, "PaginatedTimeline")
+TIMELINE_PAGE = page_of(EntryOutput, "PaginatedTimeline")
 
 
 def _set_listed_ids(page: list) -> None:
@@ -583,17 +572,15 @@ def _timeline_page(request, view, entries, *, count: int | None = None):
 
 class EntryCreateInput(serializers.Serializer):
     kind = _kind_field(TimelineEntry.Kind.choices)
-    action = serializers.ChoiceField(choices=TimelineEntry.Action.choices, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField()
+    action = ChoiceField(choices=TimelineEntry.Action.choices, required=False, allow_blank=True, default="")
+    occurred_at = DateTimeField()
     summary = serializers.CharField(max_length=200)
     body = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
     attendees = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     is_sensitive = serializers.BooleanField(required=False, default=False)
-    restricted_to_teams = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=50
-    )
+    restricted_to_teams = serializers.ListField(child=IdField(), required=False, default=list, max_length=50)
     profiles = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=100,
+        child=IdField(), required=False, default=list, max_length=100,
         help_text="Who the entry is about (on a case: default, the case's subjects).",
     )  # fmt: skip
 
@@ -623,7 +610,7 @@ TIMELINE_DOC = (
 class TimelineQuery(serializers.Serializer):
     """The query of a timeline's GET (validated: an unknown kind is a 400 naming ``kind``)."""
 
-    kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices, required=False, allow_blank=True, default="")
+    kind = ChoiceField(choices=TimelineEntry.Kind.choices, required=False, allow_blank=True, default="")
 
 
 TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", str, enum=TimelineEntry.Kind.values)]
@@ -678,8 +665,8 @@ class EntryDetailApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         kind = _kind_field(TimelineEntry.Kind.choices, required=False)
-        action = serializers.ChoiceField(choices=TimelineEntry.Action.choices, required=False, allow_blank=True)
-        occurred_at = serializers.DateTimeField(required=False)
+        action = ChoiceField(choices=TimelineEntry.Action.choices, required=False, allow_blank=True)
+        occurred_at = DateTimeField(required=False)
         summary = serializers.CharField(max_length=200, required=False)
         body = serializers.CharField(max_length=20000, required=False, allow_blank=True)
         attendees = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -741,9 +728,9 @@ class ShareOutput(serializers.Serializer):
 
 
 class ShareInput(serializers.Serializer):
-    team = serializers.IntegerField(required=False, allow_null=True, default=None)
-    agency = serializers.IntegerField(required=False, allow_null=True, default=None)
-    user = serializers.IntegerField(required=False, allow_null=True, default=None)
+    team = IdField(required=False, allow_null=True, default=None)
+    agency = IdField(required=False, allow_null=True, default=None)
+    user = IdField(required=False, allow_null=True, default=None)
     can_edit = serializers.BooleanField(required=False, default=False)
 
     class Meta:

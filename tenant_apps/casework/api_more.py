@@ -18,6 +18,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from concord.api import ChoiceField, IdField, page_of
 from tenant_apps.casework import details_services, family_selectors, family_services, selectors, services
 from tenant_apps.casework.api import (
     VERSION_HELP,
@@ -25,7 +26,6 @@ from tenant_apps.casework.api import (
     ProfileDetailOutput,
     _conflicts,
     _kind_field,
-    _page_of,
     _paginated,
     _profile_detail,
     _Ref,
@@ -131,7 +131,7 @@ def _family_detail(user, family: Family) -> dict:
 class FamilyListCreateApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
-        owning_team = serializers.IntegerField(required=False, allow_null=True, default=None)
+        owning_team = IdField(required=False, allow_null=True, default=None)
 
         class Meta:
             ref_name = "FamilyCreateInput"
@@ -139,7 +139,7 @@ class FamilyListCreateApi(CaseworkAPIView):
     @extend_schema(
         operation_id="families_list",
         parameters=[OpenApiParameter("page", int)],
-        responses=_page_of(FamilySummaryOutput, "PaginatedFamilySummary"),
+        responses=page_of(FamilySummaryOutput, "PaginatedFamilySummary"),
     )
     def get(self, request):
         families = family_selectors.families_visible_to(request.user).select_related("owning_agency", "owning_team")
@@ -164,8 +164,8 @@ class FamilyDetailApi(CaseworkAPIView):
 class FamilyMembersApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
-        profile = serializers.IntegerField(help_text="A profile you may edit.")
-        relationship = serializers.ChoiceField(choices=FamilyMember.Relationship.choices)
+        profile = IdField(help_text="A profile you may edit.")
+        relationship = ChoiceField(choices=FamilyMember.Relationship.choices)
 
         class Meta:
             ref_name = "FamilyMemberAddInput"
@@ -182,7 +182,9 @@ class FamilyMembersApi(CaseworkAPIView):
 
 
 class FamilyMemberRemoveApi(CaseworkAPIView):
-    @extend_schema(operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses=FamilyDetailOutput)
+    @extend_schema(
+        operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses={200: FamilyDetailOutput}
+    )
     def delete(self, request, family_id, member_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
         version = _version_of(request)
@@ -255,7 +257,9 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
             )
 
     class RemoveApi(CaseworkAPIView):
-        @extend_schema(operation_id=f"profiles_{plural}_remove", parameters=[VERSION_PARAMETER], responses=RemoveOutput)
+        @extend_schema(
+            operation_id=f"profiles_{plural}_remove", parameters=[VERSION_PARAMETER], responses={200: RemoveOutput}
+        )
         def delete(self, request, profile_id, item_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
             version = _version_of(request)
@@ -321,7 +325,7 @@ ProfileAliasesApi, ProfileAliasRemoveApi = _detail_apis(
 
 class ProfileMergeApi(CaseworkAPIView):
     class InputSerializer(serializers.Serializer):
-        merge_id = serializers.IntegerField(help_text="The profile merged into this one (it stays, marked merged).")
+        merge_id = IdField(help_text="The profile merged into this one (it stays, marked merged).")
 
         class Meta:
             ref_name = "ProfileMergeInput"

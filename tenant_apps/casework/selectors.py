@@ -211,18 +211,15 @@ def access_entry(*, user, entry_id, edit: bool = False) -> TimelineEntry:
     """An entry on a case (or about a profile) the user may see or edit."""
     if not str(entry_id).isdigit():
         raise Http404("No such entry")
-    entry = (
-        TimelineEntry.objects.filter(pk=entry_id, deleted_at__isnull=True)
-        .filter(
-            Q(case__in=cases_visible_to(user, edit=edit))
-            | Q(case__isnull=True, profiles__in=profiles_visible_to(user, edit=edit))
-        )
-        .distinct()
-        .first()
+    visible = TimelineEntry.objects.filter(pk=entry_id).filter(
+        Q(case__in=cases_visible_to(user, edit=edit))
+        | Q(case__isnull=True, profiles__in=profiles_visible_to(user, edit=edit))
     )
+    # One statement: an entry removed between a lookup and a second read would be a 500.
+    entry = _with_readability(TimelineEntry.objects.filter(pk__in=visible.values("pk")), user_scope(user)).first()
     if entry is None:
         raise Http404("No such entry")
-    return _with_readability(TimelineEntry.objects.filter(pk=entry.pk), user_scope(user)).get()
+    return entry
 
 
 # --- What the audit trail may show a reader (registered in ``audit_rules``) ------------------

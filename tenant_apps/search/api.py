@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from concord.api import DateField
 from tenant_apps.search.forms import UK_DATE_FORMATS
 from tenant_apps.search.selectors import QUERY_MAX_LENGTH, current_postcode
 from tenant_apps.search.services import search_run
@@ -18,8 +19,8 @@ class SearchView(APIView):
 
     class SearchInputSerializer(serializers.Serializer):
         query = serializers.CharField(max_length=QUERY_MAX_LENGTH, allow_blank=True, required=False, default="")
-        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None,
-                                              input_formats=[*UK_DATE_FORMATS, "iso-8601"])  # fmt: skip
+        date_of_birth = DateField(required=False, allow_null=True, default=None,
+                                  input_formats=[*UK_DATE_FORMATS, "iso-8601"])  # fmt: skip
 
         def validate(self, data):
             if not data.get("query", "").strip() and not data.get("date_of_birth"):

@@ -8,13 +8,13 @@ error shape in ``concord.api``. A stale version answers 409.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from concord.api import error_response
+from concord.api import ChoiceField, DateField, IdField, error_response, page_of
 from concord.permissions import IsVerified
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
@@ -95,24 +95,24 @@ class TaskListApi(TasksApi):
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
     class TaskFilterSerializer(serializers.Serializer):
-        scope = serializers.ChoiceField(choices=list(SCOPES), default="mine")
-        status = serializers.ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
+        scope = ChoiceField(choices=list(SCOPES), default="mine")
+        status = ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
 
     class TaskCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, allow_blank=True)
         details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
-        due_date = serializers.DateField(allow_null=True, required=False, default=None)
+        due_date = DateField(allow_null=True, required=False, default=None)
         case = serializers.PrimaryKeyRelatedField(
-            queryset=Case.objects.none(), allow_null=True, required=False, default=None
+            queryset=Case.objects.none(), allow_null=True, required=False, default=None, pk_field=IdField()
         )
         profile = serializers.PrimaryKeyRelatedField(
-            queryset=Profile.objects.none(), allow_null=True, required=False, default=None
+            queryset=Profile.objects.none(), allow_null=True, required=False, default=None, pk_field=IdField()
         )
         assigned_user = serializers.PrimaryKeyRelatedField(
-            queryset=get_user_model().objects.all(), allow_null=True, required=False, default=None
+            queryset=get_user_model().objects.all(), allow_null=True, required=False, default=None, pk_field=IdField()
         )
         assigned_team = serializers.PrimaryKeyRelatedField(
-            queryset=Team.objects.all(), allow_null=True, required=False, default=None
+            queryset=Team.objects.all(), allow_null=True, required=False, default=None, pk_field=IdField()
         )
 
         def __init__(self, *args, **kwargs):
@@ -123,7 +123,11 @@ class TaskListApi(TasksApi):
                 self.fields["case"].queryset = cases_visible_to(request.user)
                 self.fields["profile"].queryset = profiles_visible_to(request.user)
 
-    @extend_schema(parameters=[TaskFilterSerializer], responses=TaskOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="v1_tasks_list",
+        parameters=[TaskFilterSerializer, OpenApiParameter("page", int)],
+        responses=page_of(TaskOutputSerializer, "PaginatedTaskList"),
+    )
     def get(self, request):
         filters = self.TaskFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -152,7 +156,7 @@ class TaskStatusApi(TasksApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
 
     class TaskStatusInputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=Task.Status.choices)
+        status = ChoiceField(choices=Task.Status.choices)
         version = serializers.IntegerField(min_value=1)
 
     @extend_schema(request=TaskStatusInputSerializer, responses={200: TaskDetailOutputSerializer})
