@@ -55,8 +55,8 @@ class ChangedSinceOpenedError(exceptions.APIException):
 def _conflicts():
     try:
         yield
-    except services.ChangedSinceOpened:
-        raise ChangedSinceOpenedError() from None
+    except services.ChangedSinceOpened as error:  # and its kinds (``AlreadyMerged``): their own code and message
+        raise ChangedSinceOpenedError(error.message, code=error.code) from None
 
 
 class WritersOnly(permissions.BasePermission):

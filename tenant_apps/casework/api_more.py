@@ -322,7 +322,8 @@ class ProfileMergeApi(CaseworkAPIView):
         data = _valid(self.InputSerializer, request.data)
         merge = selectors.access_profile(user=request.user, profile_id=data["merge_id"])
         try:
-            keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
+            with _conflicts():  # the other one was merged a moment ago: 409 already_merged
+                keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
         except DjangoValidationError as error:
             raise DjangoValidationError({"merge_id": error.messages}) from None
         keep.refresh_from_db()

@@ -34,7 +34,15 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clocks differ a little between dev
 class ChangedSinceOpened(Exception):
     """Someone saved this record after the user opened it."""
 
+    code = "changed_since_opened"
     message = "This record changed since you opened it. Reload it, check the changes, then make yours again."
+
+
+class AlreadyMerged(ChangedSinceOpened):
+    """One of the two profiles was merged (by someone else, a moment ago): nothing was merged now."""
+
+    code = "already_merged"
+    message = "One of these profiles has just been merged into another. Reload the profile and check it again."
 
 
 def _writer(user) -> None:
@@ -43,13 +51,27 @@ def _writer(user) -> None:
 
 
 def _owner_defaults(user, owning_agency, owning_team):
+    """Who owns a new profile, case or family: the rule of every route (pages and API).
+
+    - The owning agency is the user's own agency (the default); no other may be named.
+    - The owning team is one of the user's own teams: the create pages offer only those,
+      and the API refuses any other (400 on ``owning_team``), even another team of the
+      same agency. Left out, it is the user's only team if they have exactly one; a user
+      of several teams must choose; a user of none makes a record owned by the agency alone.
+    """
     scope = user_scope(user)
-    agency_id = owning_agency.pk if owning_agency else scope.agency_id
+    if owning_agency is not None and owning_agency.pk != scope.agency_id:
+        raise ValidationError({"owning_agency": ["Choose your own agency."]})
+    agency_id = scope.agency_id
     if agency_id is None:
         raise ValidationError({"owning_agency": ["Choose the agency that owns this record."]})
-    if owning_team is not None and owning_team.agency_id != agency_id:
-        raise ValidationError({"owning_team": ["Choose a team of the owning agency."]})
-    return agency_id, (owning_team.pk if owning_team else None)
+    if owning_team is None:
+        if len(scope.team_ids) > 1:
+            raise ValidationError({"owning_team": ["Choose the team that owns this record."]})
+        return agency_id, (scope.team_ids[0] if scope.team_ids else None)
+    if owning_team.pk not in scope.team_ids or owning_team.agency_id != agency_id:
+        raise ValidationError({"owning_team": ["Choose one of your teams."]})
+    return agency_id, owning_team.pk
 
 
 # --- Profiles ------------------------------------------------------------------------------
@@ -153,8 +175,14 @@ def profile_merge(*, user, request=None, keep: Profile, merge: Profile) -> Profi
     _writer(user)
     if keep.pk == merge.pk:
         raise ValidationError({"merge": ["Choose two different profiles."]})
-    editable = profiles_visible_to(user, edit=True).filter(pk__in=[keep.pk, merge.pk]).select_for_update()
-    if editable.count() != 2:
+    # Lock both rows, always in the order of their ids, before deciding anything: two opposite
+    # merges (X into Y, Y into X) then queue on the same first row, and the second one reads
+    # the first one's result once it commits. (``select_for_update().count()`` locks nothing:
+    # Django leaves FOR UPDATE out of a count.)
+    locked = list(Profile.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk]).order_by("pk"))
+    if any(profile.merged_into_id is not None for profile in locked):
+        raise AlreadyMerged()
+    if profiles_visible_to(user, edit=True).filter(pk__in=[keep.pk, merge.pk]).count() != 2:
         raise PermissionDenied("You may not edit both profiles.")
     for relation in ("case_roles", "family_memberships", "addresses", "identifiers", "warnings",
                      "vulnerabilities", "aliases", "shares"):  # fmt: skip

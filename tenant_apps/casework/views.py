@@ -436,6 +436,9 @@ def profile_merge(request, profile_id: int):
         try:
             with transaction.atomic():
                 services.profile_merge(user=user, request=request, keep=profile, merge=merge)
+        except services.AlreadyMerged as error:  # an opposite merge won a moment ago
+            form.add_error(None, error.message)
+            return render(request, "casework/profile_merge.html", context, status=409)
         except ValidationError as error:
             _apply_errors(form, error, rename={"merge": "other"})
         else:
