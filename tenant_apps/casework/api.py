@@ -732,6 +732,8 @@ class ShareOutput(serializers.Serializer):
     agency = _Ref(allow_null=True)
     user = _Person(allow_null=True)
     can_edit = serializers.BooleanField()
+    can_share = serializers.BooleanField(help_text="May share on: the grantee may share it further (never with "
+                                         "more than they hold) and revoke what they granted.")  # fmt: skip
     granted_by = _Person()
     granted_at = serializers.DateTimeField()
 
@@ -744,6 +746,10 @@ class ShareInput(serializers.Serializer):
     agency = serializers.IntegerField(required=False, allow_null=True, default=None)
     user = serializers.IntegerField(required=False, allow_null=True, default=None)
     can_edit = serializers.BooleanField(required=False, default=False)
+    can_share = serializers.BooleanField(
+        required=False, default=False,
+        help_text="May share on. Only the owning team or agency, or an admin, may grant it (else 400 on can_share).",
+    )  # fmt: skip
 
     class Meta:
         ref_name = "ShareInput"
@@ -770,11 +776,14 @@ def _shares_of(record) -> list[Share]:
 
 
 def _share_grant(request, **record):
+    """Share the record: the owners, admins and re-sharers (``selectors.sharing_rights``); anyone
+    else who may see it gets 403. The answer is the share as committed (its team, agency, user
+    and granter are the objects it was made with): nothing is read after the commit."""
     data = _valid(ShareInput, request.data)
     share = services.share_grant(
-        user=request.user, request=request, **record, can_edit=data["can_edit"], **_grantees(data)
-    )
-    share = Share.objects.select_related("team", "agency", "user", "granted_by").get(pk=share.pk)
+        user=request.user, request=request, **record, can_edit=data["can_edit"], can_share=data["can_share"],
+        **_grantees(data),
+    )  # fmt: skip
     return Response(ShareOutput(share).data, status=status.HTTP_201_CREATED)
 
 

@@ -309,7 +309,8 @@ class CaseSubject(models.Model):
 
 
 class Share(models.Model):
-    """A grant of a profile or a case to a team, an agency or one user (view or edit)."""
+    """A grant of a profile or a case to a team, an agency or one user (view or edit, and perhaps
+    "may share on": ``can_share``). Who may grant and revoke: ``selectors.sharing_rights``."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, null=True, blank=True, related_name="shares")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="shares")
@@ -317,6 +318,9 @@ class Share(models.Model):
     agency = models.ForeignKey("directory.Agency", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     user = models.ForeignKey(USER, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     can_edit = models.BooleanField(default=False)
+    # "May share on": the grantee may share the record further (never with more than they hold)
+    # and revoke the shares they granted. Only the owning team or agency, or an admin, grants it.
+    can_share = models.BooleanField(default=False)
     granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
 
