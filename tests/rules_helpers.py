@@ -37,13 +37,16 @@ def committed_bob(committed_db):
     try:
         yield {"bob": bob, "agency": agency, "team": team, "suffix": suffix}
     finally:
-        _remove_committed(bob, agency, team, first_event)
+        try:
+            _remove_committed(bob, agency, team)
+        finally:
+            _remove_audit_events(first_event)
         forget_used_codes()
         connection.set_schema_to_public()
 
 
-def _remove_committed(bob, agency, team, first_event: int) -> None:
-    from tenant_apps.casework.models import Case, Profile, Share, TimelineEntry
+def _remove_committed(bob, agency, team) -> None:
+    from tenant_apps.casework.models import Case, Family, Profile, Share, TimelineEntry
     from tenant_apps.directory.models import Membership, TeamMembership
     from tenant_apps.outbox.models import OutboundEmail
 
@@ -54,28 +57,30 @@ def _remove_committed(bob, agency, team, first_event: int) -> None:
         Share.objects.filter(granted_by=bob).delete()
         TimelineEntry.objects.filter(recorded_by=bob).delete()
         Case.objects.filter(owning_agency=agency).delete()
+        Family.objects.filter(owning_agency=agency).delete()
         Profile.objects.filter(owning_agency=agency).update(merged_into=None)
         Profile.objects.filter(owning_agency=agency).delete()
-        try:
-            from tenant_apps.casework.models import IdempotencyKey
+        from tenant_apps.casework.models import IdempotencyKey
 
-            IdempotencyKey.objects.filter(user=bob).delete()
-        except ImportError:
-            pass
+        IdempotencyKey.objects.filter(user=bob).delete()
         OutboundEmail.objects.filter(status="queued").delete()
         TeamMembership.objects.filter(user=bob, team=team).delete()
         Membership.objects.filter(user=bob, agency=agency).delete()
         team.delete()
         agency.delete()
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-            try:
-                cursor.execute("DELETE FROM audit_auditevent WHERE id >= %s", [first_event])
-            finally:
-                cursor.execute("SET session_replication_role = DEFAULT")
     connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = 'mail'")
+
+
+def _remove_audit_events(first_event: int) -> None:
+    with schema_context("suffolk"), connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute("DELETE FROM audit_auditevent WHERE id >= %s", [first_event])
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    connection.set_schema_to_public()
 
 
 def in_thread(target, *args, **kwargs) -> threading.Thread:

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from concord.permissions import IsVerified
 from concord.sql import related_values
 from tenant_apps.casework import selectors, services
+from tenant_apps.casework.idempotency import api_create_once
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile, Share, TimelineEntry
 from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.directory.models import Team
@@ -262,10 +263,13 @@ class ProfileListCreateApi(CaseworkAPIView):
 
     @extend_schema(operation_id="profiles_create", request=InputSerializer, responses={201: ProfileDetailOutput})
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
-        team = _team(data.pop("owning_team"), field="owning_team")
-        profile = services.profile_create(user=request.user, request=request, owning_team=team, **data)
-        return Response(ProfileDetailOutput(_profile_detail(profile)).data, status=status.HTTP_201_CREATED)
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            team = _team(data.pop("owning_team"), field="owning_team")
+            profile = services.profile_create(user=request.user, request=request, owning_team=team, **data)
+            return Response(ProfileDetailOutput(_profile_detail(profile)).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class ProfileDuplicatesApi(CaseworkAPIView):
@@ -421,6 +425,9 @@ class CaseListCreateApi(CaseworkAPIView):
 
     @extend_schema(operation_id="cases_create", request=InputSerializer, responses={201: CaseDetailOutput})
     def post(self, request):
+        return api_create_once(request, lambda: self._create(request))
+
+    def _create(self, request):
         data = _valid(self.InputSerializer, request.data)
         profiles = _visible_profiles(request.user, [s["profile"] for s in data["subjects"]], field="subjects")
         case = services.case_create(
@@ -602,6 +609,10 @@ class EntryCreateInput(serializers.Serializer):
 
 
 def _entry_create(request, *, case=None, profile=None):
+    return api_create_once(request, lambda: _entry_create_now(request, case=case, profile=profile))
+
+
+def _entry_create_now(request, *, case=None, profile=None):
     data = _valid(EntryCreateInput, request.data)
     ids = data.pop("profiles")
     if profile is not None and profile.pk not in ids:
@@ -776,6 +787,10 @@ def _shares_of(record) -> list[Share]:
 
 
 def _share_grant(request, **record):
+    return api_create_once(request, lambda: _share_grant_now(request, **record))
+
+
+def _share_grant_now(request, **record):
     """Share the record: the owners, admins and re-sharers (``selectors.sharing_rights``); anyone
     else who may see it gets 403. The answer is the share as committed (its team, agency, user
     and granter are the objects it was made with): nothing is read after the commit."""

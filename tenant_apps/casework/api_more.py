@@ -32,6 +32,7 @@ from tenant_apps.casework.api import (
     _team,
     _valid,
 )
+from tenant_apps.casework.idempotency import api_create_once
 from tenant_apps.casework.models import (
     Family,
     FamilyMember,
@@ -134,10 +135,15 @@ class FamilyListCreateApi(CaseworkAPIView):
 
     @extend_schema(operation_id="families_create", request=InputSerializer, responses={201: FamilyDetailOutput})
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
-        team = _team(data["owning_team"], field="owning_team")
-        family = family_services.family_create(user=request.user, request=request, name=data["name"], owning_team=team)
-        return Response(FamilyDetailOutput(_family_detail(request.user, family)).data, status=status.HTTP_201_CREATED)
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            team = _team(data["owning_team"], field="owning_team")
+            family = family_services.family_create(user=request.user, request=request, name=data["name"],
+                                                   owning_team=team)  # fmt: skip
+            detail = FamilyDetailOutput(_family_detail(request.user, family)).data
+            return Response(detail, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class FamilyDetailApi(CaseworkAPIView):
@@ -159,12 +165,18 @@ class FamilyMembersApi(CaseworkAPIView):
     @extend_schema(operation_id="families_members_add", request=InputSerializer, responses={201: FamilyDetailOutput})
     def post(self, request, family_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
-        data = _valid(self.InputSerializer, request.data)
-        profile = selectors.profiles_visible_to(request.user).filter(pk=data["profile"]).first()
-        with _conflicts():
-            family_services.family_add_member(user=request.user, request=request, family=family, profile=profile,
-                                              relationship=data["relationship"], version=data["version"])  # fmt: skip
-        return Response(FamilyDetailOutput(_family_detail(request.user, family)).data, status=status.HTTP_201_CREATED)
+
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            profile = selectors.profiles_visible_to(request.user).filter(pk=data["profile"]).first()
+            with _conflicts():
+                family_services.family_add_member(user=request.user, request=request, family=family,
+                                                  profile=profile, relationship=data["relationship"],
+                                                  version=data["version"])  # fmt: skip
+            detail = FamilyDetailOutput(_family_detail(request.user, family)).data
+            return Response(detail, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class FamilyMemberRemoveApi(CaseworkAPIView):
@@ -231,13 +243,16 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
         @extend_schema(operation_id=f"profiles_{plural}_add", request=Input, responses={201: AddOutput})
         def post(self, request, profile_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
-            data = _valid(Input, request.data)
-            with _conflicts():
-                item = add(user=request.user, request=request, profile=profile, **data)
-            profile.refresh_from_db(fields=["version"])
-            return Response(
-                {"profile_version": profile.version, "item": ItemOutput(item).data}, status=status.HTTP_201_CREATED
-            )
+
+            def create():
+                data = _valid(Input, request.data)
+                with _conflicts():
+                    item = add(user=request.user, request=request, profile=profile, **data)
+                profile.refresh_from_db(fields=["version"])  # in the transaction: before the commit
+                answer = {"profile_version": profile.version, "item": ItemOutput(item).data}
+                return Response(answer, status=status.HTTP_201_CREATED)
+
+            return api_create_once(request, create)
 
     class RemoveApi(CaseworkAPIView):
         @extend_schema(operation_id=f"profiles_{plural}_remove", parameters=[VERSION_PARAMETER], responses=RemoveOutput)
@@ -380,15 +395,19 @@ class EntryAttachmentsApi(CaseworkAPIView):
             entry = _readable_entry(user=request.user, entry_id=entry_id, edit=True)
         except Http404:
             raise PermissionDenied("You may not add files to this entry.") from None
-        data = _valid(self.InputSerializer, request.data)
-        try:
-            document = document_store(request_or_user=request._request, file=data["file"],
-                                      attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk)  # fmt: skip
-        except StorageUnavailable as error:
-            raise StorageUnavailableError(str(error)) from None
-        except DjangoValidationError as error:
-            raise DjangoValidationError({"file": error.messages}) from None
-        return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            try:
+                document = document_store(request_or_user=request._request, file=data["file"],
+                                          attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk)  # fmt: skip
+            except StorageUnavailable as error:
+                raise StorageUnavailableError(str(error)) from None
+            except DjangoValidationError as error:
+                raise DjangoValidationError({"file": error.messages}) from None
+            return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class DocumentDownloadUrlApi(CaseworkAPIView):

@@ -46,6 +46,7 @@ from tenant_apps.casework.forms import (
     TimelineFilterForm,
     sharing_terms,
 )
+from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import (
     Case,
     CaseSubject,
@@ -270,6 +271,7 @@ def profile_list(request):
 
 @writers_only
 @GET_POST
+@create_once
 def profile_create(request):
     form = ProfileCreateForm(_posted(request), teams=_my_teams(request.user))
     duplicates = []
@@ -471,6 +473,7 @@ def case_list(request):
 
 @writers_only
 @GET_POST
+@create_once
 def case_create(request):
     user = request.user
     profiles = selectors.profiles_visible_to(user).order_by("last_name", "first_name", "name", "pk")
@@ -622,6 +625,7 @@ def share_revoke(request, case_id: int, share_id: int):
 
 @writers_only
 @GET_POST
+@create_once
 def entry_create(request, case_id: int):
     case = _case_with_people(request.user, case_id, edit=True)
     now = timezone.localtime()
