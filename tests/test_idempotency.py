@@ -372,3 +372,84 @@ def test_concurrent_double_submissions_of_a_page_form_create_once(committed_bob,
         assert len(made) == 1, [a.status_code for a in answers]
         assert sorted(a.status_code for a in answers) == [302, 302]
         assert {a["Location"] for a in answers} == {f"/profiles/{made[0].pk}/"}
+
+
+# --- Pages: the same form sent twice, one after the other ---------------------------------------
+
+
+def _token(page) -> str:
+    return page.content.decode().split('name="form_token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_create_form_sent_twice_creates_once_and_the_second_goes_to_what_the_first_made(cast):
+    bob = client_of(cast, "bob")
+    profile = make_profile(cast)
+    # A task (and its e-mail to Dan): the second submission makes neither again.
+    due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    token = _token(bob.get("/tasks/new/"))
+    form = {"title": "Visit", "assigned_user": cast["dan"].pk, "due_date": due, "form_token": token}
+    first, second = bob.post("/tasks/new/", form), bob.post("/tasks/new/", form)
+    with schema_context("suffolk"):
+        task = Task.objects.get(title="Visit")
+        assert OutboundEmail.objects.filter(to=[cast["dan"].email]).count() == 1
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == f"/tasks/{task.pk}/"
+    assert "This form had already been sent: nothing was created twice." in bob.get(second["Location"]).content.decode()
+    # A case, likewise; a form shown afresh has a new token and creates a second one.
+    page = bob.get("/cases/new/")
+    asb = page.context["form"].fields["case_type"].queryset.get(code="ASB")
+    form = {"case_type": asb.pk, "title": "Noise", "owning_team": cast["asb"].pk, "subject_1": profile.pk,
+            "role_1": "victim", "form_token": _token(page)}  # fmt: skip
+    assert bob.post("/cases/new/", form)["Location"] == bob.post("/cases/new/", form)["Location"]
+    with schema_context("suffolk"):
+        assert Case.objects.filter(title="Noise").count() == 1
+    fresh_token = _token(bob.get("/cases/new/"))
+    assert fresh_token != form["form_token"]
+    assert bob.post("/cases/new/", {**form, "form_token": fresh_token}).status_code == 302
+    with schema_context("suffolk"):
+        assert Case.objects.filter(title="Noise").count() == 2
+
+
+def test_a_form_with_errors_keeps_its_token_and_creates_once_corrected(cast):
+    bob = client_of(cast, "bob")
+    token = _token(bob.get("/families/new/"))
+    wrong = bob.post("/families/new/", {"name": "", "owning_team": cast["asb"].pk, "form_token": token})
+    assert wrong.status_code == 200 and _token(wrong) == token
+    form = {"name": "Bloggs household", "owning_team": cast["asb"].pk, "form_token": token}
+    assert bob.post("/families/new/", form).status_code == 302
+    assert bob.post("/families/new/", form).status_code == 302
+    with schema_context("suffolk"):
+        assert Family.objects.filter(name="Bloggs household").count() == 1
+
+
+def test_an_attachment_upload_retried_with_its_key_stores_one_document_and_one_object(cast, s3):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tenant_apps.documents.models import Document
+    from tests.test_casework_api import make_entry
+    from tests.test_documents import PDF_BYTES
+
+    bob = client_of(cast, "bob")
+    entry = make_entry(cast, make_case(cast, make_profile(cast)))
+    url = f"{API}/entries/{entry.pk}/attachments/"
+
+    def send(data=PDF_BYTES):
+        return bob.post(url, {"file": SimpleUploadedFile("report.pdf", data, content_type="application/pdf")},
+                        HTTP_IDEMPOTENCY_KEY="upload-1")  # fmt: skip
+
+    first, again = send(), send()
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    with schema_context("suffolk"):
+        assert Document.objects.count() == 1
+    assert len(s3.object_keys()) == 1
+    # A client's retry comes with a new multipart boundary: still the same request.
+    from django.test.client import encode_multipart
+
+    file = SimpleUploadedFile("report.pdf", PDF_BYTES, content_type="application/pdf")
+    body = encode_multipart("another-boundary-42", {"file": file})
+    retried = bob.post(url, body, content_type="multipart/form-data; boundary=another-boundary-42",
+                       HTTP_IDEMPOTENCY_KEY="upload-1")  # fmt: skip
+    assert retried.status_code == 201 and retried["Idempotent-Replayed"] == "true"
+    assert error_of(send(PDF_BYTES + b"\n% another file"), 422)["code"] == "idempotency_key_reused"
+    assert len(s3.object_keys()) == 1

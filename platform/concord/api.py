@@ -93,17 +93,20 @@ def idempotency_key_of(request) -> str | None:
 
 def request_fingerprint(request) -> str:
     """What "the same request" means for a key: method, path and body (a JSON body compared as
-    data, so spacing and key order do not matter)."""
+    data, so spacing and key order do not matter; a multipart body by its fields and files)."""
     import contextlib
     import hashlib
     import json
 
     from django.http.request import RawPostDataException
 
-    try:
-        body = request.body  # the raw bytes, when the body was not read as a stream yet
-    except RawPostDataException:  # a multipart body already parsed (e.g. for the CSRF check)
-        body = _parsed_body(request)
+    if (request.content_type or "").startswith("multipart/"):
+        body = _parsed_body(request)  # fields and files: a retry's new boundary is the same request
+    else:
+        try:
+            body = request.body
+        except RawPostDataException:  # a form body already read (e.g. by the CSRF check)
+            body = _parsed_body(request)
     if (request.content_type or "").startswith("application/json"):
         with contextlib.suppress(ValueError):  # not JSON after all: compared as bytes
             body = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
