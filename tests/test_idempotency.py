@@ -453,3 +453,18 @@ def test_an_attachment_upload_retried_with_its_key_stores_one_document_and_one_o
     assert retried.status_code == 201 and retried["Idempotent-Replayed"] == "true"
     assert error_of(send(PDF_BYTES + b"\n% another file"), 422)["code"] == "idempotency_key_reused"
     assert len(s3.object_keys()) == 1
+
+
+def test_the_openapi_schema_offers_the_header_on_every_create(cast):
+    bob = client_of(cast, "bob")
+    paths = bob.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    creates = [
+        "/api/v1/profiles/", "/api/v1/cases/", "/api/v1/cases/{case_id}/timeline/",
+        "/api/v1/profiles/{profile_id}/timeline/", "/api/v1/cases/{case_id}/shares/",
+        "/api/v1/profiles/{profile_id}/shares/", "/api/v1/families/", "/api/v1/families/{family_id}/members/",
+        "/api/v1/profiles/{profile_id}/aliases/", "/api/v1/entries/{entry_id}/attachments/", "/api/v1/tasks/",
+        "/api/v1/tasks/{task_id}/replies/",
+    ]  # fmt: skip
+    for path in creates:
+        headers = [p["name"] for p in paths[path]["post"].get("parameters", []) if p["in"] == "header"]
+        assert headers == ["Idempotency-Key"], path

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 from concord.permissions import IsVerified
 from concord.sql import related_values
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.idempotency import api_create_once
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile, Share, TimelineEntry
 from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.directory.models import Team
@@ -261,7 +261,12 @@ class ProfileListCreateApi(CaseworkAPIView):
             profiles = profiles.filter(kind=kind)
         return _paginated(request, self, profiles.order_by(*Profile._meta.ordering, "pk"), ProfileSummaryOutput)
 
-    @extend_schema(operation_id="profiles_create", request=InputSerializer, responses={201: ProfileDetailOutput})
+    @extend_schema(
+        operation_id="profiles_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: ProfileDetailOutput},
+    )
     def post(self, request):
         def create():
             data = _valid(self.InputSerializer, request.data)
@@ -423,7 +428,12 @@ class CaseListCreateApi(CaseworkAPIView):
             cases = cases.filter(status=wanted)
         return _paginated(request, self, cases, CaseSummaryOutput)
 
-    @extend_schema(operation_id="cases_create", request=InputSerializer, responses={201: CaseDetailOutput})
+    @extend_schema(
+        operation_id="cases_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: CaseDetailOutput},
+    )
     def post(self, request):
         return api_create_once(request, lambda: self._create(request))
 
@@ -654,7 +664,12 @@ class CaseTimelineApi(CaseworkAPIView):
         entries = selectors.timeline_for_case(user=request.user, case=case, kind=kind)
         return _timeline_page(request, self, entries, count=selectors.live_entry_count(case, kind=kind))
 
-    @extend_schema(operation_id="cases_timeline_add", request=EntryCreateInput, responses={201: EntryOutput})
+    @extend_schema(
+        operation_id="cases_timeline_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=EntryCreateInput,
+        responses={201: EntryOutput},
+    )
     def post(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
         return _entry_create(request, case=case)
@@ -676,6 +691,7 @@ class ProfileTimelineApi(CaseworkAPIView):
 
     @extend_schema(
         operation_id="profiles_timeline_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
         description="Record work about this profile (and any others named), on no case.",
         request=EntryCreateInput,
         responses={201: EntryOutput},
@@ -816,7 +832,12 @@ class CaseSharesApi(CaseworkAPIView):
         case = selectors.access_case(user=request.user, case_id=case_id)
         return Response(ShareOutput(_shares_of(case), many=True).data)
 
-    @extend_schema(operation_id="cases_shares_grant", request=ShareInput, responses={201: ShareOutput})
+    @extend_schema(
+        operation_id="cases_shares_grant",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ShareInput,
+        responses={201: ShareOutput},
+    )
     def post(self, request, case_id):
         return _share_grant(request, case=selectors.access_case(user=request.user, case_id=case_id))
 
@@ -833,7 +854,12 @@ class ProfileSharesApi(CaseworkAPIView):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)
         return Response(ShareOutput(_shares_of(profile), many=True).data)
 
-    @extend_schema(operation_id="profiles_shares_grant", request=ShareInput, responses={201: ShareOutput})
+    @extend_schema(
+        operation_id="profiles_shares_grant",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ShareInput,
+        responses={201: ShareOutput},
+    )
     def post(self, request, profile_id):
         return _share_grant(request, profile=selectors.access_profile(user=request.user, profile_id=profile_id))
 

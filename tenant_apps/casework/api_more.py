@@ -32,7 +32,7 @@ from tenant_apps.casework.api import (
     _team,
     _valid,
 )
-from tenant_apps.casework.idempotency import api_create_once
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import (
     Family,
     FamilyMember,
@@ -133,7 +133,12 @@ class FamilyListCreateApi(CaseworkAPIView):
         families = family_selectors.families_visible_to(request.user).select_related("owning_agency", "owning_team")
         return _paginated(request, self, families.order_by("name", "pk"), FamilySummaryOutput)
 
-    @extend_schema(operation_id="families_create", request=InputSerializer, responses={201: FamilyDetailOutput})
+    @extend_schema(
+        operation_id="families_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: FamilyDetailOutput},
+    )
     def post(self, request):
         def create():
             data = _valid(self.InputSerializer, request.data)
@@ -162,7 +167,12 @@ class FamilyMembersApi(CaseworkAPIView):
         class Meta:
             ref_name = "FamilyMemberAddInput"
 
-    @extend_schema(operation_id="families_members_add", request=InputSerializer, responses={201: FamilyDetailOutput})
+    @extend_schema(
+        operation_id="families_members_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: FamilyDetailOutput},
+    )
     def post(self, request, family_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
 
@@ -240,7 +250,12 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
             items = model.objects.filter(profile=profile).order_by(*(model._meta.ordering or ()), "pk")
             return Response({"profile_version": profile.version, "results": ItemOutput(items, many=True).data})
 
-        @extend_schema(operation_id=f"profiles_{plural}_add", request=Input, responses={201: AddOutput})
+        @extend_schema(
+            operation_id=f"profiles_{plural}_add",
+            parameters=[IDEMPOTENCY_PARAMETER],
+            request=Input,
+            responses={201: AddOutput},
+        )
         def post(self, request, profile_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
 
@@ -386,6 +401,7 @@ class EntryAttachmentsApi(CaseworkAPIView):
 
     @extend_schema(
         operation_id="entries_attachments_upload",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request={"multipart/form-data": InputSerializer},
         responses={201: DocumentOutput},
     )

@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.shortcuts import redirect
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 
 from concord.api import answer_once
 from tenant_apps.casework.models import IdempotencyKey
@@ -55,6 +56,14 @@ class KeyStore:
     @staticmethod
     def forget(*, user, key: str) -> None:
         IdempotencyKey.objects.filter(user=user, key=key, status_code__isnull=True).delete()
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Optional, 1 to 200 printable ASCII characters. A retry with the same key and request gets the "
+    "first answer (header Idempotent-Replayed: true) and creates nothing; the same key with another request "
+    "answers 422 idempotency_key_reused. Kept 24 hours, per user.",
+)  # fmt: skip
 
 
 def api_create_once(request, create):

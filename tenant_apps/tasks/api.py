@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from concord.api import error_response
 from concord.permissions import IsVerified
-from tenant_apps.casework.idempotency import api_create_once
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.directory.models import Team
@@ -133,7 +133,11 @@ class TaskListApi(TasksApi):
         page = paginator.paginate_queryset(tasks, request, view=self)
         return paginator.get_paginated_response(TaskOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=TaskCreateInputSerializer, responses={201: TaskDetailOutputSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=TaskCreateInputSerializer,
+        responses={201: TaskDetailOutputSerializer},
+    )
     def post(self, request):
         """Create a task. Answered from inside the create's transaction (nothing is read after it
         commits), and once per ``Idempotency-Key``: a retry gets the first answer, no second
@@ -180,7 +184,9 @@ class TaskReplyApi(TasksApi):
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 
-    @extend_schema(request=TaskReplyInputSerializer, responses={201: TaskReplyOutputSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER], request=TaskReplyInputSerializer, responses={201: TaskReplyOutputSerializer}
+    )
     def post(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
 
