@@ -237,3 +237,16 @@ def test_viewers_never_share(cast, shared):
     vera = client_as(cast, "vera")
     assert error_of(json_post(vera, shared["api"], {"user": cast["erin"].pk}), 403)["code"] == "permission_denied"
     assert vera.get(shared["page"]).status_code == 403
+
+
+def test_the_record_pages_link_to_sharing_only_for_those_who_may_share(cast, shared):
+    link = f'href="{shared["page"]}"'
+    detail = f"/{shared['kind']}s/{shared['record'].pk}/"
+    assert link in client_as(cast, "bob").get(detail).content.decode()
+    dan = client_of(cast, "dan")  # an edit share: he edits, but may not share on
+    assert dan.get(detail).status_code == 200 and link not in dan.get(detail).content.decode()
+    with schema_context("suffolk"):
+        Share.objects.create(**{shared["kind"]: shared["record"]}, user=cast["erin"], can_share=True,
+                             granted_by=cast["bob"])  # fmt: skip
+    erin = client_of(cast, "erin")  # view only, may share on
+    assert link in erin.get(detail).content.decode()

@@ -346,6 +346,7 @@ def profile_detail(request, profile_id: int):
         "families": _families_of(user, profile),
         "page": page,
         "may_edit": selectors.may_edit_profile(user, profile),  # what the page offers
+        "may_share": selectors.sharing_rights(user, profile).may_share,
         "photo_url": profile_photo_url(profile),
         "photo_form": photo_form,
         "timeline_filter": timeline_filter,
@@ -526,6 +527,7 @@ def case_detail(request, case_id: int):
         "subjects": _subjects_of(user, case),
         "page": page,
         "may_edit": may_edit,
+        "may_share": selectors.sharing_rights(user, case).may_share,
         "timeline_filter": timeline_filter,
         "filter_query": _filter_query(request),
         "section": "cases",

@@ -197,7 +197,8 @@ def _service_arguments(kind: str, data: dict) -> dict:
 def details(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     prefetch_related_objects([profile], "aliases", "addresses", "identifiers", "warnings", "vulnerabilities")
-    context = {"profile": profile, "kinds": list(DETAILS), "section": "profiles"}
+    context = {"profile": profile, "kinds": list(DETAILS), "section": "profiles",
+               "may_share": selectors.sharing_rights(request.user, profile).may_share}  # fmt: skip
     return render(request, "casework_more/details.html", context)
 
 
