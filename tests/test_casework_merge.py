@@ -13,6 +13,7 @@ import datetime as dt
 from django_tenants.utils import schema_context
 
 from tenant_apps.casework.models import Family, FamilyMember, Profile, ProfileAlias
+from tests.rules_helpers import committed_bob  # noqa: F401 - fixture
 from tests.test_casework_pages import (  # noqa: F401 - fixtures
     client_as,
     in_suffolk,
@@ -148,3 +149,125 @@ def test_the_create_form_asks_htmx_for_the_check_and_still_works_without_it(cast
     response = bob.post("/profiles/new/", {**KYLE, "gender": "male", "aliases": "", "owning_team": cast["asb"].pk})
     assert response.status_code == 200
     assert "These are not the same person: create the profile" in response.content.decode()
+
+
+# --- Opposite merges at the same instant (issue 8, point 14) ----------------------------------
+# Committed data and threads with their own connections: "X into Y" and "Y into X" started
+# together. Exactly one merges; the other is refused with a clear message (409 on the page and
+# the API); one of the two stays visible in lists and search.
+
+
+def _committed_pair(people, trial: int):
+    from tenant_apps.accounts.models import User  # noqa: PLC0415
+    from tenant_apps.casework import services  # noqa: PLC0415
+
+    with schema_context("suffolk"):
+        bob = User.objects.get(pk=people["bob"].pk)
+        name = f"Racer{people['suffix']}x{trial}"
+        first = services.profile_create(user=bob, owning_team=people["team"], first_name="Kyle", last_name=name)
+        second = services.profile_create(user=bob, owning_team=people["team"], first_name="Kyle", last_name=name)
+    return first, second, name
+
+
+def _only_one_remains_visible(people, pair, name) -> None:
+    from tenant_apps.accounts.models import User  # noqa: PLC0415
+    from tenant_apps.casework.selectors import profiles_visible_to  # noqa: PLC0415
+    from tenant_apps.search.selectors import find  # noqa: PLC0415
+
+    with schema_context("suffolk"):
+        bob = User.objects.get(pk=people["bob"].pk)
+        assert profiles_visible_to(bob).filter(pk__in=[p.pk for p in pair]).count() == 1
+        found = [profile.pk for profile in find(user=bob, query=f"Kyle {name}").profiles]
+        assert len([pk for pk in found if pk in {p.pk for p in pair}]) == 1, found  # (others are earlier trials)
+
+
+def test_opposite_merges_at_the_same_instant_one_merges_the_other_is_refused(committed_bob):
+    import threading  # noqa: PLC0415
+
+    from tenant_apps.accounts.models import User  # noqa: PLC0415
+    from tenant_apps.casework import services  # noqa: PLC0415
+    from tests.rules_helpers import in_thread  # noqa: PLC0415
+
+    for trial in range(8):
+        x, y, name = _committed_pair(committed_bob, trial)
+        barrier = threading.Barrier(2)
+        outcomes = {}
+
+        def merge(keep, other, label, barrier=barrier, outcomes=outcomes):
+            with schema_context("suffolk"):
+                bob = User.objects.get(pk=committed_bob["bob"].pk)
+                barrier.wait(timeout=10)
+                try:
+                    services.profile_merge(user=bob, keep=keep, merge=other)
+                    outcomes[label] = "merged"
+                except services.AlreadyMerged as error:
+                    outcomes[label] = error.message
+                except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                    outcomes[label] = repr(error)
+
+        threads = [in_thread(merge, x, y, "x<-y"), in_thread(merge, y, x, "y<-x")]
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(outcomes.values()) == sorted(["merged", services.AlreadyMerged.message]), (trial, outcomes)
+        _only_one_remains_visible(committed_bob, (x, y), name)
+
+
+def _merge_while_the_opposite_one_commits(committed_bob, keep, merge, send):
+    """Merge ``keep`` into ``merge`` in another connection, hold its transaction open until
+    ``send()`` (the opposite merge, through a route) is waiting on its locks, then commit."""
+    import threading  # noqa: PLC0415
+
+    from django.db import transaction  # noqa: PLC0415
+
+    from tenant_apps.accounts.models import User  # noqa: PLC0415
+    from tenant_apps.casework import services  # noqa: PLC0415
+    from tests.rules_helpers import in_thread, wait_for_lock_waiter  # noqa: PLC0415
+
+    merged, waited = threading.Event(), []
+
+    def hold():
+        with schema_context("suffolk"), transaction.atomic():
+            services.profile_merge(user=User.objects.get(pk=committed_bob["bob"].pk), keep=merge, merge=keep)
+            merged.set()
+            waited.append(wait_for_lock_waiter(timeout=5))
+
+    thread = in_thread(hold)
+    assert merged.wait(timeout=10)
+    response = send()
+    thread.join(timeout=30)
+    return response, waited
+
+
+def test_the_losing_opposite_merge_answers_409_on_the_api_and_the_page(committed_bob):
+    from django.test import Client  # noqa: PLC0415
+
+    from tenant_apps.casework import services  # noqa: PLC0415
+    from tests.conftest import sign_in  # noqa: PLC0415
+
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "bob@suffolk.test")
+
+    x, y, name = _committed_pair(committed_bob, 0)
+    response, waited = _merge_while_the_opposite_one_commits(
+        committed_bob, x, y,
+        lambda: client.post(f"/api/v1/profiles/{x.pk}/merge/", {"merge_id": y.pk}, content_type="application/json"),
+    )  # fmt: skip
+    assert response.status_code == 409, response.content
+    assert response.json() == {"error": {"status": 409, "code": "already_merged",
+                                         "message": services.AlreadyMerged.message}}  # fmt: skip
+    assert waited == [True]  # the API's merge really waited for the other one's locks
+    _only_one_remains_visible(committed_bob, (x, y), name)
+    listed = client.get("/api/v1/profiles/").json()["results"]
+    assert [p["id"] for p in listed if p["id"] in (x.pk, y.pk)] == [y.pk]
+
+    x, y, name = _committed_pair(committed_bob, 1)
+    response, waited = _merge_while_the_opposite_one_commits(
+        committed_bob, x, y,
+        lambda: client.post(f"/profiles/{x.pk}/merge/", {"other": y.pk, "confirm": y.pk}),
+    )  # fmt: skip
+    assert response.status_code == 409, response.content[:2000]
+    assert "One of these profiles has just been merged into another." in response.content.decode()
+    assert waited == [True]
+    _only_one_remains_visible(committed_bob, (x, y), name)
+    assert client.get(f"/profiles/{y.pk}/").status_code == 200
+    assert client.get(f"/profiles/{x.pk}/").status_code == 404

@@ -30,6 +30,7 @@ from concord.api import ChoiceField, DateField, DateTimeField, IdField, SlugRela
 from concord.permissions import IsVerified
 from concord.sql import related_values
 from tenant_apps.casework import selectors, services
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile, Share, TimelineEntry
 from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.directory.models import Team
@@ -56,8 +57,8 @@ class ChangedSinceOpenedError(exceptions.APIException):
 def _conflicts():
     try:
         yield
-    except services.ChangedSinceOpened:
-        raise ChangedSinceOpenedError() from None
+    except services.ChangedSinceOpened as error:  # and its kinds (``AlreadyMerged``): their own code and message
+        raise ChangedSinceOpenedError(error.message, code=error.code) from None
 
 
 class WritersOnly(permissions.BasePermission):
@@ -249,12 +250,20 @@ class ProfileListCreateApi(CaseworkAPIView):
             profiles = profiles.filter(kind=kind)
         return _paginated(request, self, profiles.order_by(*Profile._meta.ordering, "pk"), ProfileSummaryOutput)
 
-    @extend_schema(operation_id="profiles_create", request=InputSerializer, responses={201: ProfileDetailOutput})
+    @extend_schema(
+        operation_id="profiles_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: ProfileDetailOutput},
+    )
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
-        team = _team(data.pop("owning_team"), field="owning_team")
-        profile = services.profile_create(user=request.user, request=request, owning_team=team, **data)
-        return Response(ProfileDetailOutput(_profile_detail(profile)).data, status=status.HTTP_201_CREATED)
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            team = _team(data.pop("owning_team"), field="owning_team")
+            profile = services.profile_create(user=request.user, request=request, owning_team=team, **data)
+            return Response(ProfileDetailOutput(_profile_detail(profile)).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class ProfileDuplicatesApi(CaseworkAPIView):
@@ -408,8 +417,16 @@ class CaseListCreateApi(CaseworkAPIView):
             cases = cases.filter(status=wanted)
         return _paginated(request, self, cases, CaseSummaryOutput)
 
-    @extend_schema(operation_id="cases_create", request=InputSerializer, responses={201: CaseDetailOutput})
+    @extend_schema(
+        operation_id="cases_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: CaseDetailOutput},
+    )
     def post(self, request):
+        return api_create_once(request, lambda: self._create(request))
+
+    def _create(self, request):
         data = _valid(self.InputSerializer, request.data)
         profiles = _visible_profiles(request.user, [s["profile"] for s in data["subjects"]], field="subjects")
         case = services.case_create(
@@ -589,6 +606,10 @@ class EntryCreateInput(serializers.Serializer):
 
 
 def _entry_create(request, *, case=None, profile=None):
+    return api_create_once(request, lambda: _entry_create_now(request, case=case, profile=profile))
+
+
+def _entry_create_now(request, *, case=None, profile=None):
     data = _valid(EntryCreateInput, request.data)
     ids = data.pop("profiles")
     if profile is not None and profile.pk not in ids:
@@ -630,7 +651,12 @@ class CaseTimelineApi(CaseworkAPIView):
         entries = selectors.timeline_for_case(user=request.user, case=case, kind=kind)
         return _timeline_page(request, self, entries, count=selectors.live_entry_count(case, kind=kind))
 
-    @extend_schema(operation_id="cases_timeline_add", request=EntryCreateInput, responses={201: EntryOutput})
+    @extend_schema(
+        operation_id="cases_timeline_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=EntryCreateInput,
+        responses={201: EntryOutput},
+    )
     def post(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
         return _entry_create(request, case=case)
@@ -652,6 +678,7 @@ class ProfileTimelineApi(CaseworkAPIView):
 
     @extend_schema(
         operation_id="profiles_timeline_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
         description="Record work about this profile (and any others named), on no case.",
         request=EntryCreateInput,
         responses={201: EntryOutput},
@@ -720,6 +747,8 @@ class ShareOutput(serializers.Serializer):
     agency = _Ref(allow_null=True)
     user = _Person(allow_null=True)
     can_edit = serializers.BooleanField()
+    can_share = serializers.BooleanField(help_text="May share on: the grantee may share it further (never with "
+                                         "more than they hold) and revoke what they granted.")  # fmt: skip
     granted_by = _Person()
     granted_at = serializers.DateTimeField()
 
@@ -732,6 +761,10 @@ class ShareInput(serializers.Serializer):
     agency = IdField(required=False, allow_null=True, default=None)
     user = IdField(required=False, allow_null=True, default=None)
     can_edit = serializers.BooleanField(required=False, default=False)
+    can_share = serializers.BooleanField(
+        required=False, default=False,
+        help_text="May share on. Only the owning team or agency, or an admin, may grant it (else 400 on can_share).",
+    )  # fmt: skip
 
     class Meta:
         ref_name = "ShareInput"
@@ -758,11 +791,18 @@ def _shares_of(record) -> list[Share]:
 
 
 def _share_grant(request, **record):
+    return api_create_once(request, lambda: _share_grant_now(request, **record))
+
+
+def _share_grant_now(request, **record):
+    """Share the record: the owners, admins and re-sharers (``selectors.sharing_rights``); anyone
+    else who may see it gets 403. The answer is the share as committed (its team, agency, user
+    and granter are the objects it was made with): nothing is read after the commit."""
     data = _valid(ShareInput, request.data)
     share = services.share_grant(
-        user=request.user, request=request, **record, can_edit=data["can_edit"], **_grantees(data)
-    )
-    share = Share.objects.select_related("team", "agency", "user", "granted_by").get(pk=share.pk)
+        user=request.user, request=request, **record, can_edit=data["can_edit"], can_share=data["can_share"],
+        **_grantees(data),
+    )  # fmt: skip
     return Response(ShareOutput(share).data, status=status.HTTP_201_CREATED)
 
 
@@ -781,7 +821,12 @@ class CaseSharesApi(CaseworkAPIView):
         services.record_viewed(user=request.user, request=request, record=case, what="shares")
         return Response(ShareOutput(_shares_of(case), many=True).data)
 
-    @extend_schema(operation_id="cases_shares_grant", request=ShareInput, responses={201: ShareOutput})
+    @extend_schema(
+        operation_id="cases_shares_grant",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ShareInput,
+        responses={201: ShareOutput},
+    )
     def post(self, request, case_id):
         return _share_grant(request, case=selectors.access_case(user=request.user, case_id=case_id))
 
@@ -799,7 +844,12 @@ class ProfileSharesApi(CaseworkAPIView):
         services.record_viewed(user=request.user, request=request, record=profile, what="shares")
         return Response(ShareOutput(_shares_of(profile), many=True).data)
 
-    @extend_schema(operation_id="profiles_shares_grant", request=ShareInput, responses={201: ShareOutput})
+    @extend_schema(
+        operation_id="profiles_shares_grant",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ShareInput,
+        responses={201: ShareOutput},
+    )
     def post(self, request, profile_id):
         return _share_grant(request, profile=selectors.access_profile(user=request.user, profile_id=profile_id))
 

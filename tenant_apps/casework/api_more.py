@@ -32,6 +32,7 @@ from tenant_apps.casework.api import (
     _team,
     _valid,
 )
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import (
     Family,
     FamilyMember,
@@ -145,12 +146,22 @@ class FamilyListCreateApi(CaseworkAPIView):
         families = family_selectors.families_visible_to(request.user).select_related("owning_agency", "owning_team")
         return _paginated(request, self, families.order_by("name", "pk"), FamilySummaryOutput)
 
-    @extend_schema(operation_id="families_create", request=InputSerializer, responses={201: FamilyDetailOutput})
+    @extend_schema(
+        operation_id="families_create",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: FamilyDetailOutput},
+    )
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
-        team = _team(data["owning_team"], field="owning_team")
-        family = family_services.family_create(user=request.user, request=request, name=data["name"], owning_team=team)
-        return Response(FamilyDetailOutput(_family_detail(request.user, family)).data, status=status.HTTP_201_CREATED)
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            team = _team(data["owning_team"], field="owning_team")
+            family = family_services.family_create(user=request.user, request=request, name=data["name"],
+                                                   owning_team=team)  # fmt: skip
+            detail = FamilyDetailOutput(_family_detail(request.user, family)).data
+            return Response(detail, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class FamilyDetailApi(CaseworkAPIView):
@@ -170,15 +181,26 @@ class FamilyMembersApi(CaseworkAPIView):
         class Meta:
             ref_name = "FamilyMemberAddInput"
 
-    @extend_schema(operation_id="families_members_add", request=InputSerializer, responses={201: FamilyDetailOutput})
+    @extend_schema(
+        operation_id="families_members_add",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: FamilyDetailOutput},
+    )
     def post(self, request, family_id):
         family = family_selectors.access_family(user=request.user, family_id=family_id)
-        data = _valid(self.InputSerializer, request.data)
-        profile = selectors.profiles_visible_to(request.user).filter(pk=data["profile"]).first()
-        with _conflicts():
-            family_services.family_add_member(user=request.user, request=request, family=family, profile=profile,
-                                              relationship=data["relationship"], version=data["version"])  # fmt: skip
-        return Response(FamilyDetailOutput(_family_detail(request.user, family)).data, status=status.HTTP_201_CREATED)
+
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            profile = selectors.profiles_visible_to(request.user).filter(pk=data["profile"]).first()
+            with _conflicts():
+                family_services.family_add_member(user=request.user, request=request, family=family,
+                                                  profile=profile, relationship=data["relationship"],
+                                                  version=data["version"])  # fmt: skip
+            detail = FamilyDetailOutput(_family_detail(request.user, family)).data
+            return Response(detail, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class FamilyMemberRemoveApi(CaseworkAPIView):
@@ -245,16 +267,24 @@ def _detail_apis(*, plural: str, component: str, model, output_fields: dict, inp
             services.record_viewed(user=request.user, request=request, record=profile, what=plural)
             return Response({"profile_version": profile.version, "results": ItemOutput(items, many=True).data})
 
-        @extend_schema(operation_id=f"profiles_{plural}_add", request=Input, responses={201: AddOutput})
+        @extend_schema(
+            operation_id=f"profiles_{plural}_add",
+            parameters=[IDEMPOTENCY_PARAMETER],
+            request=Input,
+            responses={201: AddOutput},
+        )
         def post(self, request, profile_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
-            data = _valid(Input, request.data)
-            with _conflicts():
-                item = add(user=request.user, request=request, profile=profile, **data)
-            profile.refresh_from_db(fields=["version"])
-            return Response(
-                {"profile_version": profile.version, "item": ItemOutput(item).data}, status=status.HTTP_201_CREATED
-            )
+
+            def create():
+                data = _valid(Input, request.data)
+                with _conflicts():
+                    item = add(user=request.user, request=request, profile=profile, **data)
+                profile.refresh_from_db(fields=["version"])  # in the transaction: before the commit
+                answer = {"profile_version": profile.version, "item": ItemOutput(item).data}
+                return Response(answer, status=status.HTTP_201_CREATED)
+
+            return api_create_once(request, create)
 
     class RemoveApi(CaseworkAPIView):
         @extend_schema(
@@ -341,7 +371,8 @@ class ProfileMergeApi(CaseworkAPIView):
         data = _valid(self.InputSerializer, request.data)
         merge = selectors.access_profile(user=request.user, profile_id=data["merge_id"])
         try:
-            keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
+            with _conflicts():  # the other one was merged a moment ago: 409 already_merged
+                keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
         except DjangoValidationError as error:
             raise DjangoValidationError({"merge_id": error.messages}) from None
         keep.refresh_from_db()
@@ -390,6 +421,7 @@ class EntryAttachmentsApi(CaseworkAPIView):
 
     @extend_schema(
         operation_id="entries_attachments_upload",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request={"multipart/form-data": InputSerializer},
         responses={201: DocumentOutput},
     )
@@ -399,15 +431,19 @@ class EntryAttachmentsApi(CaseworkAPIView):
             entry = _readable_entry(user=request.user, entry_id=entry_id, edit=True)
         except Http404:
             raise PermissionDenied("You may not add files to this entry.") from None
-        data = _valid(self.InputSerializer, request.data)
-        try:
-            document = document_store(request_or_user=request._request, file=data["file"],
-                                      attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk)  # fmt: skip
-        except StorageUnavailable as error:
-            raise StorageUnavailableError(str(error)) from None
-        except DjangoValidationError as error:
-            raise DjangoValidationError({"file": error.messages}) from None
-        return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+        def create():
+            data = _valid(self.InputSerializer, request.data)
+            try:
+                document = document_store(request_or_user=request._request, file=data["file"],
+                                          attached_to_type=ENTRY_DOCUMENTS, attached_to_id=entry.pk)  # fmt: skip
+            except StorageUnavailable as error:
+                raise StorageUnavailableError(str(error)) from None
+            except DjangoValidationError as error:
+                raise DjangoValidationError({"file": error.messages}) from None
+            return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class DocumentDownloadUrlApi(CaseworkAPIView):

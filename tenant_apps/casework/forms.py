@@ -316,6 +316,24 @@ class CaseStatusForm(forms.Form):
         _messages(self.fields["outcome"], invalid_choice="Choose the outcome of the case.")
 
 
+def offer_sharing_terms(form: forms.Form, rights) -> None:
+    """Offer on a share form only what the user may grant (``selectors.SharingRights``): "View and
+    edit" if they may grant edit, "They may also share it on" if they may grant that."""
+    if not rights.may_grant_edit:
+        form.fields["access"].choices = [("view", "View")]
+        form.fields["access"].error_messages["invalid_choice"] = "You may share it to view only."
+    if rights.may_grant_share_on:
+        form.fields["share_on"] = forms.BooleanField(
+            label="They may also share it on", required=False,
+            help_text="They may share it further (never with more than they have) and remove what they shared.",
+        )  # fmt: skip
+
+
+def sharing_terms(form: forms.Form) -> dict:
+    """``can_edit`` and ``can_share`` for ``services.share_grant``, from a valid share form."""
+    return {"can_edit": form.cleaned_data["access"] == "edit", "can_share": form.cleaned_data.get("share_on", False)}
+
+
 class ShareForm(forms.Form):
     team = TeamChoiceField(label="A team", required=False, queryset=None, empty_label="No team")
     agency = forms.ModelChoiceField(label="Or an agency", required=False, queryset=None, empty_label="No agency")
@@ -323,7 +341,7 @@ class ShareForm(forms.Form):
     access = forms.ChoiceField(label="They may", choices=[("view", "View"), ("edit", "View and edit")],
                                widget=forms.RadioSelect, initial="view")  # fmt: skip
 
-    def __init__(self, *args, teams, agencies, users, **kwargs):
+    def __init__(self, *args, teams, agencies, users, rights, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
         self.fields["agency"].queryset = agencies
@@ -332,6 +350,7 @@ class ShareForm(forms.Form):
         for name in ("team", "agency", "grantee"):
             _messages(self.fields[name], invalid_choice="Choose from the list.")
         _messages(self.fields["access"], required="Choose what they may do.", invalid_choice="Choose what they may do.")
+        offer_sharing_terms(self, rights)
 
 
 # --- Timeline ----------------------------------------------------------------------------------

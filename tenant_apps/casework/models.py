@@ -309,7 +309,8 @@ class CaseSubject(models.Model):
 
 
 class Share(models.Model):
-    """A grant of a profile or a case to a team, an agency or one user (view or edit)."""
+    """A grant of a profile or a case to a team, an agency or one user (view or edit, and perhaps
+    "may share on": ``can_share``). Who may grant and revoke: ``selectors.sharing_rights``."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, null=True, blank=True, related_name="shares")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="shares")
@@ -317,6 +318,9 @@ class Share(models.Model):
     agency = models.ForeignKey("directory.Agency", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     user = models.ForeignKey(USER, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     can_edit = models.BooleanField(default=False)
+    # "May share on": the grantee may share the record further (never with more than they hold)
+    # and revoke the shares they granted. Only the owning team or agency, or an admin, grants it.
+    can_share = models.BooleanField(default=False)
     granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
 
@@ -414,3 +418,28 @@ class TimelineEntryVersion(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.entry_id} v{self.version}"
+
+
+class IdempotencyKey(models.Model):
+    """A create that must happen once: an API request's ``Idempotency-Key``, or a page form's
+    one-time token (``form:<token>``), with the answer it got (``tenant_apps.casework.idempotency``).
+
+    In the partnership's schema and per user, so keys are scoped to both. The row is inserted
+    in the create's own transaction and holds its answer when that commits; a concurrent
+    request with the same key waits on the row, then replays the answer. Kept for
+    ``idempotency.KEPT_FOR`` (expired rows are deleted by the next keyed request). The body
+    is the answer the user already got: nothing more sensitive than that.
+    """
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True)
+    body = models.TextField(blank=True)  # the answer's JSON as text: jsonb would reorder its keys
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="casework_idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.pk}"

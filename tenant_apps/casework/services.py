@@ -26,7 +26,7 @@ from tenant_apps.casework.models import (
     TimelineEntryVersion,
     normalise_name,
 )
-from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
+from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, sharing_rights, user_scope
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clocks differ a little between devices
 
@@ -34,7 +34,15 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clocks differ a little between dev
 class ChangedSinceOpened(Exception):
     """Someone saved this record after the user opened it."""
 
+    code = "changed_since_opened"
     message = "This record changed since you opened it. Reload it, check the changes, then make yours again."
+
+
+class AlreadyMerged(ChangedSinceOpened):
+    """One of the two profiles was merged (by someone else, a moment ago): nothing was merged now."""
+
+    code = "already_merged"
+    message = "One of these profiles has just been merged into another. Reload the profile and check it again."
 
 
 def _writer(user) -> None:
@@ -43,13 +51,27 @@ def _writer(user) -> None:
 
 
 def _owner_defaults(user, owning_agency, owning_team):
+    """Who owns a new profile, case or family: the rule of every route (pages and API).
+
+    - The owning agency is the user's own agency (the default); no other may be named.
+    - The owning team is one of the user's own teams: the create pages offer only those,
+      and the API refuses any other (400 on ``owning_team``), even another team of the
+      same agency. Left out, it is the user's only team if they have exactly one; a user
+      of several teams must choose; a user of none makes a record owned by the agency alone.
+    """
     scope = user_scope(user)
-    agency_id = owning_agency.pk if owning_agency else scope.agency_id
+    if owning_agency is not None and owning_agency.pk != scope.agency_id:
+        raise ValidationError({"owning_agency": ["Choose your own agency."]})
+    agency_id = scope.agency_id
     if agency_id is None:
         raise ValidationError({"owning_agency": ["Choose the agency that owns this record."]})
-    if owning_team is not None and owning_team.agency_id != agency_id:
-        raise ValidationError({"owning_team": ["Choose a team of the owning agency."]})
-    return agency_id, (owning_team.pk if owning_team else None)
+    if owning_team is None:
+        if len(scope.team_ids) > 1:
+            raise ValidationError({"owning_team": ["Choose the team that owns this record."]})
+        return agency_id, (scope.team_ids[0] if scope.team_ids else None)
+    if owning_team.pk not in scope.team_ids or owning_team.agency_id != agency_id:
+        raise ValidationError({"owning_team": ["Choose one of your teams."]})
+    return agency_id, owning_team.pk
 
 
 # --- Profiles ------------------------------------------------------------------------------
@@ -153,8 +175,14 @@ def profile_merge(*, user, request=None, keep: Profile, merge: Profile) -> Profi
     _writer(user)
     if keep.pk == merge.pk:
         raise ValidationError({"merge": ["Choose two different profiles."]})
-    editable = profiles_visible_to(user, edit=True).filter(pk__in=[keep.pk, merge.pk]).select_for_update()
-    if editable.count() != 2:
+    # Lock both rows, always in the order of their ids, before deciding anything: two opposite
+    # merges (X into Y, Y into X) then queue on the same first row, and the second one reads
+    # the first one's result once it commits. (``select_for_update().count()`` locks nothing:
+    # Django leaves FOR UPDATE out of a count.)
+    locked = list(Profile.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk]).order_by("pk"))
+    if any(profile.merged_into_id is not None for profile in locked):
+        raise AlreadyMerged()
+    if profiles_visible_to(user, edit=True).filter(pk__in=[keep.pk, merge.pk]).count() != 2:
         raise PermissionDenied("You may not edit both profiles.")
     for relation in ("case_roles", "family_memberships", "addresses", "identifiers", "warnings",
                      "vulnerabilities", "aliases", "shares"):  # fmt: skip
@@ -254,35 +282,67 @@ def case_set_status(*, user, request=None, case: Case, version: int, status: str
 # --- Sharing -------------------------------------------------------------------------------
 
 
+def _shared_record(user, *, record_type: str, record_id: int):
+    """The record, locked, if the user may see it; PermissionDenied otherwise (the views have
+    already answered 404 for a record the user may not see)."""
+    visible = (profiles_visible_to if record_type == "profile" else cases_visible_to)(user)
+    record = visible.filter(pk=record_id).select_for_update(of=("self",)).first()
+    if record is None:
+        raise PermissionDenied("You may not change the sharing of this record.")
+    return record
+
+
+def _share_terms(share: Share) -> str:
+    who = f"team {share.team_id}" if share.team_id else f"agency {share.agency_id}" if share.agency_id else (
+        f"user {share.user_id}")  # fmt: skip
+    access = "edit" if share.can_edit else "view"
+    return f"{access} with {who}, may share on: {'yes' if share.can_share else 'no'}"
+
+
 @transaction.atomic
 def share_grant(*, user, request=None, profile: Profile | None = None, case: Case | None = None, team=None,
-                agency=None, grantee=None, can_edit: bool = False) -> Share:  # fmt: skip
-    """Share a record the user may edit with a team, an agency or one user."""
+                agency=None, grantee=None, can_edit: bool = False, can_share: bool = False) -> Share:  # fmt: skip
+    """Share a record with a team, an agency or one user: view or edit, and perhaps "may share on"
+    (``can_share``). Who may, and how far: ``selectors.sharing_rights`` (PermissionDenied if the
+    user may not share it at all; a ValidationError on ``can_edit`` / ``can_share`` if they ask
+    for more than they may grant)."""
     _writer(user)
     record_type, record = ("profile", profile) if profile is not None else ("case", case)
     if record is None or sum(x is not None for x in (team, agency, grantee)) != 1:
         raise ValidationError({"grantee": ["Choose one team, agency or person to share with."]})
-    allowed = (profiles_visible_to if record_type == "profile" else cases_visible_to)(user, edit=True)
-    if not allowed.filter(pk=record.pk).exists():
+    current = _shared_record(user, record_type=record_type, record_id=record.pk)
+    rights = sharing_rights(user, current)
+    if not rights.may_share:
         raise PermissionDenied("You may not share this record.")
-    share = Share.objects.create(**{record_type: record}, team=team, agency=agency, user=grantee,
-                                 can_edit=can_edit, granted_by=user)  # fmt: skip
-    who = f"team {team.pk}" if team else f"agency {agency.pk}" if agency else f"user {grantee.pk}"
+    errors = {}
+    if can_edit and not rights.may_grant_edit:
+        errors["can_edit"] = ["You may share it to view only: you may not edit it yourself."]
+    if can_share and not rights.may_grant_share_on:
+        errors["can_share"] = ["Only the owning team or an admin may let others share it on."]
+    if errors:
+        raise ValidationError(errors)
+    share = Share.objects.create(**{record_type: current}, team=team, agency=agency, user=grantee,
+                                 can_edit=can_edit, can_share=can_share, granted_by=user)  # fmt: skip
     audit_record(action="share.granted", request=request, actor=user, object_type=record_type, object_id=record.pk,
-                 summary=f"{'edit' if can_edit else 'view'} shared with {who}")  # fmt: skip
+                 summary=f"share {share.pk} granted: {_share_terms(share)}",
+                 changes={"can_edit": [None, can_edit], "can_share": [None, can_share]})  # fmt: skip
     return share
 
 
 @transaction.atomic
 def share_revoke(*, user, request=None, share: Share) -> None:
+    """Revoke a share: the owning team or agency and admins revoke any; someone who may share on
+    revokes only the shares they granted (``selectors.sharing_rights``); PermissionDenied otherwise."""
     _writer(user)
     record_type, record_id = ("profile", share.profile_id) if share.profile_id else ("case", share.case_id)
-    allowed = (profiles_visible_to if record_type == "profile" else cases_visible_to)(user, edit=True)
-    if not allowed.filter(pk=record_id).exists():
+    current = _shared_record(user, record_type=record_type, record_id=record_id)
+    if not sharing_rights(user, current).may_revoke(user, share):
         raise PermissionDenied("You may not change the sharing of this record.")
+    share_id, terms = share.pk, _share_terms(share)
     share.delete()
     audit_record(action="share.revoked", request=request, actor=user, object_type=record_type, object_id=record_id,
-                 summary=f"share {share.pk} revoked")  # fmt: skip
+                 summary=f"share {share_id} revoked: {terms}",
+                 changes={"can_edit": [share.can_edit, None], "can_share": [share.can_share, None]})  # fmt: skip
 
 
 # --- Timeline ------------------------------------------------------------------------------

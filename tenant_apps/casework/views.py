@@ -44,7 +44,9 @@ from tenant_apps.casework.forms import (
     ProfilePhotoForm,
     ShareForm,
     TimelineFilterForm,
+    sharing_terms,
 )
+from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import (
     Case,
     CaseSubject,
@@ -105,6 +107,8 @@ def profile_photo_url(profile: Profile) -> str | None:
 
 
 # --- Helpers ---------------------------------------------------------------------------------
+
+SHARE_ERROR_FIELDS = {"grantee": "team", "can_edit": "access", "can_share": "share_on"}  # service -> share form
 
 
 def forbidden(request):
@@ -269,6 +273,7 @@ def profile_list(request):
 
 @writers_only
 @GET_POST
+@create_once
 def profile_create(request):
     form = ProfileCreateForm(_posted(request), teams=_my_teams(request.user))
     duplicates = []
@@ -343,6 +348,7 @@ def profile_detail(request, profile_id: int):
         "families": _families_of(user, profile),
         "page": page,
         "may_edit": selectors.may_edit_profile(user, profile),  # what the page offers
+        "may_share": selectors.sharing_rights(user, profile).may_share,
         "photo_url": profile_photo_url(profile),
         "photo_form": photo_form,
         "timeline_filter": timeline_filter,
@@ -441,6 +447,9 @@ def profile_merge(request, profile_id: int):
         try:
             with transaction.atomic():
                 services.profile_merge(user=user, request=request, keep=profile, merge=merge)
+        except services.AlreadyMerged as error:  # an opposite merge won a moment ago
+            form.add_error(None, error.message)
+            return render(request, "casework/profile_merge.html", context, status=409)
         except ValidationError as error:
             _apply_errors(form, error, rename={"merge": "other"})
         else:
@@ -471,6 +480,7 @@ def case_list(request):
 
 @writers_only
 @GET_POST
+@create_once
 def case_create(request):
     user = request.user
     profiles = selectors.profiles_visible_to(user).order_by("last_name", "first_name", "name", "pk")
@@ -523,6 +533,7 @@ def case_detail(request, case_id: int):
         "subjects": _subjects_of(user, case),
         "page": page,
         "may_edit": may_edit,
+        "may_share": selectors.sharing_rights(user, case).may_share,
         "timeline_filter": timeline_filter,
         "filter_query": _filter_query(request),
         "section": "cases",
@@ -558,49 +569,59 @@ def case_status(request, case_id: int):
     return render(request, "casework/case_status.html", {"form": form, "case": case, "section": "cases"})
 
 
-def _share_form(request):
+def _share_form(request, rights):
     from django.contrib.auth import get_user_model
 
     from tenant_apps.directory.models import Agency
 
     users = get_user_model().objects.filter(is_active=True).order_by("full_name", "email")
-    return ShareForm(_posted(request), teams=_all_teams(), agencies=Agency.objects.order_by("name"), users=users)
+    return ShareForm(_posted(request), teams=_all_teams(), agencies=Agency.objects.order_by("name"), users=users,
+                     rights=rights)  # fmt: skip
 
 
 @writers_only
 @GET_POST
 def case_sharing(request, case_id: int):
-    case = _case_with_people(request.user, case_id, edit=True)
-    form = _share_form(request)
+    """Who else may see the case: the owners, admins and re-sharers (``sharing_rights``); anyone
+    else who may see it gets the 403 page (a case they cannot see is a 404)."""
+    case = _case_with_people(request.user, case_id, edit=False)
+    rights = selectors.sharing_rights(request.user, case)
+    if not rights.may_share:
+        return forbidden(request)
+    form = _share_form(request, rights)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.share_grant(user=request.user, request=request, case=case, team=data["team"],
-                                 agency=data["agency"], grantee=data["grantee"],
-                                 can_edit=data["access"] == "edit")  # fmt: skip
+                                 agency=data["agency"], grantee=data["grantee"], **sharing_terms(form))  # fmt: skip
         except ValidationError as error:
-            _apply_errors(form, error, rename={"grantee": "team"})
+            _apply_errors(form, error, rename=SHARE_ERROR_FIELDS)
         else:
             messages.success(request, f"{case.reference} has been shared.")
             return redirect("casework:case-sharing", case_id=case.pk)
-    shares = shares_with_revoke_urls(case, "casework:share-revoke", case_id=case.pk)
+    shares = shares_with_revoke_urls(case, "casework:share-revoke", request.user, rights, case_id=case.pk)
     context = {"form": form, "case": case, "shares": shares, "section": "cases"}
     services.record_viewed(user=request.user, request=request, record=case, what="sharing")
     return render(request, "casework/case_sharing.html", context)
 
 
-def shares_with_revoke_urls(record, revoke_view: str, **record_kwargs) -> list:
-    """A case's or a profile's shares, oldest first, each with the address that revokes it."""
+def shares_with_revoke_urls(record, revoke_view: str, user, rights, **record_kwargs) -> list:
+    """A case's or a profile's shares, oldest first, each with the address that revokes it (None
+    for those the user may not revoke: ``SharingRights.may_revoke``)."""
     shares = list(record.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at"))
     for share in shares:
-        share.revoke_url = reverse(revoke_view, kwargs={**record_kwargs, "share_id": share.pk})
+        share.revoke_url = (
+            reverse(revoke_view, kwargs={**record_kwargs, "share_id": share.pk})
+            if rights.may_revoke(user, share)
+            else None
+        )
     return shares
 
 
 @writers_only
 @require_POST
 def share_revoke(request, case_id: int, share_id: int):
-    case = selectors.access_case(user=request.user, case_id=case_id, edit=True)
+    case = selectors.access_case(user=request.user, case_id=case_id)
     share = case.shares.filter(pk=share_id).first()
     if share is None:
         raise Http404("No such share")
@@ -614,6 +635,7 @@ def share_revoke(request, case_id: int, share_id: int):
 
 @writers_only
 @GET_POST
+@create_once
 def entry_create(request, case_id: int):
     case = _case_with_people(request.user, case_id, edit=True)
     now = timezone.localtime()

@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenant_apps.casework import details_services, selectors, services
+from tenant_apps.casework.forms import offer_sharing_terms, sharing_terms
 from tenant_apps.casework.models import (
     Profile,
     ProfileAddress,
@@ -31,7 +32,7 @@ from tenant_apps.casework.models import (
     Vulnerability,
     WarningMarker,
 )
-from tenant_apps.casework.views import shares_with_revoke_urls
+from tenant_apps.casework.views import SHARE_ERROR_FIELDS, shares_with_revoke_urls
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -137,7 +138,7 @@ class ShareForm(forms.Form):
     access = forms.ChoiceField(label="They may", choices=[("view", "View"), ("edit", "View and edit")],
                                widget=forms.RadioSelect, initial="view")  # fmt: skip
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, rights, **kwargs):
         from tenant_apps.directory.models import Agency, Team
 
         super().__init__(*args, **kwargs)
@@ -149,6 +150,7 @@ class ShareForm(forms.Form):
         for name in ("team", "agency", "grantee"):
             self.fields[name].error_messages["invalid_choice"] = "Choose from the list."
         _required(self.fields["access"], "Choose what they may do.")
+        offer_sharing_terms(self, rights)
 
 
 # --- The kinds of detail ---------------------------------------------------------------------
@@ -195,7 +197,8 @@ def _service_arguments(kind: str, data: dict) -> dict:
 def details(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     prefetch_related_objects([profile], "aliases", "addresses", "identifiers", "warnings", "vulnerabilities")
-    context = {"profile": profile, "kinds": list(DETAILS), "section": "profiles"}
+    context = {"profile": profile, "kinds": list(DETAILS), "section": "profiles",
+               "may_share": selectors.sharing_rights(request.user, profile).may_share}  # fmt: skip
     services.record_viewed(user=request.user, request=request, record=profile, what="details")
     return render(request, "casework_more/details.html", context)
 
@@ -248,23 +251,27 @@ def detail_remove(request, profile_id: int, kind: str, item_id: int):
 @writers_only
 @GET_POST
 def sharing(request, profile_id: int):
-    profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
-    form = ShareForm(request.POST if request.method == "POST" else None)
+    """Who else may see the profile: the owners, admins and re-sharers (``sharing_rights``);
+    anyone else who may see it gets the 403 page (a profile they cannot see is a 404)."""
+    profile = selectors.access_profile(user=request.user, profile_id=profile_id)
+    rights = selectors.sharing_rights(request.user, profile)
+    if not rights.may_share:
+        raise PermissionDenied("You may not share this profile.")
+    form = ShareForm(request.POST if request.method == "POST" else None, rights=rights)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.share_grant(user=request.user, request=request, profile=profile, team=data["team"],
-                                 agency=data["agency"], grantee=data["grantee"],
-                                 can_edit=data["access"] == "edit")  # fmt: skip
+                                 agency=data["agency"], grantee=data["grantee"], **sharing_terms(form))  # fmt: skip
         except ValidationError as error:
-            if hasattr(error, "error_dict") and "grantee" in error.error_dict:
-                form.add_error("team", error.error_dict["grantee"])
-            else:
-                apply_errors(form, error)
+            if hasattr(error, "error_dict"):
+                error = ValidationError({SHARE_ERROR_FIELDS.get(k, k): v for k, v in error.error_dict.items()})
+            apply_errors(form, error)
         else:
             messages.success(request, f"{profile.display_name} has been shared.")
             return redirect("casework_more:profile-sharing", profile_id=profile.pk)
-    shares = shares_with_revoke_urls(profile, "casework_more:profile-sharing-revoke", profile_id=profile.pk)
+    shares = shares_with_revoke_urls(profile, "casework_more:profile-sharing-revoke", request.user, rights,
+                                     profile_id=profile.pk)  # fmt: skip
     context = {"form": form, "profile": profile, "shares": shares, "section": "profiles"}
     services.record_viewed(user=request.user, request=request, record=profile, what="sharing")
     return render(request, "casework_more/sharing.html", context)
@@ -273,7 +280,7 @@ def sharing(request, profile_id: int):
 @writers_only
 @require_POST
 def sharing_revoke(request, profile_id: int, share_id: int):
-    profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
+    profile = selectors.access_profile(user=request.user, profile_id=profile_id)
     share = profile.shares.filter(pk=share_id).first()
     if share is None:
         raise Http404("No such share")

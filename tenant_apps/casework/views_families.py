@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenant_apps.casework import family_selectors, family_services, selectors, services
+from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import FamilyMember, normalise_name
 from tenant_apps.casework.views_details import VersionForm, _required, apply_errors, writers_only
 
@@ -66,6 +67,7 @@ def family_list(request):
 
 @writers_only
 @GET_POST
+@create_once
 def family_create(request):
     form = FamilyCreateForm(request.POST if request.method == "POST" else None, teams=_my_teams(request.user))
     if request.method == "POST" and form.is_valid():

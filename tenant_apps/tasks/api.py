@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from concord.api import ChoiceField, DateField, IdField, error_response, page_of
 from concord.permissions import IsVerified
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.directory.models import Team
@@ -136,13 +137,24 @@ class TaskListApi(TasksApi):
         page = paginator.paginate_queryset(tasks, request, view=self)
         return paginator.get_paginated_response(TaskOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=TaskCreateInputSerializer, responses={201: TaskDetailOutputSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=TaskCreateInputSerializer,
+        responses={201: TaskDetailOutputSerializer},
+    )
     def post(self, request):
-        serializer = self.TaskCreateInputSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        task = services.task_create(user=request.user, request=request, **serializer.validated_data)
-        task = selectors.access_task(user=request.user, task_id=task.pk)
-        return Response(TaskDetailOutputSerializer(task).data, status=status.HTTP_201_CREATED)
+        """Create a task. Answered from inside the create's transaction (nothing is read after it
+        commits), and once per ``Idempotency-Key``: a retry gets the first answer, no second
+        task and no second e-mail."""
+
+        def create():
+            serializer = self.TaskCreateInputSerializer(data=request.data, context={"request": request})
+            serializer.is_valid(raise_exception=True)
+            task = services.task_create(user=request.user, request=request, **serializer.validated_data)
+            task = selectors.access_task(user=request.user, task_id=task.pk)  # in the transaction
+            return Response(TaskDetailOutputSerializer(task).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
 
 
 class TaskDetailApi(TasksApi):
@@ -176,10 +188,16 @@ class TaskReplyApi(TasksApi):
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 
-    @extend_schema(request=TaskReplyInputSerializer, responses={201: TaskReplyOutputSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER], request=TaskReplyInputSerializer, responses={201: TaskReplyOutputSerializer}
+    )
     def post(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
-        serializer = self.TaskReplyInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        reply = services.task_reply(user=request.user, request=request, task=task, **serializer.validated_data)
-        return Response(TaskReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
+
+        def create():
+            serializer = self.TaskReplyInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            reply = services.task_reply(user=request.user, request=request, task=task, **serializer.validated_data)
+            return Response(TaskReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import ReplyForm, StatusForm, TaskFilterForm, TaskForm
@@ -102,6 +103,7 @@ def task_detail(request, task_id: int):
 
 @writer_required
 @GET_POST
+@create_once
 def task_create(request):
     """``?case=<id>`` and/or ``?profile=<id>``: the records it comes from (ids, never names)."""
     case_id, profile_id = request.GET.get("case"), request.GET.get("profile")
