@@ -130,8 +130,11 @@ def database_config(*, pool: bool) -> dict:
     """The default database from DATABASE_URL, with Django's psycopg pool or persistent connections."""
     config = env_database_url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord").django(
         CONN_MAX_AGE=0 if pool else env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        CONN_HEALTH_CHECKS=True,
+        CONN_HEALTH_CHECKS=True,  # with the pool: a dead connection drops all dead ones (concord.postgresql)
     )
+    # A database that does not answer fails a connection attempt after this many seconds
+    # (libpq waits for ever by default: requests hung for a minute while PostgreSQL was down).
+    config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, maximum=60))
     if pool:
         # Django's psycopg pool: shown (tests/test_routing.py) to keep search_path right per
         # checkout. Recycle connections so one that visited many schemas drops its catalog cache.
@@ -139,6 +142,13 @@ def database_config(*, pool: bool) -> dict:
             "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             "max_lifetime": 600,
+            # A request waits at most this long for a connection, then answers 503 (the default,
+            # 30 s, held a worker for as long as gunicorn's timeout while the database was down).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 3, minimum=1, maximum=30),
+            # Give up one reconnection attempt after 5 s of back-off; the next request starts a
+            # fresh one, so the pool reconnects within seconds of the database coming back
+            # (the default, 5 minutes of doubling delays, left it waiting up to a minute).
+            "reconnect_timeout": 5,
         }
     return config
 
@@ -146,6 +156,10 @@ def database_config(*, pool: bool) -> dict:
 DATABASE_POOL = env_bool("DATABASE_POOL", False)
 DATABASES = {"default": database_config(pool=DATABASE_POOL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# The backend under django-tenants': Django's, with a pool that drops all dead connections at once.
+ORIGINAL_BACKEND = "concord.postgresql"
+# /healthz waits at most this long (seconds) for a connection: a load balancer needs its answer fast.
+HEALTHZ_DATABASE_TIMEOUT = 1.0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Passwords ----------------------------------------------------------------
