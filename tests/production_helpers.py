@@ -94,3 +94,62 @@ def forget_used_codes_in(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for schema in ("suffolk", "norfolk"):
             conn.execute(f"UPDATE {schema}.accounts_totpdevice SET last_t = -1")
+
+
+def run_django(env: dict[str, str], script: str) -> str:
+    """Run ``script`` in a Django process of the project with ``env``; return its stdout."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = "import django; django.setup()\n" + script
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+CASEWORK_SETUP = """
+import json
+from django_tenants.utils import schema_context
+from tenant_apps.accounts.models import User
+from tenant_apps.casework import services
+from tenant_apps.casework.models import Case, CaseType, Profile
+from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
+import datetime as dt
+
+with schema_context("suffolk"):
+    bob = User.objects.get(email="bob@suffolk.test")
+    council, _ = Agency.objects.get_or_create(name="District Council", defaults={"kind": "council"})
+    asb, _ = Team.objects.get_or_create(agency=council, name="ASB Team")
+    Membership.objects.get_or_create(user=bob, agency=council)
+    TeamMembership.objects.get_or_create(user=bob, team=asb)
+    bob = User.objects.get(pk=bob.pk)
+    profile = Profile.objects.filter(last_name="Faultline").first() or services.profile_create(
+        user=bob, owning_team=asb, first_name="Kyle", last_name="Faultline", date_of_birth=dt.date(2001, 5, 17))
+    case = Case.objects.filter(title="Read-only check").first() or services.case_create(
+        user=bob, case_type=CaseType.objects.get(code="ASB"), title="Read-only check", owning_team=asb,
+        subjects=[(profile, "perpetrator")])
+    print(json.dumps({"profile": profile.pk, "case": case.pk, "team": asb.pk}))
+"""
+
+
+def casework_in(env: dict[str, str]) -> dict:
+    """Bob's team, a profile and a case of his in Suffolk (made once, committed): their ids."""
+    import json
+
+    return json.loads(run_django(env, CASEWORK_SETUP).strip().splitlines()[-1])
+
+
+def age_session(env: dict[str, str], session_key: str, *, seconds: float) -> None:
+    """Move the session's last-seen clock back, so that the next request refreshes it (a write)."""
+    run_django(env, f"""
+import time
+from django_tenants.utils import schema_context
+from django.contrib.sessions.backends.db import SessionStore
+with schema_context("suffolk"):
+    store = SessionStore(session_key={session_key!r})
+    store["concord_last_seen"] = time.time() - {seconds}
+    store.save()
+""")  # fmt: skip

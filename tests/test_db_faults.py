@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import Server
-from tests.production_helpers import Browser, forget_used_codes_in, production_env
+from tests.production_helpers import Browser, age_session, casework_in, forget_used_codes_in, production_env
 
 SUFFOLK = "suffolk.localhost"
 
@@ -96,3 +96,154 @@ def test_after_the_backends_are_terminated_the_next_requests_answer_at_once(priv
     finally:
         server.stop()
         forget_used_codes_in(private_pg.url())
+
+
+def session_key(browser: Browser) -> str:
+    return next(value for name, value in browser.cookies.items() if name.endswith("concord_session"))
+
+
+def audit_rows(private_pg, action: str, object_id: int) -> int:
+    with psycopg.connect(private_pg.url(), autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM suffolk.audit_auditevent WHERE action = %s AND object_id = %s",
+            [action, str(object_id)],
+        ).fetchone()[0]
+
+
+def count(private_pg, sql: str) -> int:
+    with psycopg.connect(private_pg.url(), autocommit=True) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_a_read_only_database_keeps_reads_working_and_refuses_writes_clearly(private_pg, tmp_path):
+    env = production_env(**private_pg.env(), SECURE_SSL_REDIRECT="false", AUDIT_SPOOL_DIR=str(tmp_path))
+    ids = casework_in(env)
+    server = start_server(private_pg, AUDIT_SPOOL_DIR=str(tmp_path))
+    try:
+        bob = Browser(server, SUFFOLK)
+        bob.sign_in("bob@suffolk.test")
+        viewed_before = audit_rows(private_pg, "case.viewed", ids["case"])
+        profiles_before = count(private_pg, "SELECT count(*) FROM suffolk.casework_profile")
+        age_session(env, session_key(bob), seconds=120)  # this request's session refresh is a write
+
+        with private_pg.read_only():
+            for path in [
+                "/",
+                f"/profiles/{ids['profile']}/",
+                f"/cases/{ids['case']}/",
+                f"/api/v1/cases/{ids['case']}/",
+            ]:
+                status, _, body, took = bob.get(path)
+                assert status == 200 and took < 3, (path, status, took, body[:500])
+            assert b"Read-only check" in body
+
+            bob.get("/profiles/new/")
+            status, _, body, _ = bob.request("POST", "/profiles/new/", {
+                "csrfmiddlewaretoken": bob.last_csrf, "kind": "person", "first_name": "Nadia",
+                "last_name": "Readonly", "date_of_birth_day": "1", "date_of_birth_month": "2",
+                "date_of_birth_year": "1990", "gender": "not_known", "owning_team": str(ids["team"]),
+            })  # fmt: skip
+            assert status == 503, (status, body[:800])
+            assert b"changes can&#x27;t be saved right now" in body or b"changes can't be saved right now" in body
+
+            status, _, body, _ = bob.request(
+                "POST",
+                "/api/v1/profiles/",
+                json_body=json.dumps(
+                    {"kind": "person", "first_name": "Nadia", "last_name": "Readonly", "date_of_birth": "1990-02-01"}
+                ),
+            )
+            assert status == 503, (status, body[:800])
+            assert json.loads(body)["error"]["code"] == "read_only"
+            assert "changes can't be saved right now" in json.loads(body)["error"]["message"]
+
+        assert count(private_pg, "SELECT count(*) FROM suffolk.casework_profile") == profiles_before  # nothing saved
+        assert list(tmp_path.iterdir()), "the refused audit events wait in the spool"
+        assert audit_rows(private_pg, "case.viewed", ids["case"]) == viewed_before
+
+        # Writable again: the next successful audit write replays the spool, in order.
+        assert bob.get(f"/cases/{ids['case']}/")[0] == 200
+        assert audit_rows(private_pg, "case.viewed", ids["case"]) == viewed_before + 3  # page, API, this one
+        assert audit_rows(private_pg, "profile.viewed", ids["profile"]) >= 1
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        server.stop()
+        forget_used_codes_in(private_pg.url())
+
+
+# --- The audit spool, in process --------------------------------------------------------
+
+
+def _spool(schema: str, action: str, **fields):
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.audit import spool
+    from tenant_apps.audit.models import AuditEvent
+
+    with schema_context(schema):
+        event = AuditEvent(action=action, occurred_at=fields.pop("occurred_at", timezone.now()), **fields)
+        spool.spool_event(event)
+        return event
+
+
+def test_the_spool_replays_each_event_into_its_own_schema_in_order_once(db, settings, tmp_path):
+    import datetime as dt
+    import stat
+
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.accounts.models import User
+    from tenant_apps.audit import spool
+    from tenant_apps.audit.models import AuditEvent
+
+    settings.AUDIT_SPOOL_DIR = str(tmp_path / "spool")
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+    t0 = timezone.now() - dt.timedelta(minutes=5)
+    _spool("suffolk", "case.viewed", occurred_at=t0 + dt.timedelta(seconds=2), actor_id=bob.pk,
+           actor_label=bob.email, object_type="case", object_id="7", ip_address="192.0.2.1")  # fmt: skip
+    _spool("norfolk", "profile.viewed", occurred_at=t0 + dt.timedelta(seconds=1), object_type="profile",
+           object_id="9", changes={"when": [None, "2026-01-01"]})  # fmt: skip
+    _spool("suffolk", "profile.viewed", occurred_at=t0, object_type="profile", object_id="3")
+    (path,) = (tmp_path / "spool").iterdir()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "spool").stat().st_mode) == 0o700
+    copy = path.read_bytes()
+
+    assert spool.replay_spool() == 3
+    assert list((tmp_path / "spool").iterdir()) == []
+    with schema_context("suffolk"):
+        rows = list(AuditEvent.objects.filter(occurred_at__gte=t0).order_by("id").values_list(
+            "action", "object_id", "occurred_at", "actor_id", "ip_address"))  # fmt: skip
+        assert rows == [
+            ("profile.viewed", "3", t0, None, None),  # in the order they happened, to the microsecond
+            ("case.viewed", "7", t0 + dt.timedelta(seconds=2), bob.pk, "192.0.2.1"),
+        ]
+    with schema_context("norfolk"):  # Norfolk's event in Norfolk, never in Suffolk
+        assert list(AuditEvent.objects.filter(occurred_at__gte=t0).values_list("action", "changes")) == [
+            ("profile.viewed", {"when": [None, "2026-01-01"]})
+        ]
+
+    # A replay interrupted after its commit (the file came back): nothing is inserted twice.
+    path.write_bytes(copy)
+    assert spool.replay_spool() == 0
+    assert list((tmp_path / "spool").iterdir()) == []
+    with schema_context("suffolk"):
+        assert AuditEvent.objects.filter(occurred_at__gte=t0).count() == 2
+
+
+def test_an_unreadable_spool_line_stops_the_replay_and_keeps_the_file(db, settings, tmp_path):
+    from tenant_apps.audit import spool
+
+    settings.AUDIT_SPOOL_DIR = str(tmp_path)
+    _spool("suffolk", "case.viewed", object_type="case", object_id="1")
+    (path,) = tmp_path.iterdir()
+    with path.open("ab") as stream:
+        stream.write(b'{"v": 1, "schema": "suffolk", "ev\n')
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        spool.replay_spool()
+    assert path.exists()
+    path.unlink()
+    spool._pending = False  # noqa: SLF001 - this process's flag, for the tests that follow

@@ -179,6 +179,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign-in"
 
 # --- Sessions and cookies (host-only: never set *_COOKIE_DOMAIN) ----------------
+# Database sessions, saved at most once a minute for the last-seen clock; a failed clock-only
+# save (database read-only or down) does not fail the request (tenant_apps.accounts.sessions).
+SESSION_ENGINE = "tenant_apps.accounts.sessions"
 SESSION_COOKIE_NAME = "concord_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -239,7 +242,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>
 # (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
 # JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
-PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail", "tenant_apps.documents.jobs", "tenant_apps.outbox.jobs"]
+PROCRASTINATE_IMPORT_PATHS = [
+    "concord.jobs",
+    "concord.mail",
+    "tenant_apps.audit.jobs",
+    "tenant_apps.documents.jobs",
+    "tenant_apps.outbox.jobs",
+]
 JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
 JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
 JOBS_STALLED_CHECK_CRON = env_str("JOBS_STALLED_CHECK_CRON", "* * * * *")
@@ -251,6 +260,11 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
 MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
+# Audit events a read-only database refused wait in this folder (one file per process) and
+# are replayed by the next successful audit write, or by a periodic job at AUDIT_SPOOL_REPLAY_CRON
+# (tenant_apps.audit.spool). Keep it on a local disk that survives restarts.
+AUDIT_SPOOL_DIR = env_str("AUDIT_SPOOL_DIR", str(BASE_DIR / ".data" / "audit-spool"))
+AUDIT_SPOOL_REPLAY_CRON = "* * * * *"
 # E-mails sent (or given up on) are deleted from the outbox after this many days, by a
 # periodic job at OUTBOX_PURGE_CRON (tenant_apps.outbox.jobs); queued ones are kept.
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30, minimum=1, maximum=3650)
