@@ -90,11 +90,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["tenant_apps.directory.backends.MemberBackend"]
 
 MIDDLEWARE = [
-    "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers on every response
-    "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup
+    "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers (COOP, HSTS...) on every response
+    "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup; never redirected
+    "concord.middleware.DisallowedHostMiddleware",  # a host outside ALLOWED_HOSTS: 404, not redirected
+    # Before every other early answer (static files, the suspended page, unknown partnership
+    # hosts), so that each is redirected to HTTPS and gets HSTS in production.
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, any host
     "concord.middleware.PartnershipMiddleware",  # host -> schema; unknown host: 404
-    "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
