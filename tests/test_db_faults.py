@@ -249,3 +249,55 @@ def test_an_unreadable_spool_line_stops_the_replay_and_keeps_the_file(db, settin
     assert path.exists()
     path.unlink()
     spool._pending = False  # noqa: SLF001 - this process's flag, for the tests that follow
+
+
+SPOOL_WRITER = """
+import sys
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from tenant_apps.audit import spool
+from tenant_apps.audit.models import AuditEvent
+with schema_context("suffolk"):
+    for i in range(40):
+        spool.spool_event(AuditEvent(action="case.viewed", object_type="case", object_id=f"race-{sys.argv[1]}-{i}",
+                                     occurred_at=timezone.now()))
+"""
+SPOOL_REPLAYER = """
+import time
+from tenant_apps.audit import spool
+deadline, inserted = time.monotonic() + float(__import__("sys").argv[1]), 0
+while time.monotonic() < deadline:
+    inserted += spool.replay_spool()
+print(inserted)
+"""
+
+
+def test_processes_spooling_while_others_replay_lose_no_event_and_insert_none_twice(private_pg, tmp_path):
+    """Three processes append to the spool while two replay it in a loop (real processes,
+    real locks): every event ends up in the table exactly once."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, project_env
+
+    env = project_env(**private_pg.env(), AUDIT_SPOOL_DIR=str(tmp_path))
+
+    def start(script: str, arg: str):
+        code = "import django; django.setup()\n" + script
+        return subprocess.Popen([sys.executable, "-c", code, arg], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    replayers = [start(SPOOL_REPLAYER, "6") for _ in range(2)]
+    writers = [start(SPOOL_WRITER, str(n)) for n in range(3)]
+    for process in writers + replayers:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+    leftover = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SPOOL_REPLAYER, "0.01"],
+                              env=env, cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert leftover.returncode == 0, leftover.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []
+    with psycopg.connect(private_pg.url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT object_id, count(*) FROM suffolk.audit_auditevent WHERE object_id LIKE 'race-%%' GROUP BY object_id"
+        ).fetchall()
+    assert len(rows) == 120 and {n for _, n in rows} == {1}
