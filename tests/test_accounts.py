@@ -262,6 +262,28 @@ def test_session_timeouts(db, idle_minutes, clock, expired):
         assert response.status_code == 200 and not response.redirect_chain
 
 
+def _session_writes(client: Client, path: str = "/") -> int:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return sum(
+        1
+        for q in queries.captured_queries
+        if q["sql"].startswith(("UPDATE", "INSERT")) and "django_session" in q["sql"]
+    )
+
+
+def test_a_read_writes_the_session_only_when_the_last_seen_clock_moves_by_a_minute(db):
+    """Reads must not need a writable database: the session is saved only to move the
+    idle clock, and only when it is more than a minute old."""
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "alice@suffolk.test")
+    assert [_session_writes(client) for _ in range(3)] == [0, 0, 0]
+    _session_clock(client, "suffolk", last_seen=61)
+    assert [_session_writes(client) for _ in range(2)] == [1, 0]
+
+
 def test_the_session_id_rotates_at_each_factor(db):
     client = Client(HTTP_HOST="suffolk.localhost")
     client.get("/account/sign-in/")

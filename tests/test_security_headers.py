@@ -13,6 +13,7 @@ REQUIRED = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",  # early answers too (tests/test_early_response_headers.py)
 }
 
 

@@ -1,10 +1,17 @@
-"""Request middleware: health check, host -> partnership routing, security headers."""
+"""Request middleware: health check, host -> partnership routing, security headers.
+
+Order (settings.MIDDLEWARE): security headers (outermost, on every response), ``/healthz``
+(any host, plain HTTP allowed for load balancers), hosts outside ALLOWED_HOSTS (404),
+Django's SecurityMiddleware (the HTTPS redirect for everything else: static files, the
+suspended page, unknown partnership hosts), static files, then the partnership.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, connection
@@ -17,7 +24,10 @@ from tenants.models import Domain, Partnership, PublicSite
 
 
 class HealthCheckMiddleware:
-    """``/healthz`` on any host, without authentication: 200 if the database answers, else 503."""
+    """``/healthz`` on any host, without authentication: 200 if the database answers, else 503.
+
+    The answer comes within about ``HEALTHZ_DATABASE_TIMEOUT`` seconds even while the
+    database is down (a load balancer must not wait for a hung probe)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -26,11 +36,19 @@ class HealthCheckMiddleware:
         if request.path != "/healthz":
             return self.get_response(request)
         try:
-            connection.set_schema_to_public()
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
-        except DatabaseError:
+            pool = connection.pool
+            if pool is not None:
+                # A connection of this process's pool within HEALTHZ_DATABASE_TIMEOUT (not the
+                # pages' longer checkout timeout), checked by a round trip.
+                pool.open()  # a no-op once open (Django opens it at the first checkout)
+                with pool.connection(timeout=settings.HEALTHZ_DATABASE_TIMEOUT) as conn:
+                    conn.execute("SELECT 1").fetchone()
+            else:
+                connection.set_schema_to_public()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchone()
+        except (DatabaseError, psycopg.Error):
             connection.close()
             return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
         return JsonResponse({"status": "ok", "database": "ok"})
@@ -146,14 +164,26 @@ class SecurityHeadersMiddleware:
     """The outermost middleware: security headers on every response, whatever answered.
 
     Content-Security-Policy without inline scripts, no framing, no sniffing,
-    same-origin referrers; and ``Cache-Control: no-store`` on everything except
-    static files, so nothing a signed-in user sees is stored on their device.
+    same-origin referrers, the Cross-Origin-Opener-Policy, HSTS on every HTTPS
+    response (when ``SECURE_HSTS_SECONDS`` is set, as in production); and
+    ``Cache-Control: no-store`` on everything except static files, so nothing a
+    signed-in user sees is stored on their device. Django's SecurityMiddleware sets
+    the same COOP and HSTS on what passes through it; this covers the responses that
+    answer before it (``/healthz``, a host outside ``ALLOWED_HOSTS``).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
         self.policy = settings.CONTENT_SECURITY_POLICY
         self.static_prefix = settings.STATIC_URL
+        self.opener_policy = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        self.hsts = None
+        if settings.SECURE_HSTS_SECONDS:
+            self.hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+            if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+                self.hsts += "; includeSubDomains"
+            if settings.SECURE_HSTS_PRELOAD:
+                self.hsts += "; preload"
 
     def __call__(self, request):
         response = self.get_response(request)
@@ -161,6 +191,28 @@ class SecurityHeadersMiddleware:
         response["X-Frame-Options"] = "DENY"
         response["X-Content-Type-Options"] = "nosniff"
         response.setdefault("Referrer-Policy", "same-origin")
+        if self.opener_policy:
+            response.setdefault("Cross-Origin-Opener-Policy", self.opener_policy)
+        if self.hsts and request.is_secure():
+            response.setdefault("Strict-Transport-Security", self.hsts)
         if not request.path.startswith(self.static_prefix):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class DisallowedHostMiddleware:
+    """A host outside ``ALLOWED_HOSTS`` gets the 404 page here, before Django's
+    SecurityMiddleware: never redirected to HTTPS on a host we do not serve, never
+    Django's bare 400 (SecurityMiddleware reads the host to build its redirect).
+    ``/healthz`` answers before this, on any host."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.get_host()
+        except DisallowedHost:
+            connection.set_schema_to_public()
+            return _not_found(request)
+        return self.get_response(request)

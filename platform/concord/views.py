@@ -1,7 +1,14 @@
-from django.http import JsonResponse
-from django.shortcuts import render
+import sys
 
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from concord.postgresql.faults import READ_ONLY, database_fault
 from tenant_apps.accounts import access
+
+# Seconds a client should wait before trying again after a database fault.
+RETRY_AFTER_SECONDS = 60
 
 
 def home(request):
@@ -24,6 +31,41 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """Django's handler500, called while the exception is being handled.
+
+    A database fault (unreachable, or refusing writes) answers 503 with a page or JSON
+    saying so (``service_unavailable``); anything else is the generic 500.
+    """
+    fault = database_fault(sys.exc_info()[1])
+    if fault is not None:
+        return service_unavailable(request, read_only=fault == READ_ONLY)
     if request.path.startswith("/api/"):
         return _api_error(500, "server_error", "Something went wrong. It has been reported.")
     return render(request, "500.html", status=500)
+
+
+def service_unavailable(request, *, read_only: bool) -> HttpResponse:
+    """503 for a database fault, rendered without touching the database.
+
+    No request context: the context processors would load the session's user, which needs
+    the database that has just failed (and a failure inside the error page is a bare 500).
+    """
+    if read_only:
+        code, message = (
+            "read_only",
+            "Concord is read-only: changes can't be saved right now. Try again in a few minutes.",
+        )
+    else:
+        code, message = "unavailable", "Concord is unavailable, try again in a minute."
+    if request.path.startswith("/api/"):
+        response = _api_error(503, code, message)
+    else:
+        tenant = getattr(request, "tenant", None)
+        context = {
+            "read_only": read_only,
+            "partnership_name": getattr(tenant, "name", "Concord"),
+            "is_public_site": getattr(tenant, "schema_name", "public") == "public",
+        }
+        response = HttpResponse(render_to_string("503.html", context), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -15,6 +15,9 @@ Rules for callers:
 - **The caller's transaction.** The event commits or rolls back with the work
   it describes; record refusals (failed sign-ins) outside any transaction that
   is about to roll back.
+- **A read-only database.** Outside a transaction, an event the database refuses
+  because it is read-only is spooled to disk and replayed later
+  (``tenant_apps.audit.spool``); the returned event then has no id.
 
 Client address: ``REMOTE_ADDR``. ``X-Forwarded-For`` is ignored unless the
 (optional) setting ``AUDIT_TRUSTED_PROXIES`` is a number N > 0: the number of
@@ -34,9 +37,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from tenant_apps.audit import spool
 from tenant_apps.audit.models import AuditAction, AuditEvent
 
 USER_AGENT_MAX = 300
@@ -69,7 +73,7 @@ def audit_record(
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 actor = user
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         action=_text(action, 64),
         actor=actor,
         actor_label=_text(getattr(actor, "email", "") if actor is not None else "", 254),
@@ -80,6 +84,15 @@ def audit_record(
         summary=_text(summary, 300),
         changes=_redact(changes) if changes else None,
     )
+    try:
+        event.save(force_insert=True)
+    except DatabaseError as exc:
+        if not spool.spoolable(exc):
+            raise
+        spool.spool_event(event)  # the database is read-only: kept on disk, replayed later
+        return event
+    spool.replay_soon()
+    return event
 
 
 def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:

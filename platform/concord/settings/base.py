@@ -90,11 +90,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["tenant_apps.directory.backends.MemberBackend"]
 
 MIDDLEWARE = [
-    "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers on every response
-    "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup
+    "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers (COOP, HSTS...) on every response
+    "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup; never redirected
+    "concord.middleware.DisallowedHostMiddleware",  # a host outside ALLOWED_HOSTS: 404, not redirected
+    # Before every other early answer (static files, the suspended page, unknown partnership
+    # hosts), so that each is redirected to HTTPS and gets HSTS in production.
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, any host
     "concord.middleware.PartnershipMiddleware",  # host -> schema; unknown host: 404
-    "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,8 +139,11 @@ def database_config(*, pool: bool) -> dict:
     """The default database from DATABASE_URL, with Django's psycopg pool or persistent connections."""
     config = env_database_url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concord").django(
         CONN_MAX_AGE=0 if pool else env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        CONN_HEALTH_CHECKS=True,
+        CONN_HEALTH_CHECKS=True,  # with the pool: a dead connection drops all dead ones (concord.postgresql)
     )
+    # A database that does not answer fails a connection attempt after this many seconds
+    # (libpq waits for ever by default: requests hung for a minute while PostgreSQL was down).
+    config["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, maximum=60))
     if pool:
         # Django's psycopg pool: shown (tests/test_routing.py) to keep search_path right per
         # checkout. Recycle connections so one that visited many schemas drops its catalog cache.
@@ -145,6 +151,13 @@ def database_config(*, pool: bool) -> dict:
             "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             "max_lifetime": 600,
+            # A request waits at most this long for a connection, then answers 503 (the default,
+            # 30 s, held a worker for as long as gunicorn's timeout while the database was down).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 3, minimum=1, maximum=30),
+            # Give up one reconnection attempt after 5 s of back-off; the next request starts a
+            # fresh one, so the pool reconnects within seconds of the database coming back
+            # (the default, 5 minutes of doubling delays, left it waiting up to a minute).
+            "reconnect_timeout": 5,
         }
     return config
 
@@ -152,6 +165,10 @@ def database_config(*, pool: bool) -> dict:
 DATABASE_POOL = env_bool("DATABASE_POOL", False)
 DATABASES = {"default": database_config(pool=DATABASE_POOL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# The backend under django-tenants': Django's, with a pool that drops all dead connections at once.
+ORIGINAL_BACKEND = "concord.postgresql"
+# /healthz waits at most this long (seconds) for a connection: a load balancer needs its answer fast.
+HEALTHZ_DATABASE_TIMEOUT = 1.0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Passwords ----------------------------------------------------------------
@@ -171,6 +188,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign-in"
 
 # --- Sessions and cookies (host-only: never set *_COOKIE_DOMAIN) ----------------
+# Database sessions, saved at most once a minute for the last-seen clock; a failed clock-only
+# save (database read-only or down) does not fail the request (tenant_apps.accounts.sessions).
+SESSION_ENGINE = "tenant_apps.accounts.sessions"
 SESSION_COOKIE_NAME = "concord_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -231,7 +251,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>
 # (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
 # JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
-PROCRASTINATE_IMPORT_PATHS = ["concord.jobs", "concord.mail", "tenant_apps.documents.jobs", "tenant_apps.outbox.jobs"]
+PROCRASTINATE_IMPORT_PATHS = [
+    "concord.jobs",
+    "concord.mail",
+    "tenant_apps.audit.jobs",
+    "tenant_apps.documents.jobs",
+    "tenant_apps.outbox.jobs",
+]
 JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
 JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
 JOBS_STALLED_CHECK_CRON = env_str("JOBS_STALLED_CHECK_CRON", "* * * * *")
@@ -243,6 +269,11 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
 MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
+# Audit events a read-only database refused wait in this folder (one file per process) and
+# are replayed by the next successful audit write, or by a periodic job at AUDIT_SPOOL_REPLAY_CRON
+# (tenant_apps.audit.spool). Keep it on a local disk that survives restarts.
+AUDIT_SPOOL_DIR = env_str("AUDIT_SPOOL_DIR", str(BASE_DIR / ".data" / "audit-spool"))
+AUDIT_SPOOL_REPLAY_CRON = "* * * * *"
 # E-mails sent (or given up on) are deleted from the outbox after this many days, by a
 # periodic job at OUTBOX_PURGE_CRON (tenant_apps.outbox.jobs); queued ones are kept.
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30, minimum=1, maximum=3650)
