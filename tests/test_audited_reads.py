@@ -22,12 +22,14 @@ import pytest
 from django.db import connection
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.audit.models import AuditAction, AuditEvent
 from tenant_apps.casework import family_services
 from tenant_apps.casework.models import Share
 from tenant_apps.documents.services import document_store
+from tenant_apps.tasks import services as task_services
 from tests.conftest import forget_used_codes, sign_in
 from tests.test_attachments import upload
 from tests.test_casework_pages import _fresh, client_as, make_case, make_entry, make_profile
@@ -42,8 +44,6 @@ NOT_AUDITED = {
     # file goes through the download, which is (documents.views.image).
     "documents/<uuid:document_id>/image/",
 }
-# Routes of apps outside this change: the tasks app audits its own reads (or not) separately.
-OTHER_AREAS = ("tasks/", "api/v1/tasks/")
 KIND = "addresses"  # the one <str:kind> the walk uses for a profile's details
 
 
@@ -61,15 +61,9 @@ def routes(resolver=None, prefix: str = "") -> list[str]:
 
 
 def record_routes() -> list[str]:
-    """The routes naming a record by id, except those of other areas."""
+    """The routes naming a record by id."""
     names = "|".join(ID_ARGUMENTS)
-    return sorted(
-        {
-            route
-            for route in routes()
-            if re.search(rf"<(?:\w+:)?(?:{names})>", route) and not route.startswith(OTHER_AREAS)
-        }
-    )
+    return sorted({route for route in routes() if re.search(rf"<(?:\w+:)?(?:{names})>", route)})
 
 
 def first_record(route: str) -> tuple[str, str]:
@@ -98,10 +92,12 @@ def records(cast, s3):
                                           version=family.version)  # fmt: skip
         document = document_store(request_or_user=bob, file=upload("letter.pdf", PDF_BYTES),
                                   attached_to_type="timeline_entry", attached_to_id=entry.pk)  # fmt: skip
+        task = task_services.task_create(user=bob, title="Check on Kyle", due_date=timezone.localdate(),
+                                         case=case, assigned_team=cast["asb"])  # fmt: skip
     connection.set_schema_to_public()
     return {
         "profile_id": profile.pk, "case_id": case.pk, "entry_id": entry.pk, "family_id": family.pk,
-        "document_id": document.pk, "share_id": 1, "member_id": 1, "item_id": 1,
+        "document_id": document.pk, "task_id": task.pk, "share_id": 1, "member_id": 1, "item_id": 1,
     }  # fmt: skip
 
 
@@ -152,7 +148,8 @@ def test_every_get_route_that_shows_a_record_audits_that_record(cast, records):
     # The walk really opened the reads the issue found missing.
     for route in ("api/v1/entries/<int:entry_id>/", "api/v1/entries/<int:entry_id>/attachments/",
                   "api/v1/cases/<int:case_id>/shares/", "cases/<int:case_id>/sharing/",
-                  "families/<int:family_id>/", "profiles/<int:profile_id>/details/"):  # fmt: skip
+                  "families/<int:family_id>/", "profiles/<int:profile_id>/details/",
+                  "tasks/<int:task_id>/", "api/v1/tasks/<int:task_id>/"):  # fmt: skip
         assert route in shown, route
 
 

@@ -93,6 +93,7 @@ class AuditAction(models.TextChoices):
     PROFILE_ALIAS_ADDED = "profile.alias_added", "Other name added"
     PROFILE_ALIAS_REMOVED = "profile.alias_removed", "Other name removed"
     # Tasks
+    TASK_VIEWED = "task.viewed", "Task viewed"
     TASK_CREATED = "task.created", "Task created"
     TASK_STATUS_CHANGED = "task.status_changed", "Task status changed"
     TASK_REPLIED = "task.replied", "Reply on a task"

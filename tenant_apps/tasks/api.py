@@ -161,6 +161,7 @@ class TaskDetailApi(TasksApi):
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
+        services.task_viewed(user=request.user, request=request, task=task)
         return Response(TaskDetailOutputSerializer(task).data)
 
 

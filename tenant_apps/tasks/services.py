@@ -62,6 +62,13 @@ def _link(task: Task) -> str:
 
 
 @transaction.atomic
+def task_viewed(*, user, request=None, task: Task, what: str = "") -> None:
+    """Who read a task (its details, replies and what it links to): page and API alike.
+    ``what`` says which view of it (``"status form"``), never what it holds."""
+    audit_record(action="task.viewed", request=request, actor=user, object_type="task", object_id=task.pk,
+                 summary=what)  # fmt: skip
+
+
 def task_create(*, user, request=None, title: str, details: str = "", due_date: dt.date | None,
                 case=None, profile=None, assigned_user=None, assigned_team=None) -> Task:  # fmt: skip
     """Create a task and e-mail a notice to the assignee (or each active member of the team).

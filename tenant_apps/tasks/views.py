@@ -93,6 +93,7 @@ def tasks_set_by_me(request):
 @require_GET
 def task_detail(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
+    services.task_viewed(user=request.user, request=request, task=task)
     context = {
         "task": task,
         "reply_form": ReplyForm(),
@@ -140,6 +141,7 @@ def task_status(request, task_id: int):
         else:
             messages.success(request, "The task's status has been saved.")
             return redirect("tasks:detail", task_id=task.pk)
+    services.task_viewed(user=request.user, request=request, task=task, what="status form")
     return render(request, "tasks/task_status.html", {"form": form, "task": task})
 
 
