@@ -87,6 +87,10 @@ def test_every_operation_documents_its_error_answers(schema):
         expected |= {"415"} if body else set()
         expected |= {"404"} if "{" in path or "page" in query else set()
         expected |= {"409"} if takes_version else set()
+        idempotent = any(
+            p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])
+        )
+        expected |= {"422"} if idempotent else set()
         errors = {code for code in responses if code >= "400"}
         assert errors == expected, (method, path, errors, expected)
         for code in errors:
@@ -119,6 +123,11 @@ def test_real_error_answers_match_the_documented_error_shape(schema, cast, norfo
         ),  # fmt: skip
         "415": bob.post(f"{API}/entries/{entry.pk}/attachments/", "{}", content_type="application/json"),
     }
+    reply = f"{API}/tasks/{records['task'].pk}/replies/"
+    assert bob.post(reply, {"body": "On it"}, content_type="application/json",
+                    headers={"Idempotency-Key": "k-1"}).status_code == 201  # fmt: skip
+    answers["422"] = bob.post(reply, {"body": "Another reply"}, content_type="application/json",
+                              headers={"Idempotency-Key": "k-1"})  # fmt: skip
     sign_in(norfolk_client, "nina@norfolk.test")
     answers["404 Norfolk"] = norfolk_client.get(f"{API}/cases/{case.pk}/")
     for label, response in answers.items():

@@ -301,6 +301,7 @@ ERROR_ANSWERS = {
     "403": "Not signed in with a second factor (``not_authenticated``), or not allowed (``permission_denied``).",
     "404": "No such record, or one you may not see (the same answer for both); or no such page.",
     "409": "The record changed since you opened it (``changed_since_opened``): read it again.",
+    "422": "This ``Idempotency-Key`` was sent before with another request (``idempotency_key_reused``).",
     "415": "The body's Content-Type is not one this operation takes, or the body cannot be read as one.",
     "429": "Too many requests (``throttled``): try again after ``Retry-After`` seconds.",
 }
@@ -310,7 +311,8 @@ def document_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: the error answers of every operation, in the one
     ``Error`` shape. Every operation may answer 403 and 429; 400 if it takes a body or a query
     (``page`` alone excepted); 415 if it takes a body; 404 if it names a record in its path or takes a ``page``; 409 if
-    it takes the ``version`` you read. An answer a view documents itself is kept."""
+    it takes the ``version`` you read; 422 if it takes an ``Idempotency-Key``. An answer a view documents
+    itself is kept."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -329,6 +331,8 @@ def document_error_responses(result, generator, request, public):
                 codes.add("404")
             if "version" in query or "version" in _body_fields(operation, schemas):
                 codes.add("409")
+            if any(p["in"] == "header" and p["name"] == IDEMPOTENCY_HEADER for p in parameters):
+                codes.add("422")
             responses = operation.setdefault("responses", {})
             for code in sorted(codes):
                 responses.setdefault(code, {"description": ERROR_ANSWERS[code], "content": error})
