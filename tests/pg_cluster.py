@@ -109,8 +109,16 @@ class PrivateCluster:
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: clients are disconnected; ``immediate``: a crash)."""
-        if (self.data / "postmaster.pid").exists():
-            self._pg_ctl("stop", "-m", mode)
+        if not (self.data / "postmaster.pid").exists():
+            return
+        try:
+            self._pg_ctl("stop", "-m", mode, "-t", "20")
+        except (RuntimeError, subprocess.TimeoutExpired):
+            # A fast stop waits for backends to exit; under load one can linger. The test
+            # wanted the server gone: an immediate stop is a crash, which recovery handles.
+            if mode == "immediate":
+                raise
+            self._pg_ctl("stop", "-m", "immediate", "-t", "20")
 
     def restart(self, mode: str = "fast") -> None:
         self.stop(mode)

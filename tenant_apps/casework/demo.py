@@ -56,6 +56,8 @@ def casework_seed_demo(*, slug: str, council_email: str, police_email: str) -> b
     asb = Team.objects.get(name="ASB Team")
     snt = Team.objects.get(name="Safer Neighbourhood Team")
     iom = Team.objects.get(name="IOM", agency__name="Constabulary")
+    if not iom.team_memberships.filter(user=police).exists():
+        iom = snt  # a record is owned by one of its creator's own teams (the police user is in SNT only)
     now = timezone.now()
     today = timezone.localdate()
 
