@@ -279,7 +279,7 @@ def test_a_permanent_refusal_marks_the_mail_failed_without_retrying(queue, smtp_
 
 def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "procrastinate", "worker", "--queues", "mail,maintenance"],
+        [sys.executable, str(REPO / "manage.py"), "jobs_worker", "--queues", "mail,maintenance"],
         env=env, cwd=REPO, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 

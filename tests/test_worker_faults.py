@@ -274,14 +274,22 @@ def send_through_a_fault(private_pg, smtp_server, worker: Worker, fault, *, hold
     return received(smtp_server, label), row
 
 
-def test_backends_terminated_while_the_server_holds_data_the_mail_arrives_once(private_pg, smtp_server, started):
-    copies, row = send_through_a_fault(private_pg, smtp_server, started, terminate_backends, hold=2)
+@pytest.mark.parametrize("pool", ["0", "1"], ids=["persistent-connection", "django-pool"])  # production: the pool
+def test_backends_terminated_while_the_server_holds_data_the_mail_arrives_once(pool, private_pg, smtp_server, tmp_path):
+    started = Worker(worker_env(private_pg, smtp_server, DATABASE_POOL=pool), tmp_path / "worker.log")
+    try:
+        before = subject("before the fault")
+        queue_mail(private_pg, before)
+        wait_received(smtp_server, before, started, timeout=60)
+        copies, row = send_through_a_fault(private_pg, smtp_server, started, terminate_backends, hold=2)
+        assert started.alive(), started.log
+    finally:
+        started.stop()
     assert len(copies) == 1, started.log  # the old code sent it again 15 s later
     assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 1, ""), row
     assert row["sent_at"] is not None
     assert copies[0]["Message-ID"] == row["message_id"]
     assert "retrying on a new connection" in started.log
-    assert started.alive(), started.log
 
 
 def test_the_database_down_while_the_server_holds_data_the_mail_arrives_once(private_pg, smtp_server, started):
@@ -295,3 +303,53 @@ def test_the_database_down_while_the_server_holds_data_the_mail_arrives_once(pri
     assert (row["status"], row["attempts"]) == ("sent", 1), row
     assert copies[0]["Message-ID"] == row["message_id"]
     assert started.alive(), started.log
+
+
+# --- make run's supervisor: a worker that exits anyway is started again ------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The worker processes a supervisor runs (not its ``sleep`` between two of them)."""
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if line.split() and line.split()[1] != "sleep"]
+
+
+def test_make_runs_supervisor_restarts_a_worker_that_exits_and_stops_it_on_term(private_pg, smtp_server, tmp_path):
+    """infra/dev/keep-running.sh, as infra/dev/run.sh uses it, around the real worker."""
+    log_path = tmp_path / "supervised.log"
+    supervisor = subprocess.Popen(
+        [str(REPO / "infra/dev/keep-running.sh"), "The job worker", "1", sys.executable, str(REPO / "manage.py"),
+         *WORKER],
+        env=worker_env(private_pg, smtp_server), cwd=REPO, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not children(supervisor.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [first] = children(supervisor.pid)
+        time.sleep(3)  # started up
+        subprocess.run(["kill", "-KILL", str(first)], check=True)  # the worker dies, whatever the reason
+        deadline = time.monotonic() + 20
+        while children(supervisor.pid) in ([], [first]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [second] = children(supervisor.pid)
+        assert second != first
+        assert "The job worker exited (status 137); starting it again in 1 s." in log_path.read_text()
+
+        queued = subject("after the supervisor restarted the worker")
+        queue_mail(private_pg, queued)
+        deadline = time.monotonic() + 60
+        while not received(smtp_server, queued) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert received(smtp_server, queued), log_path.read_text()
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            code = supervisor.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()
+            raise
+    assert code == 0
+    time.sleep(0.5)
+    assert subprocess.run(["ps", "-p", str(second)], capture_output=True).returncode != 0  # TERM reached the worker
+    assert "job worker: stopped" in log_path.read_text()

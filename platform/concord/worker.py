@@ -23,7 +23,9 @@ statement timeout, every job (every e-mail) then waits until someone restarts it
   the database is back, so the periodic ``retry_stalled_jobs`` re-queues the job at
   its next tick (jobs are idempotent: see ``concord.jobs``).
 - SIGTERM or SIGINT stops it as procrastinate's does: the running job finishes, then
-  the process exits 0. A second signal exits at once.
+  the process exits 0. A second signal changes nothing (the job is not cut short);
+  SIGKILL is the way to (systemd's TimeoutStopSec), and the job is then re-queued as
+  stalled.
 
 Whatever supervises the process (``infra/dev/run.sh``, systemd in production:
 ``infra/systemd/concord-worker.service``) restarts it if it exits anyway.
@@ -136,13 +138,10 @@ class WorkerSupervisor:
             self.worker.stop()
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
-        def first_signal(signum: int) -> None:
-            for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal: the default, at once
-                loop.remove_signal_handler(sig)
-            self.stop()
-
+        # Every signal means the same graceful stop: Ctrl-C reaches the worker and its supervisor
+        # (infra/dev/keep-running.sh) at once, and the supervisor passes on a TERM of its own.
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, first_signal, sig)
+            loop.add_signal_handler(sig, self.stop)
 
     # --- Running ---------------------------------------------------------------------
 
