@@ -6,6 +6,7 @@ Workers read committed rows on their own connections, so these tests use
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -278,7 +279,7 @@ def test_a_permanent_refusal_marks_the_mail_failed_without_retrying(queue, smtp_
 
 def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "procrastinate", "worker", "--queues", "mail,maintenance"],
+        [sys.executable, str(REPO / "manage.py"), "jobs_worker", "--queues", "mail,maintenance"],
         env=env, cwd=REPO, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -304,6 +305,7 @@ def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_o
         JOBS_HEARTBEAT_SECONDS="1",
         JOBS_STALLED_AFTER_SECONDS="2",
         JOBS_STALLED_CHECK_CRON="* * * * * *",  # every second
+        MAIL_SENDING_LEASE_SECONDS="5",  # the killed attempt counts as dead 5 s after it began
         LOG_LEVEL="INFO",
     )
 
@@ -319,7 +321,8 @@ def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_o
     time.sleep(0.5)
     assert smtp_server.messages == []  # the server never accepted it
     [email] = outbox("suffolk")
-    assert (email.status, email.attempts, email.sent_at) == ("queued", 0, None)  # its transaction died with it
+    # The attempt was committed before SMTP (concord.mail): it shows, unfinished.
+    assert (email.status, email.attempts, email.sent_at) == ("sending", 1, None)
     assert query("SELECT status::text FROM procrastinate_jobs WHERE id = %s", [job_id]) == [("doing",)]  # stalled
 
     smtp_server.delay = 0
@@ -333,11 +336,41 @@ def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_o
         stop_worker(second)
     log = (tmp_path / "second.log").read_text()
     [email] = outbox("suffolk")
-    assert email.status == "sent", log
+    assert (email.status, email.attempts) == ("sent", 2), log
     assert f"re-queueing job {job_id}" in log
+    assert "attempt 1 did not finish" in log
     assert len(smtp_server.messages) == 1
     assert smtp_server.messages[0]["Message-ID"] == email.message_id
     assert "Exactly once." not in log  # bodies are never logged
+
+
+def test_a_send_under_way_is_not_repeated_until_its_lease_runs_out_then_once_with_the_same_message_id(
+    queue, smtp_server, settings
+):
+    from django.utils import timezone
+
+    from tenant_apps.outbox.models import OutboundEmail
+
+    with schema_context("suffolk"), transaction.atomic():
+        mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Under way", body="x")
+    [email] = outbox("suffolk")
+    in_a_minute = timezone.now() + dt.timedelta(minutes=1)
+    with schema_context("suffolk"):  # as a live attempt leaves it, mid-SMTP
+        OutboundEmail.objects.filter(id=email.id).update(status="sending", attempts=1, sending_until=in_a_minute)
+        with pytest.raises(mail.EmailBeingSent):
+            mail.send_email(schema_name="suffolk", email_id=str(email.id))
+    time.sleep(0.3)
+    assert smtp_server.messages == []
+    [email] = outbox("suffolk")
+    assert (email.status, email.attempts) == ("sending", 1)  # untouched
+
+    with schema_context("suffolk"):  # the lease ran out: that attempt is dead
+        OutboundEmail.objects.filter(id=email.id).update(sending_until=timezone.now() - dt.timedelta(seconds=1))
+        mail.send_email(schema_name="suffolk", email_id=str(email.id))
+    [message] = smtp_server.wait_for(1)
+    [email] = outbox("suffolk")
+    assert (email.status, email.attempts, email.sending_until) == ("sent", 2, None)
+    assert message["Message-ID"] == email.message_id
 
 
 # --- Retention ---------------------------------------------------------------------------------

@@ -47,8 +47,10 @@ $py manage.py migrate_all
 $py manage.py seed_demo  # demo photos go to the storage server started above
 echo
 echo "Serving on http://localhost:8000/ (platform) and http://<partnership>.localhost:8000/"
-echo "Background jobs: a procrastinate worker runs beside the web server."
-$py manage.py procrastinate worker &
+echo "Background jobs: a worker runs beside the web server (restarted 5 s after it exits)."
+# The worker reconnects by itself after a database fault (concord.worker); should it exit
+# anyway, keep-running.sh starts it again, and the web server carries on meanwhile.
+infra/dev/keep-running.sh "The job worker" 5 $py manage.py jobs_worker &
 pids+=($!)
 $py manage.py runserver 0.0.0.0:8000 &
 pids+=($!)

@@ -15,7 +15,7 @@ current transaction: rolled back with the data, committed with it. The queue's
 tables live only in public; a partnership connection's search path is
 "<partnership>, public", which resolves them there.
 
-A worker (``manage.py procrastinate worker``) heartbeats; the periodic
+A worker (``manage.py jobs_worker``: ``concord.worker``) heartbeats; the periodic
 ``retry_stalled_jobs`` re-queues the running jobs of workers that went silent
 (killed, machine lost), so a job interrupted half-way runs again. Jobs must be
 idempotent for that reason: see ``concord.mail`` for how e-mail is.

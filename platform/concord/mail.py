@@ -6,14 +6,20 @@ in the current transaction: if the business change rolls back, no e-mail exists
 and none is sent. The job carries only the schema name and the row's id, so no
 address, subject or body reaches the shared job queue or the logs.
 
-Delivery is at least once, with the duplicate window made as small as it can be:
-the job locks the row (``SELECT ... FOR UPDATE``), returns at once if it is
-already sent, talks SMTP, and marks it sent in the same transaction. A worker
-killed before the server accepted the message leaves the row queued and the job
-is re-queued (``concord.jobs.retry_stalled_jobs``); a second job for the same row
-waits on the lock and then finds it sent. Only a crash in the milliseconds
-between the server's "250 accepted" and the commit can send twice, and then with
-the same Message-ID, which mail clients use to drop duplicates.
+Delivery is at least once, every copy with the same Message-ID (which mail clients
+use to drop duplicates), and the duplicate window is as small as the design allows.
+The job commits each step: the row becomes "sending" (attempt counted, a lease of
+``MAIL_SENDING_LEASE_SECONDS``) before any SMTP; SMTP runs with no transaction or
+lock open, so a database that dies meanwhile cannot undo the record; then the
+outcome is written, on a new connection if the old one died, retrying for
+``MAIL_RECORD_SECONDS``. A job that finds the row "sending" within its lease retries
+later (another attempt is under way); past the lease it counts that attempt as dead
+and sends again, same Message-ID. So a duplicate needs the server's "250 accepted"
+and then either the worker killed before the outcome's commit (milliseconds) or the
+database unreachable for all of ``MAIL_RECORD_SECONDS``. At most once was rejected: a
+"maybe sent" state loses the e-mail of every worker killed before the server had
+the message (the common case), and a lost notice or sign-in link harms silently
+where a duplicate is visible and deduplicated. README: "What is guaranteed".
 
 SMTP down or refusing for now (4xx, connection errors): the row keeps
 ``last_error`` and the job is retried with exponential back-off (``MAIL_RETRY``).
@@ -28,13 +34,15 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -48,6 +56,10 @@ mail_retry = SettingsRetry("MAIL_RETRY")
 
 class TemporaryMailError(Exception):
     """SMTP was unreachable or refused for now; the job is retried later."""
+
+
+class EmailBeingSent(TemporaryMailError):
+    """Another attempt is sending this e-mail now (its lease has not run out); retried later."""
 
 
 def mail_send_later(*, to: list[str], subject: str, body: str, html_body: str | None = None) -> None:
@@ -124,43 +136,118 @@ def release_held_email(schema_name: str) -> int:
     return len(held)
 
 
-@partnership_task(queue=MAIL_QUEUE, retry=mail_retry)
-def send_email(*, schema_name: str, email_id: str) -> None:
-    """Send one queued e-mail (the job ``mail_send_later`` defers). Safe to run again."""
+def _start_attempt(schema_name: str, email_id: str):
+    """Lock the row and, if it is to be sent now, commit it as "sending" (attempt counted,
+    lease set) before any SMTP; the e-mail to send, or None when there is nothing to do."""
     from tenant_apps.outbox.models import OutboundEmail
 
-    error: Exception | None = None
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().filter(id=email_id).first()
         if email is None:
             logger.warning("e-mail %s in %s no longer exists; nothing to send", email_id, schema_name)
-            return
-        if email.sent_at is not None or email.status != OutboundEmail.Status.QUEUED:
+            return None
+        if email.sent_at is not None or email.status in (OutboundEmail.Status.SENT, OutboundEmail.Status.FAILED):
             logger.info("e-mail %s in %s is already %s; not sending again", email_id, schema_name, email.status)
-            return
+            return None
+        now = timezone.now()
+        sending = email.status == OutboundEmail.Status.SENDING
+        if sending and email.sending_until is not None and email.sending_until > now:
+            logger.info(
+                "e-mail %s in %s is being sent by attempt %d; retrying later", email_id, schema_name, email.attempts
+            )
+            raise EmailBeingSent(f"attempt {email.attempts} is under way")
         if _suspended(schema_name):
+            if sending:  # a dead attempt's: queued again, sent when the partnership is resumed
+                email.status, email.sending_until = OutboundEmail.Status.QUEUED, None
+                email.save(update_fields=["status", "sending_until"])
             logger.info("e-mail %s in %s held: the partnership is suspended (sent when resumed)", email_id, schema_name)
-            return
+            return None
+        if sending:
+            logger.warning(
+                "e-mail %s in %s: attempt %d did not finish (its worker or database was lost); "
+                "sending again with the same Message-ID",
+                email_id, schema_name, email.attempts,
+            )  # fmt: skip
         email.attempts += 1
+        email.status = OutboundEmail.Status.SENDING
+        email.sending_until = now + timedelta(seconds=settings.MAIL_SENDING_LEASE_SECONDS)
+        email.save(update_fields=["attempts", "status", "sending_until"])
+    return email
+
+
+def _record_outcome(email, fields: dict, *, schema_name: str) -> bool:
+    """Write this attempt's outcome, on a new connection if the one used before SMTP died
+    meanwhile, trying for ``MAIL_RECORD_SECONDS``; False if another attempt took the row over."""
+    from tenant_apps.outbox.models import OutboundEmail
+
+    deadline = time.monotonic() + settings.MAIL_RECORD_SECONDS
+    wait = 0.2
+    while True:
         try:
-            with get_connection(fail_silently=False) as smtp:
-                smtp.send_messages([_message(email)])
-        except (smtplib.SMTPException, OSError) as exc:
-            error = exc
-            email.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            if _is_permanent(exc) or mail_retry.wait_seconds(failed_attempts=email.attempts) is None:
-                email.status = OutboundEmail.Status.FAILED
-            email.save(update_fields=["attempts", "last_error", "status"])
-        else:
-            email.status = OutboundEmail.Status.SENT
-            email.sent_at = timezone.now()
-            email.last_error = ""
-            email.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+            with transaction.atomic():
+                mine = OutboundEmail.objects.filter(
+                    id=email.id, status=OutboundEmail.Status.SENDING, attempts=email.attempts
+                )
+                return mine.update(**fields, sending_until=None) == 1
+        except DatabaseError as exc:
+            if time.monotonic() + wait > deadline:
+                logger.error(
+                    "e-mail %s in %s: the outcome of attempt %d (%s) could not be recorded (%s); "
+                    "the row stays sending and is sent again, same Message-ID, once its lease runs out",
+                    email.id, schema_name, email.attempts, fields["status"], type(exc).__name__,
+                )  # fmt: skip
+                raise
+            if wait == 0.2:
+                logger.warning(
+                    "e-mail %s in %s: recording attempt %d (%s) failed (%s); retrying on a new connection",
+                    email.id, schema_name, email.attempts, fields["status"], type(exc).__name__,
+                )  # fmt: skip
+            connection.close()  # the next query connects afresh, on the same schema
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
+
+@partnership_task(queue=MAIL_QUEUE, retry=mail_retry)
+def send_email(*, schema_name: str, email_id: str) -> None:
+    """Send one queued e-mail (the job ``mail_send_later`` defers). Safe to run again.
+
+    Three steps, each committed: (1) the row becomes "sending" (attempt counted, lease
+    ``MAIL_SENDING_LEASE_SECONDS``); (2) SMTP, no transaction open; (3) the outcome:
+    "sent", "queued" again with ``last_error`` (retried), or "failed". A run that finds
+    "sending" within the lease retries later; past it, the attempt counts as dead and
+    the e-mail is sent again with the same Message-ID (at least once: module docstring).
+    The guarantee needs each step committed, so it holds when this runs as a job (as the
+    worker runs it, outside any transaction); inside a caller's transaction (tests that
+    deliver in their own transaction) the steps are savepoints, committed with it.
+    """
+    from tenant_apps.outbox.models import OutboundEmail
+
+    email = _start_attempt(schema_name, email_id)
+    if email is None:
+        return
+    error: Exception | None = None
+    try:
+        with get_connection(fail_silently=False) as smtp:
+            smtp.send_messages([_message(email)])
+    except (smtplib.SMTPException, OSError) as exc:
+        error = exc
+    if error is None:
+        fields = {"status": OutboundEmail.Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+    else:
+        gives_up = _is_permanent(error) or mail_retry.wait_seconds(failed_attempts=email.attempts) is None
+        fields = {
+            "status": OutboundEmail.Status.FAILED if gives_up else OutboundEmail.Status.QUEUED,
+            "last_error": f"{type(error).__name__}: {error}"[:1000],
+        }
+    if not _record_outcome(email, fields, schema_name=schema_name):
+        logger.warning("e-mail %s in %s: attempt %d was taken over by another; its outcome is not recorded",
+                       email_id, schema_name, email.attempts)  # fmt: skip
+        return
     # Committed: the outcome is recorded whatever happens to this worker now.
     if error is None:
         logger.info("e-mail %s in %s sent (attempt %d)", email_id, schema_name, email.attempts)
         return
-    if email.status == OutboundEmail.Status.FAILED:
+    if fields["status"] == OutboundEmail.Status.FAILED:
         logger.error(
             "e-mail %s in %s failed for good after %d attempts (%s)",
             email_id, schema_name, email.attempts, type(error).__name__,
@@ -173,4 +260,4 @@ def send_email(*, schema_name: str, email_id: str) -> None:
     raise TemporaryMailError(f"attempt {email.attempts}: {type(error).__name__}")
 
 
-__all__ = ["MAIL_QUEUE", "TemporaryMailError", "mail_send_later", "send_email"]
+__all__ = ["MAIL_QUEUE", "EmailBeingSent", "TemporaryMailError", "mail_send_later", "send_email"]

@@ -17,6 +17,8 @@ from django.utils import timezone
 class OutboundEmail(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        # An attempt is talking SMTP (committed before it starts): see concord.mail.
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -29,6 +31,8 @@ class OutboundEmail(models.Model):
     html_body = models.TextField(blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)  # SMTP deliveries tried
+    # While "sending": until when that attempt may still be running; past it, it counts as dead.
+    sending_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

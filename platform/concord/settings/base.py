@@ -247,7 +247,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>")
 
 # --- Background jobs (procrastinate, PostgreSQL-backed; its tables live in public) ----
-# Workers: `manage.py procrastinate worker`. Every job runs inside the schema it carries
+# Workers: `manage.py jobs_worker` (concord.worker). Every job runs inside the schema it carries
 # (concord.jobs). A worker heartbeats every JOBS_HEARTBEAT_SECONDS; a periodic job (cron
 # JOBS_STALLED_CHECK_CRON; an optional 6th field is seconds) re-queues the running jobs of
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
@@ -266,6 +266,10 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "stalled_worker_timeout": JOBS_STALLED_AFTER_SECONDS,
     "delete_jobs": "successful",  # the outbox row is the record of an e-mail, not the job
 }
+# `manage.py jobs_worker` (concord.worker) outlives database faults: after a failed run it
+# starts again on fresh connections, waiting first_seconds, then twice as long each time up to
+# max_seconds; the outage counts as over once a run has lasted stable_seconds.
+JOBS_RECONNECT_BACKOFF = {"first_seconds": 1.0, "max_seconds": 20.0, "stable_seconds": 5.0}
 # E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
 MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
@@ -274,6 +278,12 @@ MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
 # (tenant_apps.audit.spool). Keep it on a local disk that survives restarts.
 AUDIT_SPOOL_DIR = env_str("AUDIT_SPOOL_DIR", str(BASE_DIR / ".data" / "audit-spool"))
 AUDIT_SPOOL_REPLAY_CRON = "* * * * *"
+# A send is recorded ("sending", committed) before SMTP; another attempt treats it as dead
+# (and sends again, same Message-ID) only once this lease has run out. It must outlast an SMTP
+# exchange (a few EMAIL_TIMEOUTs) plus MAIL_RECORD_SECONDS: for that long after the server's
+# reply the sender keeps trying, on fresh connections, to record the outcome.
+MAIL_SENDING_LEASE_SECONDS = env_int("MAIL_SENDING_LEASE_SECONDS", 300, minimum=1, maximum=86400)
+MAIL_RECORD_SECONDS = env_int("MAIL_RECORD_SECONDS", 120, minimum=0, maximum=3600)
 # E-mails sent (or given up on) are deleted from the outbox after this many days, by a
 # periodic job at OUTBOX_PURGE_CRON (tenant_apps.outbox.jobs); queued ones are kept.
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30, minimum=1, maximum=3650)
