@@ -104,6 +104,17 @@ def _back_to_public():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_default_cache():
+    """Each test starts with an empty default cache. The partnership's idle timeout is cached
+    there for 30 s (accounts.services.session_timeouts): an entry left by an earlier test
+    could expire in the middle of a test whose query count is pinned (one query more, at
+    random), and a value cached inside a rolled-back test would outlive it."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def suffolk(db):
     from tenants.models import Partnership
