@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import uuid
@@ -39,7 +38,8 @@ from tenant_apps.documents.jobs import sweep_orphans
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.services import StorageUnavailable, document_store
 from tenants.storage import StorageTimeout
-from tests.conftest import REPO, TOTP_SECRETS, HttpSession, enrol_authenticator, free_port, project_env, sign_in
+from tests.conftest import REPO, TOTP_SECRETS, HttpSession, free_port, project_env, sign_in
+from tests.demo_partnership import GUNICORN_WITH_S3, demo_partnership, s3_launcher_env
 from tests.s3 import documents_storage_settings
 from tests.test_attachments import store_photo, upload
 from tests.test_casework_pages import _fresh, client_as, records  # noqa: F401 - fixtures
@@ -286,26 +286,8 @@ EMAIL = f"priya@{SLUG}.test"
 POLICE = f"pat@{SLUG}.test"
 PASSWORD = "correct horse battery staple"
 
-# gunicorn with infra/gunicorn.conf.py (the production worker model) and the test settings,
-# the documents storage pointed at moto before the workers fork (as the walkthrough does).
-LAUNCHER = textwrap.dedent(
-    """
-    import json, os, sys
-    import django
-    from django.conf import settings
-    django.setup()
-    s3 = json.loads(os.environ["FAULTS_S3"])
-    settings.AWS_S3_ENDPOINT_URL = s3["endpoint_url"]
-    settings.AWS_STORAGE_BUCKET_NAME = s3["bucket"]
-    settings.STORAGES = {**settings.STORAGES, "documents": {
-        "BACKEND": "tenants.storage.PartnershipS3Storage",
-        "OPTIONS": {"endpoint_url": s3["endpoint_url"], "bucket_name": s3["bucket"],
-                    "access_key": "testing", "secret_key": "testing"}}}
-    from gunicorn.app.wsgiapp import run
-    sys.argv = ["gunicorn", *sys.argv[1:]]
-    run()
-    """
-)
+# gunicorn with infra/gunicorn.conf.py (the production worker model) and the test settings, the
+# documents storage pointed at moto before the workers fork (tests.demo_partnership).
 
 
 def gunicorn_config():
@@ -315,41 +297,15 @@ def gunicorn_config():
     return module
 
 
-def _drop_partnership() -> None:
-    connection.set_schema_to_public()
-    from tenants.models import Domain, Partnership
-
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
-        cursor.execute("DELETE FROM procrastinate_jobs WHERE args->>'schema_name' = %s", [SLUG])
-    Domain.objects.filter(tenant__schema_name=SLUG).delete()
-    Partnership.objects.filter(schema_name=SLUG).delete()
-
-
 @pytest.fixture
 def partnership(committed_db, s3):
     """A throwaway partnership with the demo casework and Priya (practitioner) who may edit a case."""
-    from tenant_apps.accounts.models import User
-    from tenant_apps.casework.demo import casework_seed_demo
     from tenant_apps.casework.models import Case, TimelineEntry
-    from tenant_apps.directory.services import directory_seed_demo
-    from tenants.models import Partnership
-    from tenants.provisioning import partnership_provision
 
-    _drop_partnership()
     try:
-        partnership_provision(slug=SLUG, name="Storage Faults Community Safety Partnership",
-                              admin_email=f"admin@{SLUG}.test", admin_name="Ada Admin")  # fmt: skip
-        Partnership.objects.filter(schema_name=SLUG).update(status="active")
-        with schema_context(SLUG):
-            priya = User.objects.create(email=EMAIL, full_name="Priya Shah", role="practitioner")
-            priya.set_password(PASSWORD)
-            priya.save()
-            User.objects.create(email=POLICE, full_name="Pat Doyle", role="practitioner")
-            directory_seed_demo(people={EMAIL: ("District Council", ["ASB Team"]),
-                                        POLICE: ("Constabulary", ["Safer Neighbourhood Team"])})  # fmt: skip
-            assert casework_seed_demo(slug=SLUG, council_email=EMAIL, police_email=POLICE)
-            TOTP_SECRETS[EMAIL] = enrol_authenticator(priya)
+        with demo_partnership(slug=SLUG, name="Storage Faults Community Safety Partnership",
+                              practitioner=EMAIL, police=POLICE) as secret:  # fmt: skip
+            TOTP_SECRETS[EMAIL] = secret
             case = Case.objects.filter(owning_team__name="ASB Team").order_by("pk").first()
             entry = (
                 TimelineEntry.objects.filter(case=case, is_sensitive=False, deleted_at__isnull=True)
@@ -357,11 +313,10 @@ def partnership(committed_db, s3):
                 .first()
             )
             data = {"case_id": case.pk, "entry_id": entry.pk}
-        connection.set_schema_to_public()
-        yield data
+            connection.set_schema_to_public()
+            yield data
     finally:
         TOTP_SECRETS.pop(EMAIL, None)
-        _drop_partnership()
 
 
 class Gunicorn:
@@ -370,12 +325,12 @@ class Gunicorn:
     def __init__(self, s3):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="storage-faults-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115 - closed in stop()
-        env = project_env(FAULTS_S3=json.dumps({"endpoint_url": s3.endpoint_url, "bucket": s3.bucket}))
+        env = project_env(**s3_launcher_env(s3))
         for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "STORAGE_DEADLINE_SECONDS",
                      "STORAGE_MAX_CALLS"):  # fmt: skip
             env.pop(name, None)  # the shipped defaults
         self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "-c", str(REPO / "infra" / "gunicorn.conf.py"),
+            [sys.executable, "-c", GUNICORN_WITH_S3, "-c", str(REPO / "infra" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "concord.wsgi:application"],
             env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

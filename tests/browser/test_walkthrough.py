@@ -21,16 +21,15 @@ import json
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from django.db import connection
-from django_tenants.utils import schema_context
 
 from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, REPO, enrol_authenticator, free_port, project_env
+from tests.conftest import PASSWORD, REPO, free_port, project_env
+from tests.demo_partnership import GUNICORN_WITH_S3, demo_partnership, s3_launcher_env
 
 SLUG = "walkthrough"
 PRACTITIONER = "priya.shah@walkthrough.test"
@@ -42,93 +41,35 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (bash infra/dev/browser.sh installs it)"
 )
 
-# gunicorn with the test settings, the documents storage pointed at moto. The test settings
-# fix AWS_S3_ENDPOINT_URL (to a closed port), so the environment cannot override it: the
-# settings are changed here, before gunicorn forks its workers (which inherit them).
-LAUNCHER = textwrap.dedent(
-    """
-    import json, os, sys
-    import django
-    from django.conf import settings
-    django.setup()
-    s3 = json.loads(os.environ["WALKTHROUGH_S3"])
-    settings.AWS_S3_ENDPOINT_URL = s3["endpoint_url"]
-    settings.AWS_STORAGE_BUCKET_NAME = s3["bucket"]
-    settings.STORAGES = {**settings.STORAGES, "documents": {
-        "BACKEND": "tenants.storage.PartnershipS3Storage",
-        "OPTIONS": {"endpoint_url": s3["endpoint_url"], "bucket_name": s3["bucket"],
-                    "access_key": "testing", "secret_key": "testing"}}}
-    from gunicorn.app.wsgiapp import run
-    sys.argv = ["gunicorn", *sys.argv[1:]]
-    run()
-    """
-)
-
-
-def _cleanup() -> None:
-    connection.set_schema_to_public()
-    from tenants.models import Domain, Partnership
-
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{SLUG}" CASCADE')
-        cursor.execute("DELETE FROM procrastinate_jobs WHERE args->>'schema_name' = %s", [SLUG])
-    Domain.objects.filter(tenant__schema_name=SLUG).delete()
-    Partnership.objects.filter(schema_name=SLUG).delete()
-
 
 @pytest.fixture
 def walkthrough(committed_db):
     """The partnership, its demo casework and Priya; yields her authenticator secret and a case."""
-    from tenant_apps.accounts.models import User
-    from tenant_apps.casework.demo import casework_seed_demo
     from tenant_apps.casework.models import Case, Profile
-    from tenant_apps.directory.services import directory_seed_demo
-    from tenants.models import Partnership
-    from tenants.provisioning import partnership_provision
 
-    _cleanup()
-    try:
-        partnership_provision(
-            slug=SLUG, name="Walkthrough Community Safety Partnership",
-            admin_email="admin@walkthrough.test", admin_name="Ada Admin",
-        )  # fmt: skip
-        Partnership.objects.filter(schema_name=SLUG).update(status="active")
-        with schema_context(SLUG):
-            priya = User.objects.create(email=PRACTITIONER, full_name="Priya Shah", role="practitioner")
-            priya.set_password(PASSWORD)
-            priya.save()
-            User.objects.create(email=POLICE, full_name="Pat Doyle", role="practitioner")
-            directory_seed_demo(
-                people={
-                    PRACTITIONER: ("District Council", ["ASB Team"]),
-                    POLICE: ("Constabulary", ["Safer Neighbourhood Team"]),
-                }
-            )
-            assert casework_seed_demo(slug=SLUG, council_email=PRACTITIONER, police_email=POLICE)
-            secret = enrol_authenticator(priya)
-            case = Case.objects.filter(owning_team__name="ASB Team", case_type__code="ASB").order_by("pk").first()
-            profile = Profile.objects.filter(case_roles__case=case).order_by("case_roles__pk").first()
-            data = {
-                "secret": secret,
-                "case_id": case.pk,
-                "case_reference": case.reference,
-                "profile_id": profile.pk,
-                "first_name": profile.first_name,
-                "last_name": profile.last_name,
-                "display_name": profile.display_name,
-            }
+    with demo_partnership(slug=SLUG, name="Walkthrough Community Safety Partnership",
+                          practitioner=PRACTITIONER, police=POLICE) as secret:  # fmt: skip
+        case = Case.objects.filter(owning_team__name="ASB Team", case_type__code="ASB").order_by("pk").first()
+        profile = Profile.objects.filter(case_roles__case=case).order_by("case_roles__pk").first()
+        data = {
+            "secret": secret,
+            "case_id": case.pk,
+            "case_reference": case.reference,
+            "profile_id": profile.pk,
+            "first_name": profile.first_name,
+            "last_name": profile.last_name,
+            "display_name": profile.display_name,
+        }
         connection.set_schema_to_public()
         yield data
-    finally:
-        _cleanup()
 
 
 @pytest.fixture
 def server(walkthrough, s3):
-    env = project_env(WALKTHROUGH_S3=json.dumps({"endpoint_url": s3.endpoint_url, "bucket": s3.bucket}))
+    env = project_env(**s3_launcher_env(s3))
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-c", GUNICORN_WITH_S3, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "4", "--log-level", "warning"],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
