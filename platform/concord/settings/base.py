@@ -341,16 +341,16 @@ DOCUMENTS_SWEEP_CRON = "17 * * * *"
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["concord.permissions.IsVerified"],
+    "DEFAULT_PERMISSION_CLASSES": ["concord.api.permissions.IsVerified"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # concord.api.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
+    # concord.api.parsers.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
     "DEFAULT_PARSER_CLASSES": [
-        "concord.api.JSONParser",
+        "concord.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "concord.api.exception_handler",
+    "EXCEPTION_HANDLER": "concord.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -365,7 +365,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Every operation documents its error answers (400/403/404/409/429) in the one Error shape.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "concord.api.document_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "concord.api.schema.document_error_responses",
+    ],
 }
 
 # --- Caches: keys carry the schema ---------------------------------------------
