@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted
+from concord.paging import filter_query, requested_page
 from tenant_apps.directory import selectors, services
 from tenant_apps.directory.decorators import partnership_admin_required
 from tenant_apps.directory.forms import (
@@ -29,12 +29,6 @@ from tenant_apps.directory.forms import (
 )
 
 USERS_PER_PAGE = 50
-
-
-def _filter_query(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 @partnership_admin_required
@@ -53,10 +47,10 @@ def user_list(request):
     page = None
     if form.is_valid():
         users = selectors.user_list(actor=request.user, **form.filters())
-        page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+        page = requested_page(request, users, per_page=USERS_PER_PAGE)
         for user in page.object_list:
             user.directory_status = selectors.user_status(user)
-    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "users"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "users"}
     return render(request, "directory/user_list.html", context)
 
 

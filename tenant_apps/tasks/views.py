@@ -9,11 +9,11 @@ named by field. Ids in URLs are resolved by ``access_*`` selectors (404 for
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.paging import requested_page
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
@@ -33,7 +33,7 @@ def _task_list(request, section: str):
     selector, title = LISTS[section]
     form = TaskFilterForm(request.GET)
     tasks = selector(request.user, status=form.status_filter())
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, tasks, per_page=TASKS_PER_PAGE)
     filter_query = f"status={form.status_filter()}"
     context = {"form": form, "page": page, "title": title, "section": section, "filter_query": filter_query}
     return render(request, "tasks/task_list.html", context)
