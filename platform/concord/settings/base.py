@@ -18,6 +18,7 @@ from concord.env import (
     env_fernet_keys,
     env_hostname,
     env_int,
+    env_networks,
     env_port,
     env_str,
     env_url,
@@ -36,6 +37,10 @@ ALLOWED_HOSTS = [PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}"]
 # Host -> partnership is cached per process for this many seconds: a suspension
 # or a domain change reaches every worker within this time.
 TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 3, minimum=0, maximum=60)
+# The reverse proxies we run in front of the application (addresses or CIDR networks). The
+# client's address (audit rows, the sign-in throttle: concord.http.client_ip) is read from
+# X-Forwarded-For only behind one of them; by default none is trusted and it is REMOTE_ADDR.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
 
 # --- Applications -------------------------------------------------------------
 # auth, contenttypes, sessions and the OTP apps live at both levels (users live in
