@@ -135,12 +135,13 @@ def test_the_floor_loads_whichever_of_drf_and_concord_api_is_imported_first():
 
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'platform'}"}
-    for first in ("rest_framework.views", "concord.api.base", "concord.api.parsers"):
+    for first in ("rest_framework.views", "concord.api.base", "concord.api.parsers", "concord.api.renderers"):
         code = (
             "import django; django.setup(); "
-            f"import {first}; from concord.api import BaseApi, IsVerified, JSONParser; "
+            f"import {first}; from concord.api import BaseApi, EscapedJSONRenderer, IsVerified, JSONParser; "
             "from rest_framework.views import APIView; "
-            "assert APIView.permission_classes == [IsVerified] and JSONParser in APIView.parser_classes"
+            "assert APIView.permission_classes == [IsVerified] and JSONParser in APIView.parser_classes; "
+            "assert APIView.renderer_classes == [EscapedJSONRenderer]"
         )
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                               env=env, cwd=repo)  # fmt: skip

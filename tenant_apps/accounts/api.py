@@ -1,10 +1,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from concord.api import BaseApi
 
 
-class MeView(APIView):
+class MeView(BaseApi):
     """The signed-in user and the partnership they are signed in to."""
 
     class OutputSerializer(serializers.Serializer):

@@ -11,9 +11,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from concord.api import ChoiceField, DateField, IdField, IsVerified, WritersOnly, page_of, paginated, valid
+from concord.api import BaseApi, ChoiceField, DateField, IdField, page_of, paginated, valid
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
@@ -21,11 +20,6 @@ from tenant_apps.directory.models import Team
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
-
-
-class TasksApi(APIView):
-    permission_classes = [IsVerified, WritersOnly]
-
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
@@ -80,7 +74,7 @@ class TaskDetailOutputSerializer(TaskOutputSerializer):
     replies = TaskReplyOutputSerializer(many=True, source="replies.all")
 
 
-class TaskListApi(TasksApi):
+class TaskListApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
@@ -142,7 +136,7 @@ class TaskListApi(TasksApi):
         return api_create_once(request, create)
 
 
-class TaskDetailApi(TasksApi):
+class TaskDetailApi(BaseApi):
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
@@ -150,7 +144,7 @@ class TaskDetailApi(TasksApi):
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskStatusApi(TasksApi):
+class TaskStatusApi(BaseApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
 
     class TaskStatusInputSerializer(serializers.Serializer):
@@ -166,7 +160,7 @@ class TaskStatusApi(TasksApi):
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskReplyApi(TasksApi):
+class TaskReplyApi(BaseApi):
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 

@@ -347,7 +347,8 @@ DOCUMENTS_SWEEP_CRON = "17 * * * *"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["concord.api.permissions.IsVerified"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with <, > and & escaped (also BaseApi's): no stored text is ever markup in the bytes.
+    "DEFAULT_RENDERER_CLASSES": ["concord.api.renderers.EscapedJSONRenderer"],
     # concord.api.parsers.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
     "DEFAULT_PARSER_CLASSES": [
         "concord.api.parsers.JSONParser",
