@@ -1,3 +1,7 @@
+"""``GET /api/v1/me/``: who is signed in, and to which partnership."""
+
+from __future__ import annotations
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -5,7 +9,7 @@ from rest_framework.response import Response
 from concord.api import BaseApi
 
 
-class MeView(BaseApi):
+class MeDetailApi(BaseApi):
     """The signed-in user and the partnership they are signed in to."""
 
     class OutputSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from tenant_apps.search.selectors import QUERY_MAX_LENGTH, current_postcode
 from tenant_apps.search.services import search_run
 
 
-class SearchView(BaseApi):
+class SearchRunApi(BaseApi):
     """Profiles and cases the signed-in user may see, matching one query."""
 
     permission_classes = [IsVerified]  # POSTed, but a read: viewers may search

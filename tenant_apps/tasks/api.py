@@ -74,7 +74,7 @@ class TaskDetailOutputSerializer(TaskOutputSerializer):
     replies = TaskReplyOutputSerializer(many=True, source="replies.all")
 
 
-class TaskListApi(BaseApi):
+class TaskListCreateApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
@@ -144,7 +144,7 @@ class TaskDetailApi(BaseApi):
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskStatusApi(BaseApi):
+class TaskSetStatusApi(BaseApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
 
     class TaskStatusInputSerializer(serializers.Serializer):
