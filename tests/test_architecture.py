@@ -67,3 +67,27 @@ def test_every_tenant_app_is_importable():
 
     for app in settings.TENANT_APPS:
         importlib.import_module(app)
+
+
+FLOOR = [
+    *(f"platform/concord/{name}.py" for name in ("env", "crypto", "sql", "jobs", "errors", "pages", "paging",
+                                                 "fields", "http")),
+    "platform/concord/api",
+]  # fmt: skip
+
+
+def test_the_floor_imports_no_app():
+    """The floor (LAYOUT.md's ladder) may import tenants.models, never another module of
+    tenants, shared_apps or tenant_apps (function-local imports included)."""
+    paths = [
+        path for entry in FLOOR for path in ([REPO / entry] if entry.endswith(".py") else (REPO / entry).rglob("*.py"))
+    ]
+    assert len(paths) > len(FLOOR)
+    offenders = [
+        f"{path.relative_to(REPO)} imports {module}"
+        for path in paths
+        for module in _imported_modules(path)
+        if module.split(".")[0] in ("shared_apps", "tenant_apps")
+        or (module.split(".")[0] == "tenants" and module != "tenants.models")
+    ]
+    assert offenders == []
