@@ -19,7 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from concord.api import ChoiceField, IdField, page_of
-from tenant_apps.casework import details_services, family_selectors, family_services, selectors, services
+from tenant_apps.casework import selectors, services
 from tenant_apps.casework.api import (
     VERSION_HELP,
     CaseworkAPIView,
@@ -119,7 +119,7 @@ class FamilyDetailOutput(FamilySummaryOutput):
 
 def _family_detail(user, family: Family) -> dict:
     family = Family.objects.select_related("owning_agency", "owning_team").get(pk=family.pk)
-    members = family_selectors.members_of(user=user, family=family)
+    members = selectors.members_of(user=user, family=family)
     return {
         **{field: getattr(family, field) for field in FamilySummaryOutput._declared_fields},
         "created_at": family.created_at,
@@ -143,7 +143,7 @@ class FamilyListCreateApi(CaseworkAPIView):
         responses=page_of(FamilySummaryOutput, "PaginatedFamilySummary"),
     )
     def get(self, request):
-        families = family_selectors.families_visible_to(request.user).select_related("owning_agency", "owning_team")
+        families = selectors.families_visible_to(request.user).select_related("owning_agency", "owning_team")
         return _paginated(request, self, families.order_by("name", "pk"), FamilySummaryOutput)
 
     @extend_schema(
@@ -156,7 +156,7 @@ class FamilyListCreateApi(CaseworkAPIView):
         def create():
             data = _valid(self.InputSerializer, request.data)
             team = _team(data["owning_team"], field="owning_team")
-            family = family_services.family_create(user=request.user, request=request, name=data["name"],
+            family = services.family_create(user=request.user, request=request, name=data["name"],
                                                    owning_team=team)  # fmt: skip
             detail = FamilyDetailOutput(_family_detail(request.user, family)).data
             return Response(detail, status=status.HTTP_201_CREATED)
@@ -167,7 +167,7 @@ class FamilyListCreateApi(CaseworkAPIView):
 class FamilyDetailApi(CaseworkAPIView):
     @extend_schema(operation_id="families_retrieve", responses=FamilyDetailOutput)
     def get(self, request, family_id):
-        family = family_selectors.access_family(user=request.user, family_id=family_id)
+        family = selectors.access_family(user=request.user, family_id=family_id)
         services.record_viewed(user=request.user, request=request, record=family)
         return Response(FamilyDetailOutput(_family_detail(request.user, family)).data)
 
@@ -188,13 +188,13 @@ class FamilyMembersApi(CaseworkAPIView):
         responses={201: FamilyDetailOutput},
     )
     def post(self, request, family_id):
-        family = family_selectors.access_family(user=request.user, family_id=family_id)
+        family = selectors.access_family(user=request.user, family_id=family_id)
 
         def create():
             data = _valid(self.InputSerializer, request.data)
             profile = selectors.profiles_visible_to(request.user).filter(pk=data["profile"]).first()
             with _conflicts():
-                family_services.family_add_member(user=request.user, request=request, family=family,
+                services.family_add_member(user=request.user, request=request, family=family,
                                                   profile=profile, relationship=data["relationship"],
                                                   version=data["version"])  # fmt: skip
             detail = FamilyDetailOutput(_family_detail(request.user, family)).data
@@ -208,14 +208,14 @@ class FamilyMemberRemoveApi(CaseworkAPIView):
         operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses={200: FamilyDetailOutput}
     )
     def delete(self, request, family_id, member_id):
-        family = family_selectors.access_family(user=request.user, family_id=family_id)
+        family = selectors.access_family(user=request.user, family_id=family_id)
         version = _version_of(request)
-        visible = family_selectors.members_of(user=request.user, family=family).visible
+        visible = selectors.members_of(user=request.user, family=family).visible
         member = next((m for m in visible if m.pk == member_id), None)
         if member is None:
             raise Http404("No such member")
         with _conflicts():
-            family_services.family_remove_member(user=request.user, request=request, member=member, version=version)
+            services.family_remove_member(user=request.user, request=request, member=member, version=version)
         return Response(FamilyDetailOutput(_family_detail(request.user, family)).data)
 
 
@@ -317,28 +317,28 @@ ProfileAddressesApi, ProfileAddressRemoveApi = _detail_apis(
                   "town": serializers.CharField(max_length=100, required=False, allow_blank=True, default=""),
                   "postcode": serializers.CharField(max_length=20),
                   "is_current": serializers.BooleanField(required=False, default=True)},
-    add=details_services.address_add, remove=details_services.address_remove, remove_key="address_id",
+    add=services.address_add, remove=services.address_remove, remove_key="address_id",
 )  # fmt: skip
 
 ProfileIdentifiersApi, ProfileIdentifierRemoveApi = _detail_apis(
     plural="identifiers", component="Identifier", model=ProfileIdentifier,
     output_fields={"kind": serializers.CharField(), "value": serializers.CharField()},
     input_fields={"kind": _kind_field(ProfileIdentifier.Kind.choices), "value": serializers.CharField(max_length=60)},
-    add=details_services.identifier_add, remove=details_services.identifier_remove, remove_key="identifier_id",
+    add=services.identifier_add, remove=services.identifier_remove, remove_key="identifier_id",
 )  # fmt: skip
 
 ProfileWarningsApi, ProfileWarningRemoveApi = _detail_apis(
     plural="warnings", component="Warning", model=WarningMarker,
     output_fields={"kind": serializers.CharField(), "note": serializers.CharField()},
     input_fields={"kind": _kind_field(WarningMarker.Kind.choices), "note": _note()},
-    add=details_services.warning_add, remove=details_services.warning_remove, remove_key="warning_id",
+    add=services.warning_add, remove=services.warning_remove, remove_key="warning_id",
 )  # fmt: skip
 
 ProfileVulnerabilitiesApi, ProfileVulnerabilityRemoveApi = _detail_apis(
     plural="vulnerabilities", component="Vulnerability", model=Vulnerability,
     output_fields={"kind": serializers.CharField(), "note": serializers.CharField()},
     input_fields={"kind": _kind_field(Vulnerability.Kind.choices), "note": _note()},
-    add=details_services.vulnerability_add, remove=details_services.vulnerability_remove,
+    add=services.vulnerability_add, remove=services.vulnerability_remove,
     remove_key="vulnerability_id",
 )  # fmt: skip
 
@@ -346,7 +346,7 @@ ProfileAliasesApi, ProfileAliasRemoveApi = _detail_apis(
     plural="aliases", component="Alias", model=ProfileAlias,
     output_fields={"name": serializers.CharField()},
     input_fields={"name": serializers.CharField(max_length=200)},
-    add=details_services.alias_add, remove=details_services.alias_remove, remove_key="alias_id",
+    add=services.alias_add, remove=services.alias_remove, remove_key="alias_id",
 )  # fmt: skip
 
 

@@ -238,7 +238,7 @@ def _attach_documents(entries) -> None:
     (``pk``, ``original_filename``, ``size``, oldest first), None for an entry the user may not
     read. One query for the page, none when nothing on it is readable. Readability is the
     timeline's ``can_read``, the rule the documents app applies to a download
-    (``document_rules.may_read_entry``).
+    (``casework.documents.may_read_entry``).
     """
     readable = {}
     for entry in entries:

@@ -22,7 +22,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tenant_apps.casework import details_services, selectors, services
+from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import offer_sharing_terms, sharing_terms
 from tenant_apps.casework.models import (
     Profile,
@@ -162,16 +162,16 @@ VULNERABILITY_FORM = {"choices": Vulnerability.Kind.choices, "label": "Kind of v
 
 # kind in the URL -> (model, form class, form options, add service, remove service, id keyword, title, noun)
 DETAILS = {
-    "addresses": (ProfileAddress, AddressForm, {}, details_services.address_add, details_services.address_remove,
+    "addresses": (ProfileAddress, AddressForm, {}, services.address_add, services.address_remove,
                   "address_id", "Add an address", "The address"),
-    "identifiers": (ProfileIdentifier, IdentifierForm, {}, details_services.identifier_add,
-                    details_services.identifier_remove, "identifier_id", "Add an identifier", "The identifier"),
-    "warnings": (WarningMarker, MarkerForm, WARNING_FORM, details_services.warning_add,
-                 details_services.warning_remove, "warning_id", "Add a warning marker", "The warning marker"),
-    "vulnerabilities": (Vulnerability, MarkerForm, VULNERABILITY_FORM, details_services.vulnerability_add,
-                        details_services.vulnerability_remove, "vulnerability_id", "Add a vulnerability",
+    "identifiers": (ProfileIdentifier, IdentifierForm, {}, services.identifier_add,
+                    services.identifier_remove, "identifier_id", "Add an identifier", "The identifier"),
+    "warnings": (WarningMarker, MarkerForm, WARNING_FORM, services.warning_add,
+                 services.warning_remove, "warning_id", "Add a warning marker", "The warning marker"),
+    "vulnerabilities": (Vulnerability, MarkerForm, VULNERABILITY_FORM, services.vulnerability_add,
+                        services.vulnerability_remove, "vulnerability_id", "Add a vulnerability",
                         "The vulnerability"),
-    "aliases": (ProfileAlias, AliasForm, {}, details_services.alias_add, details_services.alias_remove,
+    "aliases": (ProfileAlias, AliasForm, {}, services.alias_add, services.alias_remove,
                 "alias_id", "Add another name", "The other name"),
 }  # fmt: skip
 

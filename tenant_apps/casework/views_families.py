@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenant_apps.casework import family_selectors, family_services, selectors, services
+from tenant_apps.casework import selectors, services
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import FamilyMember, normalise_name
 from tenant_apps.casework.views_details import VersionForm, _required, apply_errors, writers_only
@@ -59,7 +59,7 @@ def _my_teams(user):
 
 @require_GET
 def family_list(request):
-    families = family_selectors.families_visible_to(request.user).select_related("owning_team", "owning_agency")
+    families = selectors.families_visible_to(request.user).select_related("owning_team", "owning_agency")
     page = Paginator(families.order_by("name", "pk"), PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "may_create": not request.user.is_read_only, "section": "profiles"}
     return render(request, "casework_more/family_list.html", context)
@@ -72,7 +72,7 @@ def family_create(request):
     form = FamilyCreateForm(request.POST if request.method == "POST" else None, teams=_my_teams(request.user))
     if request.method == "POST" and form.is_valid():
         try:
-            family = family_services.family_create(user=request.user, request=request, name=form.cleaned_data["name"],
+            family = services.family_create(user=request.user, request=request, name=form.cleaned_data["name"],
                                                    owning_team=form.cleaned_data["owning_team"])  # fmt: skip
         except ValidationError as error:
             apply_errors(form, error)
@@ -84,9 +84,9 @@ def family_create(request):
 
 @require_GET
 def family_detail(request, family_id: int):
-    family = family_selectors.access_family(user=request.user, family_id=family_id)
-    members = family_selectors.members_of(user=request.user, family=family)
-    may_edit = family_selectors.families_visible_to(request.user, edit=True).filter(pk=family.pk).exists()
+    family = selectors.access_family(user=request.user, family_id=family_id)
+    members = selectors.members_of(user=request.user, family=family)
+    may_edit = selectors.families_visible_to(request.user, edit=True).filter(pk=family.pk).exists()
     context = {"family": family, "members": members, "may_edit": may_edit, "section": "profiles"}
     services.record_viewed(user=request.user, request=request, record=family)
     return render(request, "casework_more/family_detail.html", context)
@@ -96,7 +96,7 @@ def family_detail(request, family_id: int):
 @GET_POST
 def family_add_member(request, family_id: int):
     user = request.user
-    family = family_selectors.access_family(user=user, family_id=family_id, edit=True)
+    family = selectors.access_family(user=user, family_id=family_id, edit=True)
     editable = selectors.profiles_visible_to(user, edit=True)
     data = request.POST if request.method == "POST" else None
     form = AddMemberForm(data, profiles=editable, initial={"version": family.version, "q": request.GET.get("q", "")})
@@ -109,7 +109,7 @@ def family_add_member(request, family_id: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            family_services.family_add_member(
+            services.family_add_member(
                 user=user, request=request, family=family, profile=form.cleaned_data["profile"],
                 relationship=form.cleaned_data["relationship"], version=form.cleaned_data["version"],
             )  # fmt: skip
@@ -131,7 +131,7 @@ def family_add_member(request, family_id: int):
 @require_POST
 def family_remove_member(request, family_id: int, member_id: int):
     user = request.user
-    family = family_selectors.access_family(user=user, family_id=family_id, edit=True)
+    family = selectors.access_family(user=user, family_id=family_id, edit=True)
     member = (
         FamilyMember.objects.filter(pk=member_id, family=family, profile__in=selectors.profiles_visible_to(user))
         .select_related("family", "profile")
@@ -141,7 +141,7 @@ def family_remove_member(request, family_id: int, member_id: int):
         raise Http404("No such member")
     form = VersionForm(request.POST)
     try:
-        family_services.family_remove_member(
+        services.family_remove_member(
             user=user, request=request, member=member, version=form.cleaned_data["version"] if form.is_valid() else -1
         )
     except services.ChangedSinceOpened as error:

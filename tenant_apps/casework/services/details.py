@@ -40,7 +40,23 @@ from tenant_apps.casework.models import (
     normalise_postcode,
 )
 from tenant_apps.casework.selectors import profiles_visible_to
-from tenant_apps.casework.services import ChangedSinceOpened, _writer
+from tenant_apps.casework.services.base import ChangedSinceOpened, require_writer
+
+__all__ = [
+    "address_add",
+    "address_remove",
+    "alias_add",
+    "alias_remove",
+    "identifier_add",
+    "identifier_remove",
+    "nhs_number_is_valid",
+    "valid_identifier",
+    "valid_postcode",
+    "vulnerability_add",
+    "vulnerability_remove",
+    "warning_add",
+    "warning_remove",
+]
 
 POSTCODE = re.compile(r"^(GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})$")
 PNC = re.compile(r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
@@ -106,7 +122,7 @@ def _valid_note(note: str) -> str:
 
 
 def _locked_profile(user, profile: Profile, version: int) -> Profile:
-    _writer(user)
+    require_writer(user)
     editable = profiles_visible_to(user, edit=True).select_for_update().filter(pk=profile.pk).first()
     if editable is None:
         raise PermissionDenied("You may not edit this profile.")

@@ -20,8 +20,13 @@ middleware asks them whether a 404 refused a read (``tenant_apps.audit.middlewar
 
 from __future__ import annotations
 
-from tenant_apps.casework.family_selectors import families_hidden_from
-from tenant_apps.casework.selectors import NOT_VISIBLE, cases_hidden_from, entries_hidden_from, profiles_hidden_from
+from tenant_apps.casework.selectors import (
+    NOT_VISIBLE,
+    cases_hidden_from,
+    entries_hidden_from,
+    families_hidden_from,
+    profiles_hidden_from,
+)
 
 _BY_ATTACHMENT = {"timeline_entry": entries_hidden_from, "profile_photo": profiles_hidden_from}
 

@@ -1,6 +1,6 @@
 """Writes of families: keyword-only, validated, audited, each in one transaction.
 
-Rules (see ``family_selectors`` for who sees a family):
+Rules (see ``selectors/families.py`` for who sees a family):
 
 - A family is created by a writer, owned by their agency (and a team of it).
 - Members are added or removed by a writer who may edit the family (its owning
@@ -21,21 +21,22 @@ from django.db.models import F
 from django.utils import timezone
 
 from tenant_apps.audit.services import audit_record
-from tenant_apps.casework.family_selectors import families_visible_to
 from tenant_apps.casework.models import Family, FamilyMember, Profile
-from tenant_apps.casework.selectors import profiles_visible_to
-from tenant_apps.casework.services import ChangedSinceOpened, _owner_defaults, _writer
+from tenant_apps.casework.selectors import families_visible_to, profiles_visible_to
+from tenant_apps.casework.services.base import ChangedSinceOpened, owner_defaults, require_writer
+
+__all__ = ["family_add_member", "family_create", "family_remove_member"]
 
 
 @transaction.atomic
 def family_create(*, user, request=None, name: str, owning_agency=None, owning_team=None) -> Family:
-    _writer(user)
+    require_writer(user)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["Enter a name for the family or household."]})
     if len(name) > 200:
         raise ValidationError({"name": ["The name must be 200 characters or fewer."]})
-    agency_id, team_id = _owner_defaults(user, owning_agency, owning_team)
+    agency_id, team_id = owner_defaults(user, owning_agency, owning_team)
     family = Family.objects.create(name=name, owning_agency_id=agency_id, owning_team_id=team_id, created_by=user)
     audit_record(action="family.created", request=request, actor=user, object_type="family", object_id=family.pk,
                  summary=f"family {family.pk} created")  # fmt: skip
@@ -58,7 +59,7 @@ def _bump(family: Family) -> None:
 @transaction.atomic
 def family_add_member(*, user, request=None, family: Family, profile: Profile | None, relationship: str,
                       version: int | None = None) -> FamilyMember:  # fmt: skip
-    _writer(user)
+    require_writer(user)
     editable = _locked_family(user, family, version)
     errors = {}
     if profile is None or not profiles_visible_to(user, edit=True).filter(pk=profile.pk).exists():
@@ -78,7 +79,7 @@ def family_add_member(*, user, request=None, family: Family, profile: Profile | 
 
 @transaction.atomic
 def family_remove_member(*, user, request=None, member: FamilyMember, version: int | None = None) -> None:
-    _writer(user)
+    require_writer(user)
     editable = _locked_family(user, member.family, version)
     if member.family_id != editable.pk or not profiles_visible_to(user).filter(pk=member.profile_id).exists():
         raise PermissionDenied("You may not remove this member.")

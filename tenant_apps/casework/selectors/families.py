@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
-from tenant_apps.casework.models import Family, FamilyMember, Profile
-from tenant_apps.casework.selectors import _owner_q, profiles_visible_to, user_scope
+from tenant_apps.casework.models import Family, FamilyMember
+from tenant_apps.casework.selectors.profiles import profiles_visible_to
+from tenant_apps.casework.selectors.scope import NOT_VISIBLE, owner_q, user_scope
+
+__all__ = ["Members", "access_family", "families_hidden_from", "families_visible_to", "members_of"]
 
 
 def families_visible_to(user, *, edit: bool = False) -> QuerySet[Family]:
@@ -32,7 +35,7 @@ def families_visible_to(user, *, edit: bool = False) -> QuerySet[Family]:
         return Family.objects.none()
     if scope.sees_everything and not edit:
         return Family.objects.all()
-    return Family.objects.filter(_owner_q(scope))
+    return Family.objects.filter(owner_q(scope))
 
 
 def access_family(*, user, family_id, edit: bool = False) -> Family:
@@ -62,20 +65,9 @@ def members_of(*, user, family: Family) -> Members:
     return Members(visible=visible, hidden_count=hidden)
 
 
-def families_of_profile(*, user, profile: Profile) -> QuerySet[FamilyMember]:
-    """The memberships of a profile (which the user may see) in families the user may see."""
-    return (
-        FamilyMember.objects.filter(profile=profile, family__in=families_visible_to(user))
-        .select_related("family")
-        .order_by("family__name", "pk")
-    )
-
-
 def families_hidden_from(user, family_ids) -> dict[str, str]:
     """Of these family ids, those ``user`` may not see (missing ones too), with why: the audit
-    trail's rule for family events (``audit_rules``)."""
-    from tenant_apps.casework.selectors import NOT_VISIBLE
-
+    trail's rule for family events (``casework.audit``)."""
     ids = [int(value) for value in family_ids if str(value).isdigit()]
     seen = set(families_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
     return {str(value): NOT_VISIBLE for value in family_ids if not str(value).isdigit() or int(value) not in seen}

@@ -1,0 +1,14 @@
+"""Reads of casework, always through the user: what they may see is decided in the query.
+
+``access_*`` give the same 404 for "does not exist" and "not yours", so ids are no oracle.
+Counts, searches, lists, exports and the API all start from ``profiles_visible_to`` /
+``cases_visible_to``. Callers import the package (``selectors.access_case``); the files are
+named by what they read.
+"""
+
+from .cases import *  # noqa: F403
+from .families import *  # noqa: F403
+from .profiles import *  # noqa: F403
+from .scope import *  # noqa: F403
+from .shares import *  # noqa: F403
+from .timeline import *  # noqa: F403
