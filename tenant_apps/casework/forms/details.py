@@ -28,6 +28,9 @@ class AddressForm(VersionForm):
         required_message(self.fields["postcode"], "Enter a postcode.")
         required_message(self.fields["is_current"], "Choose whether this is their current address.")
 
+    def values(self) -> dict:
+        return {**super().values(), "is_current": self.cleaned_data["is_current"] == "yes"}
+
 
 class IdentifierForm(VersionForm):
     kind = forms.ChoiceField(label="Kind of identifier", choices=ProfileIdentifier.Kind.choices,

@@ -103,3 +103,7 @@ def required_message(field: forms.Field, message: str) -> forms.Field:
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def values(self) -> dict:
+        """The cleaned data for the service, ``version`` aside."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tenant_apps.casework.models import CaseworkSettings, Share
+from tenant_apps.casework.models import Case, CaseworkSettings, Profile, Share
 
-__all__ = ["NOT_VISIBLE", "SENSITIVE_ENTRY", "Scope", "user_scope"]
+__all__ = ["NOT_VISIBLE", "SENSITIVE_ENTRY", "Scope", "cases_visible_to", "profiles_visible_to", "user_scope"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,15 @@ def visible(model, scope: Scope, *, field: str, edit: bool) -> QuerySet:
         return model.objects.all()
     grants = Share.objects.filter(**{field: OuterRef("pk")}).filter(grantee_q(scope))
     return model.objects.filter(owner_q(scope) | Q(Exists(grants)))
+
+
+def profiles_visible_to(user, *, edit: bool = False) -> QuerySet[Profile]:
+    """Profiles the user may see (or edit), merged ones excluded."""
+    return visible(Profile, user_scope(user), field="profile", edit=edit).filter(merged_into__isnull=True)
+
+
+def cases_visible_to(user, *, edit: bool = False) -> QuerySet[Case]:
+    return visible(Case, user_scope(user), field="case", edit=edit)
 
 
 # --- The same rules for rows already read ---------------------------------------------------

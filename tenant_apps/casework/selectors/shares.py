@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+from django.http import Http404
+
 from tenant_apps.casework.models import Case, Profile, Share
 from tenant_apps.casework.selectors.scope import grantee_q, owned, user_scope
 
-__all__ = ["SharingRights", "sharing_rights"]
+__all__ = ["SharingRights", "access_share", "shares_of", "sharing_rights"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,16 @@ def sharing_rights(user, record: Profile | Case) -> SharingRights:
     if not any(can_share for _, can_share in held):
         return SharingRights()
     return SharingRights(may_share=True, may_grant_edit=any(can_edit for can_edit, _ in held))
+
+
+def shares_of(record: Profile | Case) -> QuerySet[Share]:
+    """The shares of a (visible) profile or case, oldest first, with whom they are to and who granted them."""
+    return record.shares.select_related("team__agency", "agency", "user", "granted_by").order_by("granted_at", "pk")
+
+
+def access_share(*, record: Profile | Case, share_id) -> Share:
+    """One share of a (visible) profile or case: 404 if it is not one of its shares."""
+    share = record.shares.filter(pk=share_id).first() if str(share_id).isdigit() else None
+    if share is None:
+        raise Http404("No such share")
+    return share

@@ -6,6 +6,7 @@ Callers import the package (``services.case_create``); the files are named by wh
 from .base import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
+from .documents import *  # noqa: F403
 from .families import *  # noqa: F403
 from .merge import *  # noqa: F403
 from .profiles import *  # noqa: F403

@@ -14,6 +14,7 @@ from tenant_apps.audit.services import audit_record
 from tenant_apps.casework.models import Case, TimelineEntry, TimelineEntryVersion
 from tenant_apps.casework.selectors import access_entry, cases_visible_to, profiles_visible_to
 from tenant_apps.casework.services.base import ChangedSinceOpened, require_writer
+from tenant_apps.casework.services.documents import attachments_store, objects_discarded_on_failure
 
 __all__ = ["entry_create", "entry_delete", "entry_update"]
 
@@ -47,11 +48,26 @@ def _validate_entry(*, kind, action, occurred_at, summary) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def entry_create(*, user, request=None, case: Case | None = None, profiles=(), kind: str, action: str = "",
                  occurred_at, summary: str, body: str = "", attendees: str = "", is_sensitive: bool = False,
-                 restricted_to_teams=()) -> TimelineEntry:  # fmt: skip
-    """Record work on a case (which the user may edit) and/or about profiles."""
+                 restricted_to_teams=(), attachments=()) -> TimelineEntry:  # fmt: skip
+    """Record work on a case (which the user may edit) and/or about profiles, with ``attachments``
+    (files) stored with it: all or nothing.
+
+    One transaction holds the entry, its audit event and the documents' rows; if anything fails
+    (a refused file: ``ValidationError`` on ``attachments``; storage down: ``StorageUnavailable``)
+    it rolls back and the objects already uploaded are deleted.
+    """
+    with objects_discarded_on_failure() as stored, transaction.atomic():
+        entry = _entry_record(user=user, request=request, case=case, profiles=profiles, kind=kind, action=action,
+                              occurred_at=occurred_at, summary=summary, body=body, attendees=attendees,
+                              is_sensitive=is_sensitive, restricted_to_teams=restricted_to_teams)  # fmt: skip
+        attachments_store(user=user, request=request, entry=entry, files=attachments, stored=stored)
+    return entry
+
+
+def _entry_record(*, user, request, case, profiles, kind, action, occurred_at, summary, body, attendees,
+                  is_sensitive, restricted_to_teams) -> TimelineEntry:  # fmt: skip
     require_writer(user)
     _validate_entry(kind=kind, action=action, occurred_at=occurred_at, summary=summary)
     profiles = list(profiles)
@@ -84,11 +100,9 @@ def _may_change_entry(user, entry: TimelineEntry, verb: str) -> None:
     """Editable (its case, or its profiles when it is on no case) and readable: a sensitive
     entry is changed only by its named teams, who alone can read it."""
     try:
-        editable = access_entry(user=user, entry_id=entry.pk, edit=True)
+        access_entry(user=user, entry_id=entry.pk, edit=True)
     except Http404:
         raise PermissionDenied(f"You may not {verb} this entry.") from None
-    if not editable.can_read:
-        raise PermissionDenied(f"You may not {verb} this entry.")
 
 
 def _snapshot(entry: TimelineEntry) -> dict:
@@ -99,9 +113,16 @@ def _snapshot(entry: TimelineEntry) -> dict:
     }  # fmt: skip
 
 
-@transaction.atomic
-def entry_update(*, user, request=None, entry: TimelineEntry, version: int, **changes) -> TimelineEntry:
-    """Edit an entry; the previous version is kept as history."""
+def entry_update(*, user, request=None, entry: TimelineEntry, version: int, attachments=(), **changes) -> TimelineEntry:
+    """Edit an entry; the previous version is kept as history. ``attachments``: more files stored
+    with the change, all or nothing (as ``entry_create``)."""
+    with objects_discarded_on_failure() as stored, transaction.atomic():
+        updated = _entry_change(user=user, request=request, entry=entry, version=version, **changes)
+        attachments_store(user=user, request=request, entry=updated, files=attachments, stored=stored)
+    return updated
+
+
+def _entry_change(*, user, request, entry: TimelineEntry, version: int, **changes) -> TimelineEntry:
     require_writer(user)
     allowed = {"kind", "action", "occurred_at", "summary", "body", "attendees"}
     if set(changes) - allowed:
