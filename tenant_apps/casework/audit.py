@@ -27,27 +27,13 @@ from tenant_apps.casework.selectors import (
     families_hidden_from,
     profiles_hidden_from,
 )
+from tenant_apps.documents import selectors as document_selectors
 
 _BY_ATTACHMENT = {"timeline_entry": entries_hidden_from, "profile_photo": profiles_hidden_from}
 
 
 def documents_hidden_from(user, document_ids) -> dict[str, str]:
-    import uuid
-
-    from tenant_apps.documents.models import Document
-
-    ids = []
-    for value in document_ids:
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError:
-            continue
-    attached = {
-        str(pk): (kind, target)
-        for pk, kind, target in Document.objects.filter(pk__in=ids).values_list(
-            "pk", "attached_to_type", "attached_to_id"
-        )
-    }
+    attached = document_selectors.attachment_targets(document_ids)
     hidden = {str(value): NOT_VISIBLE for value in document_ids if str(value) not in attached}
     for document_id, (attached_kind, _) in attached.items():
         if attached_kind not in _BY_ATTACHMENT:
