@@ -83,13 +83,17 @@ def profile_sharing(request, profile_id: int):
                     context={"profile": profile, "section": "profiles"}, profile_id=profile.pk)  # fmt: skip
 
 
+def _revoke(request, record, share_id: int):
+    share = selectors.access_share(record=record, share_id=share_id)
+    services.share_revoke(user=request.user, request=request, share=share)
+    messages.success(request, "That access has been removed.")
+
+
 @writers_only
 @require_POST
 def share_revoke(request, case_id: int, share_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id)
-    share = selectors.access_share(record=case, share_id=share_id)
-    services.share_revoke(user=request.user, request=request, share=share)
-    messages.success(request, "That access has been removed.")
+    _revoke(request, case, share_id)
     return redirect("casework:case-sharing", case_id=case.pk)
 
 
@@ -97,7 +101,5 @@ def share_revoke(request, case_id: int, share_id: int):
 @require_POST
 def profile_sharing_revoke(request, profile_id: int, share_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id)
-    share = selectors.access_share(record=profile, share_id=share_id)
-    services.share_revoke(user=request.user, request=request, share=share)
-    messages.success(request, "That access has been removed.")
+    _revoke(request, profile, share_id)
     return redirect("casework:profile-sharing", profile_id=profile.pk)
