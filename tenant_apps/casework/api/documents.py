@@ -39,6 +39,7 @@ class DocumentOutput(serializers.Serializer):
 
 class EntryAttachmentsApi(CaseworkAPIView):
     parser_classes = [MultiPartParser, FormParser]
+    OutputSerializer = DocumentOutput
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="Checked by its content; images are cleaned of metadata.")

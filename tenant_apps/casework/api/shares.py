@@ -81,6 +81,9 @@ def _share_revoke(request, record, share_id):
 
 
 class CaseSharesApi(CaseworkAPIView):
+    InputSerializer = ShareInput
+    OutputSerializer = ShareOutput
+
     @extend_schema(operation_id="cases_shares_list", responses=ShareOutput(many=True))
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
@@ -104,6 +107,9 @@ class CaseShareRevokeApi(CaseworkAPIView):
 
 
 class ProfileSharesApi(CaseworkAPIView):
+    InputSerializer = ShareInput
+    OutputSerializer = ShareOutput
+
     @extend_schema(operation_id="profiles_shares_list", responses=ShareOutput(many=True))
     def get(self, request, profile_id):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)

@@ -180,6 +180,10 @@ TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", s
 
 
 class CaseTimelineApi(CaseworkAPIView):
+    FilterSerializer = TimelineQuery  # GET's ?kind=
+    InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
+    OutputSerializer = EntryOutput
+
     @extend_schema(
         operation_id="cases_timeline",
         description=TIMELINE_DOC,
@@ -188,7 +192,7 @@ class CaseTimelineApi(CaseworkAPIView):
     )
     def get(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
-        kind = valid(TimelineQuery, request.query_params)["kind"]
+        kind = valid(self.FilterSerializer, request.query_params)["kind"]
         services.record_viewed(user=request.user, request=request, record=case, what="timeline")
         entries = selectors.timeline_for_case(user=request.user, case=case, kind=kind)
         return _timeline_page(request, self, entries, count=selectors.live_entry_count(case, kind=kind))
@@ -206,6 +210,10 @@ class CaseTimelineApi(CaseworkAPIView):
 
 
 class ProfileTimelineApi(CaseworkAPIView):
+    FilterSerializer = TimelineQuery  # GET's ?kind=
+    InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
+    OutputSerializer = EntryOutput
+
     @extend_schema(
         operation_id="profiles_timeline",
         description=TIMELINE_DOC + " Entries of cases you may not see are left out.",
@@ -214,7 +222,7 @@ class ProfileTimelineApi(CaseworkAPIView):
     )
     def get(self, request, profile_id):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)
-        kind = valid(TimelineQuery, request.query_params)["kind"]
+        kind = valid(self.FilterSerializer, request.query_params)["kind"]
         services.record_viewed(user=request.user, request=request, record=profile, what="timeline")
         entries = selectors.timeline_for_profile(user=request.user, profile=profile, kind=kind)
         return _timeline_page(request, self, entries)
