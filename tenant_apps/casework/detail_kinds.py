@@ -46,8 +46,16 @@ def _note() -> serializers.Field:
     return serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-def _kind_and_note() -> dict:
-    return {"kind": serializers.CharField(), "note": serializers.CharField()}
+def _marker(*, model, what: str, **kind) -> DetailKind:
+    """A marker on a profile (a warning, a vulnerability): a kind of ``model.Kind`` and a note."""
+    return DetailKind(
+        model=model, form_class=MarkerForm,
+        form_options={"choices": model.Kind.choices, "label": f"Kind of {what}",
+                      "message": f"Choose the kind of {what}."},
+        input_fields=lambda: {"kind": _kind(model.Kind.choices), "note": _note()},
+        output_fields=lambda: {"kind": serializers.CharField(), "note": serializers.CharField()},
+        **kind,
+    )  # fmt: skip
 
 
 DETAIL_KINDS: dict[str, DetailKind] = {
@@ -78,24 +86,12 @@ DETAIL_KINDS: dict[str, DetailKind] = {
             },
             output_fields=lambda: {"kind": serializers.CharField(), "value": serializers.CharField()},
         ),
-        DetailKind(
-            plural="warnings", component="Warning", model=WarningMarker, form_class=MarkerForm,
-            form_options={"choices": WarningMarker.Kind.choices, "label": "Kind of warning",
-                          "message": "Choose the kind of warning."},
-            title="Add a warning marker", noun="The warning marker",
-            add=services.warning_add, remove=services.warning_remove, remove_key="warning_id",
-            input_fields=lambda: {"kind": _kind(WarningMarker.Kind.choices), "note": _note()},
-            output_fields=_kind_and_note,
-        ),
-        DetailKind(
-            plural="vulnerabilities", component="Vulnerability", model=Vulnerability, form_class=MarkerForm,
-            form_options={"choices": Vulnerability.Kind.choices, "label": "Kind of vulnerability",
-                          "message": "Choose the kind of vulnerability."},
-            title="Add a vulnerability", noun="The vulnerability",
-            add=services.vulnerability_add, remove=services.vulnerability_remove, remove_key="vulnerability_id",
-            input_fields=lambda: {"kind": _kind(Vulnerability.Kind.choices), "note": _note()},
-            output_fields=_kind_and_note,
-        ),
+        _marker(plural="warnings", component="Warning", model=WarningMarker, what="warning",
+                title="Add a warning marker", noun="The warning marker", add=services.warning_add,
+                remove=services.warning_remove, remove_key="warning_id"),
+        _marker(plural="vulnerabilities", component="Vulnerability", model=Vulnerability, what="vulnerability",
+                title="Add a vulnerability", noun="The vulnerability", add=services.vulnerability_add,
+                remove=services.vulnerability_remove, remove_key="vulnerability_id"),
         DetailKind(
             plural="aliases", component="Alias", model=ProfileAlias, form_class=AliasForm,
             title="Add another name", noun="The other name",
