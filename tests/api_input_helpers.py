@@ -35,7 +35,7 @@ def operations(schema: dict):
 
 def make_records(cast, *, with_document: bool = False) -> dict:
     """One of everything an API path names, owned by Bob (ASB Team) in Suffolk."""
-    from tenant_apps.casework import details_services, family_services, services
+    from tenant_apps.casework import services
     from tenant_apps.casework.models import CaseType
     from tenant_apps.tasks import services as task_services
 
@@ -50,22 +50,22 @@ def make_records(cast, *, with_document: bool = False) -> dict:
                                       occurred_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
         version = lambda: type(profile).objects.get(pk=profile.pk).version  # noqa: E731 - read afresh each time
         items = {
-            "addresses": details_services.address_add(
+            "addresses": services.address_add(
                 user=bob, profile=profile, version=version(), line1="1 Mill Lane", postcode="IP1 1AA"
             ),  # fmt: skip
-            "aliases": details_services.alias_add(user=bob, profile=profile, version=version(), name="Kaz"),
-            "identifiers": details_services.identifier_add(
+            "aliases": services.alias_add(user=bob, profile=profile, version=version(), name="Kaz"),
+            "identifiers": services.identifier_add(
                 user=bob, profile=profile, version=version(), kind="pnc", value="01/123456A"
             ),  # fmt: skip
-            "warnings": details_services.warning_add(user=bob, profile=profile, version=version(), kind="dogs"),
-            "vulnerabilities": details_services.vulnerability_add(
+            "warnings": services.warning_add(user=bob, profile=profile, version=version(), kind="dogs"),
+            "vulnerabilities": services.vulnerability_add(
                 user=bob, profile=profile, version=version(), kind="substance"
             ),  # fmt: skip
         }
         case_share = services.share_grant(user=bob, case=case, team=cast["cst"])
         profile_share = services.share_grant(user=bob, profile=profile, team=cast["cst"])
-        family = family_services.family_create(user=bob, name="Brennan family", owning_team=cast["asb"])
-        member = family_services.family_add_member(user=bob, family=family, profile=other, relationship="sibling")
+        family = services.family_create(user=bob, name="Brennan family", owning_team=cast["asb"])
+        member = services.family_add_member(user=bob, family=family, profile=other, relationship="sibling")
         task = task_services.task_create(user=bob, title="Check CCTV", due_date=timezone.localdate() + dt.timedelta(7),
                                          case=case, assigned_team=cast["snt"])  # fmt: skip
         document = None

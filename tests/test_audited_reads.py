@@ -26,7 +26,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.audit.models import AuditAction, AuditEvent
-from tenant_apps.casework import family_services
+from tenant_apps.casework import services
 from tenant_apps.casework.models import Share
 from tenant_apps.documents.services import document_store
 from tenant_apps.tasks import services as task_services
@@ -87,8 +87,8 @@ def records(cast, s3):
     entry = make_entry(cast, case, summary="Spoke to Kyle at the door", body="Kyle said he would stop")
     with schema_context("suffolk"):
         bob = _fresh(cast["bob"])
-        family = family_services.family_create(user=bob, name="Brennan household", owning_team=cast["asb"])
-        family_services.family_add_member(user=bob, family=family, profile=profile, relationship="child",
+        family = services.family_create(user=bob, name="Brennan household", owning_team=cast["asb"])
+        services.family_add_member(user=bob, family=family, profile=profile, relationship="child",
                                           version=family.version)  # fmt: skip
         document = document_store(request_or_user=bob, file=upload("letter.pdf", PDF_BYTES),
                                   attached_to_type="timeline_entry", attached_to_id=entry.pk)  # fmt: skip

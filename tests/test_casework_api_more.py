@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.casework import services
-from tenant_apps.casework.models import FamilyMember, Profile, ProfileIdentifier
+from tenant_apps.casework.models import FamilyMember, Profile, ProfileIdentifier, TimelineEntry
 from tenant_apps.documents.models import Document
 from tests.conftest import sign_in
 from tests.s3 import documents_storage_settings
@@ -30,7 +30,7 @@ from tests.test_casework_api import (  # noqa: F401 - fixtures
     make_profile,
     records,
 )
-from tests.test_documents import PDF_BYTES, fetch
+from tests.test_documents import PDF_BYTES, fetch, jpeg_with_gps
 
 
 def delete(client, path, version):
@@ -273,6 +273,83 @@ def test_storage_down_is_503_with_the_error_shape_and_nothing_saved(cast, record
     assert events("document.uploaded") == before
 
 
+def timeline_entries(summary: str) -> list[TimelineEntry]:
+    with schema_context("suffolk"):
+        return list(TimelineEntry.objects.filter(summary=summary))
+
+
+def test_an_entry_is_created_with_its_attachments_in_one_multipart_request(cast, records, bob, s3):
+    """The entry create takes multipart/form-data too: the same fields (lists as repeated fields)
+    and ``attachments``, stored with the entry, all or nothing. JSON stays as it was."""
+    case = records["case"]
+    url = f"{API}/cases/{case.pk}/timeline/"
+    created = events("timeline.entry_created")
+    response = bob.post(url, {
+        "kind": "visit", "occurred_at": "2025-03-27T10:00:00Z", "summary": "Visit with a report",
+        "is_sensitive": "true", "restricted_to_teams": [cast["asb"].pk],
+        "attachments": [upload("visit-report.pdf", PDF_BYTES), upload("photo.jpg", jpeg_with_gps(), "image/jpeg")],
+    })  # fmt: skip
+    assert response.status_code == 201, response.content
+    entry = response.json()
+    assert entry["summary"] == "Visit with a report" and entry["is_sensitive"] is True
+    assert entry["restricted_to_teams"] == [cast["asb"].pk]
+    with schema_context("suffolk"):
+        stored = list(Document.objects.order_by("original_filename"))
+    assert [d.original_filename for d in stored] == ["photo.jpg", "visit-report.pdf"]
+    assert {(d.attached_to_type, d.attached_to_id) for d in stored} == {("timeline_entry", str(entry["id"]))}
+    assert s3.object_keys() == sorted(d.storage_key for d in stored)
+    listed = bob.get(f"{API}/entries/{entry['id']}/attachments/").json()
+    assert sorted(d["filename"] for d in listed) == ["photo.jpg", "visit-report.pdf"]
+    assert events("timeline.entry_created") == created + 1
+
+    # A profile's timeline takes them too; JSON still needs no attachments.
+    profile_url = f"{API}/profiles/{records['profile'].pk}/timeline/"
+    on_profile = bob.post(profile_url, {"kind": "note", "occurred_at": "2025-03-27T11:00:00Z", "summary": "Letter",
+                                        "attachments": [upload("letter.pdf", PDF_BYTES)]})  # fmt: skip
+    assert on_profile.status_code == 201, on_profile.content
+    plain = json_post(bob, url, {"kind": "note", "occurred_at": "2025-03-27T12:00:00Z", "summary": "Plain note"})
+    assert plain.status_code == 201, plain.content
+    with schema_context("suffolk"):
+        assert Document.objects.count() == 3
+
+
+def test_a_refused_attachment_is_400_naming_attachments_and_nothing_is_saved(cast, records, bob, s3):
+    url = f"{API}/cases/{records['case'].pk}/timeline/"
+    disguised = upload("report.pdf", b"<!DOCTYPE html><html><script>x</script></html>")
+    response = bob.post(url, {"kind": "visit", "occurred_at": "2025-03-27T10:00:00Z", "summary": "Refused",
+                              "attachments": [upload("good.pdf", PDF_BYTES), disguised]})  # fmt: skip
+    error = error_of(response, 400)
+    assert list(error["fields"]) == ["attachments"]
+    assert (
+        "report.pdf:" in error["fields"]["attachments"][0] and "Nothing was saved." in error["fields"]["attachments"][0]
+    )
+    assert timeline_entries("Refused") == []
+    with schema_context("suffolk"):
+        assert not Document.objects.exists()
+    assert s3.object_keys() == []  # the good file, uploaded first, was deleted
+    empty = bob.post(url, {"kind": "visit", "occurred_at": "2025-03-27T10:00:00Z", "summary": "Refused",
+                           "attachments": [upload("empty.pdf", b"")]})  # fmt: skip
+    assert "attachments" in error_of(empty, 400)["fields"] and timeline_entries("Refused") == []
+
+
+def test_storage_down_refuses_an_entry_with_attachments_503_and_saves_nothing(cast, records, bob, settings):
+    with socket.socket() as sock:  # a port where nothing listens: the outage
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    documents_storage_settings(settings, endpoint_url=f"http://127.0.0.1:{port}", bucket="outage")
+    created = events("timeline.entry_created")
+    response = bob.post(f"{API}/cases/{records['case'].pk}/timeline/", {
+        "kind": "visit", "occurred_at": "2025-03-27T10:00:00Z", "summary": "Stored nowhere",
+        "attachments": [upload("r.pdf", PDF_BYTES)],
+    })  # fmt: skip
+    error = error_of(response, 503)
+    assert error["code"] == "storage_unavailable" and "nothing was saved" in error["message"]
+    assert timeline_entries("Stored nowhere") == []
+    with schema_context("suffolk"):
+        assert not Document.objects.exists()
+    assert events("timeline.entry_created") == created  # its audit event rolled back with it
+
+
 # --- The schema ----------------------------------------------------------------------------------
 
 
@@ -294,4 +371,8 @@ def test_the_openapi_schema_lists_the_paths(cast, bob):
         assert methods <= set(paths[path]), path
     upload_body = paths["/api/v1/entries/{entry_id}/attachments/"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload_body
+    for timeline in ("/api/v1/cases/{case_id}/timeline/", "/api/v1/profiles/{profile_id}/timeline/"):
+        create = paths[timeline]["post"]
+        assert set(create["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+        assert "503" in create["responses"] and "attachments" in create["description"]
     assert "/api/v1/profiles/{profile_id}/" in paths  # the casework include still resolves beside ours

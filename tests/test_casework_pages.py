@@ -465,7 +465,7 @@ def test_the_gallery_shows_the_caseload_of_a_team_or_case_type(cast, records):
 
 
 def test_the_photo_hook_returns_none_until_the_documents_app_fills_it(cast, records):
-    from tenant_apps.casework.views import profile_photo_url
+    from tenant_apps.casework.selectors import profile_photo_url
 
     assert profile_photo_url(records["profile"]) is None
 

@@ -71,14 +71,14 @@ def test_the_pages_refuse_the_same_teams_with_the_error_on_the_field(cast):
 def test_the_service_refuses_another_team_whatever_the_route(cast):
     from django.core.exceptions import ValidationError
 
-    from tenant_apps.casework import family_services
+    from tenant_apps.casework import services
 
     with schema_context("suffolk"):
         with pytest.raises(ValidationError) as refused:
             services.profile_create(user=cast["bob"], first_name="Jo", last_name="Bloggs", owning_team=cast["cst"])
         assert refused.value.message_dict == {"owning_team": ["Choose one of your teams."]}
         with pytest.raises(ValidationError) as refused:
-            family_services.family_create(user=cast["bob"], name="Bloggs", owning_team=cast["cst"])
+            services.family_create(user=cast["bob"], name="Bloggs", owning_team=cast["cst"])
         assert refused.value.message_dict == {"owning_team": ["Choose one of your teams."]}
         with pytest.raises(ValidationError) as refused:
             services.profile_create(user=cast["bob"], first_name="Jo", last_name="Bloggs", owning_agency=cast["police"])

@@ -8,7 +8,7 @@ class CaseworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenant_apps.casework import audit_rules, document_rules
+        from tenant_apps.casework import audit, documents
 
-        document_rules.register()
-        audit_rules.register()
+        documents.register()
+        audit.register()

@@ -174,7 +174,7 @@ def casework_seed_demo_photos(*, count: int = 12) -> int:
 
 
 def services_family_create(*, owner, team, name):
-    from tenant_apps.casework.family_services import family_create
+    from tenant_apps.casework.services import family_create
 
     return family_create(user=owner, name=name, owning_team=team)
 

@@ -26,14 +26,14 @@ from django.template.loader import get_template
 from django.utils import timezone, translation
 
 CACHE = "fragments"
-TEMPLATE = "casework/_timeline_entry.html"
+TEMPLATE = "casework/timeline/_entry.html"
 # Longer HTML is rendered every time: the cache's bound is a count of entries, and a long entry
 # costs little more to render than a short one (the template's work is per value, not per byte).
 LARGEST_KEPT = 8000
 
 
 def _shown(entry, show_case: bool) -> tuple:
-    """Every value ``casework/_timeline_entry.html`` shows for this entry."""
+    """Every value ``casework/timeline/_entry.html`` shows for this entry."""
     if not entry.can_read:  # only that it exists: its kind and day
         return (entry.pk, False, entry.kind, entry.occurred_at.isoformat())
     attachments = tuple((a["pk"], a["original_filename"], a["size"]) for a in entry.attachments or ())

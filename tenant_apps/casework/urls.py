@@ -1,4 +1,4 @@
-"""Casework pages, mounted at the root of every partnership host (``/profiles/``, ``/cases/``...)."""
+"""Casework pages, mounted at the root of every partnership host (``/profiles/``, ``/cases/``, ``/families/``...)."""
 
 from django.urls import path
 
@@ -6,13 +6,20 @@ from tenant_apps.casework import views
 
 app_name = "casework"
 
+PROFILE = "profiles/<int:profile_id>"
+
 urlpatterns = [
     path("profiles/", views.profile_list, name="profile-list"),
     path("profiles/new/", views.profile_create, name="profile-create"),
-    path("profiles/<int:profile_id>/", views.profile_detail, name="profile-detail"),
-    path("profiles/<int:profile_id>/edit/", views.profile_edit, name="profile-edit"),
-    path("profiles/<int:profile_id>/merge/", views.profile_merge, name="profile-merge"),
+    path(f"{PROFILE}/", views.profile_detail, name="profile-detail"),
+    path(f"{PROFILE}/edit/", views.profile_edit, name="profile-edit"),
+    path(f"{PROFILE}/merge/", views.profile_merge, name="profile-merge"),
     path("profiles/duplicates/", views.profile_duplicates, name="profile-duplicates"),
+    path(f"{PROFILE}/details/", views.profile_details, name="profile-details"),
+    path(f"{PROFILE}/details/<str:kind>/new/", views.detail_add, name="detail-add"),
+    path(f"{PROFILE}/details/<str:kind>/<int:item_id>/remove/", views.detail_remove, name="detail-remove"),
+    path(f"{PROFILE}/sharing/", views.profile_sharing, name="profile-sharing"),
+    path(f"{PROFILE}/sharing/<int:share_id>/revoke/", views.profile_sharing_revoke, name="profile-sharing-revoke"),
     path("cases/", views.case_list, name="case-list"),
     path("cases/new/", views.case_create, name="case-create"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
@@ -23,4 +30,13 @@ urlpatterns = [
     path("timeline/<int:entry_id>/edit/", views.entry_edit, name="entry-edit"),
     path("timeline/<int:entry_id>/delete/", views.entry_delete, name="entry-delete"),
     path("gallery/", views.gallery, name="gallery"),
+    path("families/", views.family_list, name="family-list"),
+    path("families/new/", views.family_create, name="family-create"),
+    path("families/<int:family_id>/", views.family_detail, name="family-detail"),
+    path("families/<int:family_id>/members/new/", views.family_add_member, name="family-add-member"),
+    path(
+        "families/<int:family_id>/members/<int:member_id>/remove/",
+        views.family_remove_member,
+        name="family-remove-member",
+    ),
 ]

@@ -5,6 +5,9 @@ anyone but an active partnership admin (fail closed, whatever view calls it).
 The ``access_*`` helpers fetch one thing by the id a request named, in the
 current schema only; "does not exist" and "not yours" are the same 404, and an
 id from another partnership's schema names a different row or nothing.
+
+The pickers at the end are the exception: the lists of teams, agencies and active people that
+every member's forms offer (sharing, an owning team), and their look-ups by id.
 """
 
 from __future__ import annotations
@@ -138,3 +141,40 @@ def session_idle_minutes(*, actor) -> int:
 
     require_admin(actor)
     return SecuritySettings.current().session_idle_minutes
+
+
+# --- Pickers: the lists every member's forms offer (no admin needed) -------------------------
+# Names of teams and agencies, and the active people of the partnership, are what a share form
+# or an owning-team choice lists; the forms and the API look a choice up by id through these.
+
+
+def teams_for_picker() -> QuerySet[Team]:
+    """Every team of the partnership, with its agency (for ``Team.label``), by agency then name."""
+    return Team.objects.select_related("agency").order_by("agency__name", "name")
+
+
+def my_teams_for_picker(*, user) -> QuerySet[Team]:
+    """The user's own teams: where new records they make may belong."""
+    return teams_for_picker().filter(team_memberships__user=user)
+
+
+def agencies_for_picker() -> QuerySet[Agency]:
+    return Agency.objects.order_by("name")
+
+
+def people_for_picker() -> QuerySet:
+    """The active people of the partnership, by name."""
+    return get_user_model().objects.filter(is_active=True).order_by("full_name", "email")
+
+
+def team_by_id(team_id) -> Team | None:
+    return Team.objects.filter(pk=team_id).first()
+
+
+def agency_by_id(agency_id) -> Agency | None:
+    return Agency.objects.filter(pk=agency_id).first()
+
+
+def person_by_id(user_id):
+    """An active person of the partnership, or None."""
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()

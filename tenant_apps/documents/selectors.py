@@ -35,3 +35,41 @@ def documents_attached_to(*, user, attached_to_type: str, attached_to_id: str | 
     return Document.objects.filter(
         attached_to_type=attached_to_type, attached_to_id=str(attached_to_id), status=Document.Status.STORED
     )
+
+
+# --- Reads for the app a document is attached to ---------------------------------------------
+# The caller has already decided that the user may read the things these documents are attached
+# to (a page of readable timeline entries, a visible profile): they list, they do not check.
+
+
+def stored_documents_listed(*, attached_to_type: str, attached_to_ids) -> QuerySet[Document]:
+    """The stored documents attached to any of these things, oldest first."""
+    return Document.objects.filter(
+        attached_to_type=attached_to_type, status=Document.Status.STORED, attached_to_id__in=list(attached_to_ids)
+    ).order_by("uploaded_at", "pk")
+
+
+def newest_stored_image(*, attached_to_type: str, attached_to_id) -> QuerySet[Document]:
+    """The id of the newest stored image attached to one thing (a pk, or an ``OuterRef`` cast to
+    text), as a one-row values queryset: usable as a ``Subquery``."""
+    return (
+        Document.objects.filter(
+            attached_to_type=attached_to_type, attached_to_id=attached_to_id, status=Document.Status.STORED,
+            is_image=True,
+        )
+        .order_by("-uploaded_at", "-pk")
+        .values("pk")[:1]
+    )  # fmt: skip
+
+
+def attachment_targets(document_ids) -> dict[str, tuple[str, str]]:
+    """What each of these documents (any status) is attached to: ``{id: (type, id)}``; ids that name
+    no document are left out."""
+    ids = []
+    for value in document_ids:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    rows = Document.objects.filter(pk__in=ids).values_list("pk", "attached_to_type", "attached_to_id")
+    return {str(pk): (kind, target) for pk, kind, target in rows}

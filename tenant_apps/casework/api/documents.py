@@ -1,0 +1,98 @@
+"""The API of documents on casework: an entry's attachments (list, upload one) and a document's download URL."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from tenant_apps.casework import selectors, services
+from tenant_apps.casework.api.base import (
+    STORAGE_UNAVAILABLE_ANSWER,
+    CaseworkAPIView,
+    DocumentMissingError,
+    StorageUnavailableError,
+    domain_errors,
+    valid,
+)
+from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
+from tenant_apps.documents import selectors as document_selectors
+from tenant_apps.documents.services import DocumentMissing, StorageUnavailable, document_download_url
+
+__all__ = ["DocumentDownloadUrlApi", "EntryAttachmentsApi"]
+
+
+class DocumentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    filename = serializers.CharField(source="original_filename")
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "EntryAttachment"
+
+
+class EntryAttachmentsApi(CaseworkAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+    OutputSerializer = DocumentOutput
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="Checked by its content; images are cleaned of metadata.")
+
+        class Meta:
+            ref_name = "EntryAttachmentUploadInput"
+
+    @extend_schema(operation_id="entries_attachments_list", responses=DocumentOutput(many=True))
+    def get(self, request, entry_id):
+        entry = selectors.access_entry(user=request.user, entry_id=entry_id, readable=True)
+        documents = selectors.entry_attachments(user=request.user, entry=entry)
+        services.record_viewed(user=request.user, request=request, record=entry, what="attachments")
+        return Response(DocumentOutput(documents, many=True).data)
+
+    @extend_schema(
+        operation_id="entries_attachments_upload",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request={"multipart/form-data": InputSerializer},
+        responses={201: DocumentOutput, 503: STORAGE_UNAVAILABLE_ANSWER},
+    )
+    def post(self, request, entry_id):
+        entry = selectors.access_entry(user=request.user, entry_id=entry_id, readable=True, edit=True, forbid=True)
+
+        def create():
+            data = valid(self.InputSerializer, request.data)
+            with domain_errors():
+                document = services.entry_attachment_add(user=request.user, request=request, entry=entry,
+                                                         file=data["file"])  # fmt: skip
+            return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+        return api_create_once(request, create)
+
+
+class DocumentDownloadUrlApi(CaseworkAPIView):
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField()
+        expires_in = serializers.IntegerField(help_text="Seconds the URL stays valid.")
+
+        class Meta:
+            ref_name = "DocumentDownloadUrl"
+
+    @extend_schema(operation_id="documents_download_url", responses=OutputSerializer)
+    def get(self, request, document_id):
+        document = document_selectors.document_get_for_user(user=request.user, document_id=document_id)
+        if document is None:
+            raise Http404("No such document")
+        try:
+            url = document_download_url(user=request.user, document=document, request=request)
+        except PermissionDenied:
+            raise Http404("No such document") from None
+        except DocumentMissing as error:
+            raise DocumentMissingError(str(error)) from None
+        except StorageUnavailable as error:
+            raise StorageUnavailableError(str(error)) from None
+        expires_in = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
+        return Response(self.OutputSerializer({"url": url, "expires_in": expires_in}).data)

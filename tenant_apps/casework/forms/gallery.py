@@ -1,0 +1,21 @@
+"""The gallery's filter."""
+
+from __future__ import annotations
+
+from django import forms
+
+from tenant_apps.casework.forms.fields import TeamChoiceField, set_messages
+
+__all__ = ["GalleryFilterForm"]
+
+
+class GalleryFilterForm(forms.Form):
+    team = TeamChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
+    case_type = forms.ModelChoiceField(label="Case type", required=False, queryset=None, empty_label="Any type")
+
+    def __init__(self, *args, teams, case_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["case_type"].queryset = case_types
+        set_messages(self.fields["team"], invalid_choice="Choose a team from the list.")
+        set_messages(self.fields["case_type"], invalid_choice="Choose a case type from the list.")
