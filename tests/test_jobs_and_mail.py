@@ -17,7 +17,7 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from concord import jobs, mail
 from tests.conftest import REPO, project_env
@@ -212,6 +212,52 @@ def test_deferring_needs_a_partnership_or_an_explicit_schema(db):
         jobs.defer_for_schema(record_schema, schema_name="atlantis", note="x")
     with pytest.raises(jobs.UnknownSchemaError):
         jobs.defer_for_schema(record_schema, schema_name="", note="x")
+
+
+# --- One job per partnership -------------------------------------------------------------------
+
+
+def test_a_fan_out_queues_one_job_per_partnership_each_run_inside_its_schema(queue):
+    from tenants.models import Partnership
+
+    connection.set_schema_to_public()
+    slugs = {
+        slug
+        for slug in Partnership.objects.exclude(schema_name="public").values_list("schema_name", flat=True)
+        if schema_exists(slug)
+    }
+    assert {"suffolk", "norfolk"} <= slugs
+    assert jobs.defer_for_every_partnership(record_schema, lock_prefix="test-fan-out", note="fan-out") == len(slugs)
+    # The same again while those wait: each partnership's is already queued (its queueing lock).
+    assert jobs.defer_for_every_partnership(record_schema, lock_prefix="test-fan-out", note="fan-out") == 0
+    queued = [args for _, _, _, args, _, _, _ in new_jobs(queue)]
+    assert sorted(queued, key=lambda args: args["schema_name"]) == [
+        {"schema_name": slug, "note": "fan-out"} for slug in sorted(slugs)
+    ]
+
+    run_jobs("test-jobs")
+
+    assert sorted(CALLS) == [(slug, slug, "fan-out") for slug in sorted(slugs)]
+
+
+def test_a_fan_out_counts_suspended_partnerships_public_if_asked_and_skips_one_without_a_schema(db, caplog):
+    from tenants.models import Partnership
+
+    connection.set_schema_to_public()
+    first_job = query("SELECT coalesce(max(id), 0) FROM procrastinate_jobs")[0][0]
+    Partnership.objects.filter(schema_name="norfolk").update(status=Partnership.Status.SUSPENDED)
+    Partnership.objects.create(schema_name="ghost", name="A partnership whose schema is gone")
+
+    with caplog.at_level(logging.WARNING, logger="concord.jobs"):
+        queued = jobs.defer_for_every_partnership(
+            record_schema, lock_prefix="test-fan-out", include_public=True, note="x"
+        )
+
+    schemas = [args["schema_name"] for _, _, _, args, _, _, _ in new_jobs(first_job)]
+    assert schemas[0] == "public"  # first, then the partnerships
+    assert {"suffolk", "norfolk"} <= set(schemas) and "ghost" not in schemas
+    assert queued == len(schemas) == len(set(schemas))
+    assert "partnership 'ghost' has no schema; skipped" in caplog.text
 
 
 # --- (c) SMTP down: retried with back-off, then sent exactly once ----------------------------

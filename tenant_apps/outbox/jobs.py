@@ -14,21 +14,17 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
-from procrastinate.exceptions import AlreadyEnqueued
 
-from concord.jobs import MAINTENANCE_QUEUE, UnknownSchemaError, app, check_schema, partnership_task
+from concord.jobs import MAINTENANCE_QUEUE, app, defer_for_every_partnership, partnership_task
+from tenant_apps.outbox.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
 
 def purge_outbox(*, keep_days: int | None = None) -> int:
     """Delete the current schema's e-mails sent or failed more than ``keep_days`` ago."""
-    from tenant_apps.outbox.models import OutboundEmail
-
     cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS if keep_days is None else keep_days)
     done = OutboundEmail.objects.filter(
         Q(status=OutboundEmail.Status.SENT, sent_at__lt=cutoff)
@@ -50,19 +46,4 @@ def outbox_purge(*, schema_name: str) -> int:
 @app.task(name="tenant_apps.outbox.jobs.outbox_purge_all", queue=MAINTENANCE_QUEUE)
 def outbox_purge_all(timestamp: int) -> int:
     """Queue a purge for public and every partnership; one already queued is not queued twice."""
-    from tenants.models import Partnership
-
-    public = get_public_schema_name()
-    schemas = [public, *Partnership.objects.exclude(schema_name=public).values_list("schema_name", flat=True)]
-    queued = 0
-    for schema_name in schemas:
-        try:
-            check_schema(schema_name)
-            with transaction.atomic():  # a savepoint: a refused duplicate must not abort the rest
-                outbox_purge.configure(queueing_lock=f"outbox-purge-{schema_name}").defer(schema_name=schema_name)
-            queued += 1
-        except AlreadyEnqueued:
-            pass
-        except UnknownSchemaError:
-            logger.warning("outbox purge: partnership %r has no schema; skipped", schema_name)
-    return queued
+    return defer_for_every_partnership(outbox_purge, lock_prefix="outbox-purge", include_public=True)
