@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_context, schema_exists
 
+from tenant_apps.outbox.services import release_held_email
 from tenants.models import Domain, Partnership, TemplateDDL
 
 logger = logging.getLogger(__name__)
@@ -350,14 +351,12 @@ def _set_status(partnership: Partnership, status: str) -> Partnership:
 
 def partnership_suspend(*, partnership: Partnership) -> Partnership:
     """Refuse every request to the partnership (a clear page); keep all its data. Its e-mail
-    is held, queued and unsent, until it is resumed (``concord.mail.send_email``)."""
+    is held, queued and unsent, until it is resumed (``tenant_apps.outbox.mail``)."""
     return _set_status(partnership, Partnership.Status.SUSPENDED)
 
 
 def partnership_resume(*, partnership: Partnership) -> Partnership:
     """Serve the partnership again, and send the e-mail held while it was suspended."""
-    from concord.mail import release_held_email
-
     with transaction.atomic():
         _set_status(partnership, Partnership.Status.ACTIVE)
         released = release_held_email(partnership.schema_name)

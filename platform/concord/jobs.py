@@ -19,7 +19,7 @@ tables live only in public; a partnership connection's search path is
 A worker (``manage.py jobs_worker``: ``concord.worker``) heartbeats; the periodic
 ``retry_stalled_jobs`` re-queues the running jobs of workers that went silent
 (killed, machine lost), so a job interrupted half-way runs again. Jobs must be
-idempotent for that reason: see ``concord.mail`` for how e-mail is.
+idempotent for that reason: see ``tenant_apps.outbox.mail`` for how e-mail is.
 
 A job's ``name`` is what the queue stores: a task whose module moves keeps its old
 ``name=`` so that jobs queued before the move still run.
