@@ -41,6 +41,7 @@ from tenant_apps.accounts.models import (
 )
 from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
 from tenant_apps.outbox.services import mail_send_later
+from tenants.hosts import absolute_url
 
 SESSION_SIGNED_IN_AT = "concord_signed_in_at"
 SESSION_LAST_SEEN = "concord_last_seen"
@@ -55,14 +56,6 @@ def _audit(**kwargs) -> None:
     from tenant_apps.audit.services import audit_record
 
     audit_record(**kwargs)
-
-
-def absolute_url(path: str) -> str:
-    """An address on the current host: the partnership's, or the platform's in public."""
-    schema = connection.schema_name
-    host = settings.PLATFORM_DOMAIN if schema == "public" else f"{schema}.{settings.PLATFORM_DOMAIN}"
-    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
-    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
 
 
 def client_ip(request) -> str:

@@ -21,7 +21,8 @@ from concord.operators import selectors, services
 from concord.operators.forms import ProvisionForm
 from tenant_apps.accounts.services import is_verified
 from tenant_apps.audit import views as audit_views
-from tenants.provisioning import ProvisioningError, partnership_host, partnership_url
+from tenants.hosts import partnership_host, partnership_url
+from tenants.provisioning import ProvisioningError
 
 
 def operator_only(view):

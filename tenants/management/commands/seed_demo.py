@@ -18,8 +18,9 @@ from django_tenants.utils import schema_context
 from tenant_apps.casework.demo import casework_seed_demo, casework_seed_demo_photos
 from tenant_apps.directory.services import directory_seed_demo
 from tenant_apps.documents.services import StorageUnavailable
+from tenants.hosts import partnership_url
 from tenants.models import Partnership
-from tenants.provisioning import partnership_provision, partnership_url
+from tenants.provisioning import partnership_provision
 
 DEMO = [
     ("suffolk", "Suffolk Community Safety Partnership", [
