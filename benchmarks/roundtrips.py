@@ -85,7 +85,7 @@ def main() -> None:
     client.cookies[name] = value
     result["signed_in"] = _measure(client, "/bench/signed-in/")
     if "concord.middleware.PartnershipMiddleware" in settings.MIDDLEWARE:
-        from concord.middleware import host_cache
+        from tenants.hosts import host_cache
 
         result["one_query_cache_miss"] = _measure(
             Client(HTTP_HOST=args.host), "/bench/one-query/", before=host_cache.clear

@@ -20,15 +20,22 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from tenant_apps.accounts.models import User
+from tenant_apps.accounts.services import invitation_send
+from tenant_apps.outbox.services import release_held_email
+from tenants.hosts import host_cache, partnership_host
 from tenants.models import Domain, Partnership, TemplateDDL
 
 logger = logging.getLogger(__name__)
@@ -114,8 +121,6 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
     """
     if connection.in_atomic_block:
         return _in_own_connection(refresh_template, verbosity=verbosity)
-    from django.core.management import call_command
-
     key, names = code_migrations()
     template = template_schema()
     with connection.cursor() as cursor:
@@ -149,10 +154,6 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
 
 def _in_own_connection(function, **kwargs):
     """Run ``function`` in a thread: Django gives it its own connection, in autocommit."""
-    import threading
-
-    from django.db import connections
-
     outcome: dict = {}
 
     def run():
@@ -282,19 +283,8 @@ def replay_ddl(*, schema: str, template: TemplateDDL) -> None:
 # --- The service ----------------------------------------------------------------
 
 
-def partnership_host(slug: str) -> str:
-    return f"{slug}.{settings.PLATFORM_DOMAIN}"
-
-
-def partnership_url(partnership: Partnership, path: str = "/") -> str:
-    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
-    return f"{settings.PLATFORM_SCHEME}://{partnership_host(partnership.schema_name)}{port}{path}"
-
-
 def _invite_admin(admin, partnership_name: str) -> str:
     """E-mail the first admin their invitation (inside the partnership's schema); returns the link."""
-    from tenant_apps.accounts.services import invitation_send
-
     return invitation_send(request=None, user=admin, partnership_name=partnership_name)
 
 
@@ -307,8 +297,6 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
     invitation (the earlier run may have died before it was shown). Any other
     existing slug is refused.
     """
-    from tenant_apps.accounts.models import User
-
     name, admin_email = _validate(slug, name, admin_email)
     template = current_template()
 
@@ -337,10 +325,6 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
 
 
 def _set_status(partnership: Partnership, status: str) -> Partnership:
-    from django.utils import timezone
-
-    from concord.middleware import host_cache
-
     partnership.status = status
     partnership.status_changed = timezone.now()
     partnership.save(update_fields=["status", "status_changed"])
@@ -350,14 +334,12 @@ def _set_status(partnership: Partnership, status: str) -> Partnership:
 
 def partnership_suspend(*, partnership: Partnership) -> Partnership:
     """Refuse every request to the partnership (a clear page); keep all its data. Its e-mail
-    is held, queued and unsent, until it is resumed (``concord.mail.send_email``)."""
+    is held, queued and unsent, until it is resumed (``tenant_apps.outbox.mail``)."""
     return _set_status(partnership, Partnership.Status.SUSPENDED)
 
 
 def partnership_resume(*, partnership: Partnership) -> Partnership:
     """Serve the partnership again, and send the e-mail held while it was suspended."""
-    from concord.mail import release_held_email
-
     with transaction.atomic():
         _set_status(partnership, Partnership.Status.ACTIVE)
         released = release_held_email(partnership.schema_name)

@@ -64,11 +64,10 @@ def drop_partnership(slug: str) -> None:
 def demo_partnership(*, slug: str, name: str, practitioner: str, police: str):
     """Provision ``slug`` (committed), with Priya (``practitioner``, council ASB Team, the cast's
     password and an authenticator) and Pat (``police``, Safer Neighbourhood Team), and the demo
-    casework; yields Priya's authenticator secret inside the partnership's schema. The
-    partnership is dropped afterwards."""
+    casework and tasks (every app's demo but its photos); yields Priya's authenticator secret
+    inside the partnership's schema. The partnership is dropped afterwards."""
     from tenant_apps.accounts.models import User
-    from tenant_apps.casework.demo import casework_seed_demo
-    from tenant_apps.directory.services import directory_seed_demo
+    from tenants.demo import Demo, demo_seed
     from tenants.models import Partnership
     from tenants.provisioning import partnership_provision
 
@@ -81,9 +80,14 @@ def demo_partnership(*, slug: str, name: str, practitioner: str, police: str):
             priya.set_password(PASSWORD)
             priya.save()
             User.objects.create(email=police, full_name="Pat Doyle", role="practitioner")
-            directory_seed_demo(people={practitioner: ("District Council", ["ASB Team"]),
-                                        police: ("Constabulary", ["Safer Neighbourhood Team"])})  # fmt: skip
-            assert casework_seed_demo(slug=slug, council_email=practitioner, police_email=police)
+            places = {
+                practitioner: ("District Council", ["ASB Team"]),
+                police: ("Constabulary", ["Safer Neighbourhood Team"]),
+            }
+            said: list[str] = []
+            demo_seed(Demo(slug=slug, name=name, council=practitioner, police=police, places=places,
+                           files=False, say=said.append))  # fmt: skip
+            assert said == [f"Added demo casework to {name}."]
             yield enrol_authenticator(priya)
     finally:
         drop_partnership(slug)

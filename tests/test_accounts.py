@@ -19,9 +19,10 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django_tenants.utils import schema_context
 
-from concord import mail
 from tenant_apps.accounts import services
 from tenant_apps.accounts.models import User
+from tenant_apps.outbox import mail
+from tenant_apps.outbox.jobs import send_email
 from tests.conftest import PASSWORD, TOTP_SECRETS, sign_in, totp_code
 
 NEW_PASSWORD = "a kettle of purple herons"
@@ -34,7 +35,7 @@ def deliver_mail(schema: str) -> None:
     with schema_context(schema):
         ids = [str(pk) for pk in OutboundEmail.objects.filter(status="queued").values_list("id", flat=True)]
     for email_id in ids:
-        mail.send_email(schema_name=schema, email_id=email_id)
+        send_email(schema_name=schema, email_id=email_id)
 
 
 def link_in(message) -> str:

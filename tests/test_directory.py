@@ -721,7 +721,7 @@ def test_the_idle_timeout_is_set_between_5_and_480_minutes(alice_client, _forget
 
 
 def test_the_demo_seed_is_idempotent(db):
-    from tenant_apps.directory.services import DEMO_AGENCIES, directory_seed_demo
+    from tenant_apps.directory.demo import DEMO_AGENCIES, directory_seed_demo
 
     with schema_context("norfolk"):
         for _ in range(2):

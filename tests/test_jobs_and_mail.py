@@ -17,9 +17,12 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
-from concord import jobs, mail
+from concord import jobs
+from tenant_apps.outbox import mail
+from tenant_apps.outbox.jobs import send_email
+from tenant_apps.outbox.services import mail_send_later
 from tests.conftest import REPO, project_env
 
 MARK = "[jobs-test]"
@@ -112,7 +115,7 @@ def test_mail_retry_backs_off_exponentially_over_about_an_hour(settings):
 def test_a_job_deferred_in_a_rolled_back_transaction_never_exists_nor_runs(queue, smtp_server):
     connection.set_tenant(partnership("suffolk"))
     with pytest.raises(Rollback), transaction.atomic():
-        mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} rolled back", body="never")
+        mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} rolled back", body="never")
         jobs.defer_for_current_partnership(record_schema, note="rolled back")
         assert len(new_jobs(queue)) == 2  # inside the transaction they exist
         raise Rollback
@@ -133,7 +136,7 @@ def test_mail_queued_in_a_suffolk_request_is_sent_from_suffolks_schema(queue, sm
     connection.set_tenant(partnership("suffolk"))  # what the routing middleware does per request
     assert query("SHOW search_path")[0][0].split(",")[0].strip().strip('"') == "suffolk"
     with transaction.atomic():
-        mail.mail_send_later(
+        mail_send_later(
             to=["bob@suffolk.test"],
             subject=f"{MARK} Case 42 was assigned to you",
             body="Open Concord to see the case.",
@@ -166,11 +169,44 @@ def test_mail_queued_in_a_suffolk_request_is_sent_from_suffolks_schema(queue, sm
     assert new_jobs(queue) == []  # succeeded, then deleted (PROCRASTINATE_WORKER_DEFAULTS)
 
 
+def test_a_send_queued_under_the_old_task_name_is_run_and_the_mail_goes_out(queue, smtp_server):
+    """The queue stores jobs by task name: jobs queued while ``send_email`` lived in
+    ``concord.mail`` still run now that it lives in ``tenant_apps.outbox.jobs``."""
+    from procrastinate import tasks
+    from procrastinate.contrib.django import app
+
+    from tenant_apps.outbox.models import OutboundEmail
+
+    # What the old ``concord.mail.mail_send_later`` committed: the row, and a job by that name.
+    with schema_context("suffolk"), transaction.atomic():
+        email = OutboundEmail.objects.create(
+            message_id="<old-name-job@localhost>", to=["bob@suffolk.test"], subject=f"{MARK} Queued before the move",
+            body="Sent by the new code.",
+        )  # fmt: skip
+        tasks.configure_task(name="concord.mail.send_email", job_manager=app.job_manager, queue="mail").defer(
+            schema_name="suffolk", email_id=str(email.id)
+        )
+    [(_, task_name, _, args, status, _, _)] = new_jobs(queue)
+    assert (task_name, args, status) == (
+        "concord.mail.send_email",
+        {"schema_name": "suffolk", "email_id": str(email.id)},
+        "todo",
+    )
+
+    run_jobs("mail")
+
+    [message] = smtp_server.wait_for(1)
+    assert (message["Subject"], message["Message-ID"]) == (f"{MARK} Queued before the move", "<old-name-job@localhost>")
+    [sent] = outbox("suffolk")
+    assert (sent.status, sent.attempts) == ("sent", 1)
+    assert new_jobs(queue) == []
+
+
 def test_mail_send_later_refuses_bad_input(db):
     for bad in ({"to": "bob@suffolk.test"}, {"to": []}, {"to": ["not an address"]}, {"subject": "two\nlines"}):
         kwargs = {"to": ["bob@suffolk.test"], "subject": f"{MARK} x", "body": "x"} | bad
         with pytest.raises(ValueError):
-            mail.mail_send_later(**kwargs)
+            mail_send_later(**kwargs)
 
 
 # --- Every job inside its schema -------------------------------------------------------------
@@ -214,6 +250,52 @@ def test_deferring_needs_a_partnership_or_an_explicit_schema(db):
         jobs.defer_for_schema(record_schema, schema_name="", note="x")
 
 
+# --- One job per partnership -------------------------------------------------------------------
+
+
+def test_a_fan_out_queues_one_job_per_partnership_each_run_inside_its_schema(queue):
+    from tenants.models import Partnership
+
+    connection.set_schema_to_public()
+    slugs = {
+        slug
+        for slug in Partnership.objects.exclude(schema_name="public").values_list("schema_name", flat=True)
+        if schema_exists(slug)
+    }
+    assert {"suffolk", "norfolk"} <= slugs
+    assert jobs.defer_for_every_partnership(record_schema, lock_prefix="test-fan-out", note="fan-out") == len(slugs)
+    # The same again while those wait: each partnership's is already queued (its queueing lock).
+    assert jobs.defer_for_every_partnership(record_schema, lock_prefix="test-fan-out", note="fan-out") == 0
+    queued = [args for _, _, _, args, _, _, _ in new_jobs(queue)]
+    assert sorted(queued, key=lambda args: args["schema_name"]) == [
+        {"schema_name": slug, "note": "fan-out"} for slug in sorted(slugs)
+    ]
+
+    run_jobs("test-jobs")
+
+    assert sorted(CALLS) == [(slug, slug, "fan-out") for slug in sorted(slugs)]
+
+
+def test_a_fan_out_counts_suspended_partnerships_public_if_asked_and_skips_one_without_a_schema(db, caplog):
+    from tenants.models import Partnership
+
+    connection.set_schema_to_public()
+    first_job = query("SELECT coalesce(max(id), 0) FROM procrastinate_jobs")[0][0]
+    Partnership.objects.filter(schema_name="norfolk").update(status=Partnership.Status.SUSPENDED)
+    Partnership.objects.create(schema_name="ghost", name="A partnership whose schema is gone")
+
+    with caplog.at_level(logging.WARNING, logger="concord.jobs"):
+        queued = jobs.defer_for_every_partnership(
+            record_schema, lock_prefix="test-fan-out", include_public=True, note="x"
+        )
+
+    schemas = [args["schema_name"] for _, _, _, args, _, _, _ in new_jobs(first_job)]
+    assert schemas[0] == "public"  # first, then the partnerships
+    assert {"suffolk", "norfolk"} <= set(schemas) and "ghost" not in schemas
+    assert queued == len(schemas) == len(set(schemas))
+    assert "partnership 'ghost' has no schema; skipped" in caplog.text
+
+
 # --- (c) SMTP down: retried with back-off, then sent exactly once ----------------------------
 
 
@@ -221,7 +303,7 @@ def test_smtp_down_the_job_is_retried_later_and_the_mail_goes_out_once(queue, sm
     settings.MAIL_RETRY = {"max_attempts": 5, "first_wait_seconds": 1, "factor": 2}
     smtp_server.stop()
     with schema_context("suffolk"), transaction.atomic():
-        mail.mail_send_later(to=["alice@suffolk.test"], subject=f"{MARK} Review due", body="A review is due.")
+        mail_send_later(to=["alice@suffolk.test"], subject=f"{MARK} Review due", body="A review is due.")
 
     started = time.time()
     run_jobs("mail")
@@ -245,7 +327,7 @@ def test_smtp_down_the_job_is_retried_later_and_the_mail_goes_out_once(queue, sm
 
     # Run the job again (as after a crash between sending and the job's completion): no second e-mail.
     with transaction.atomic():
-        mail.send_email(schema_name="suffolk", email_id=str(email.id))
+        send_email(schema_name="suffolk", email_id=str(email.id))
     time.sleep(0.3)
     assert len(smtp_server.messages) == 1
 
@@ -254,7 +336,7 @@ def test_smtp_down_for_good_marks_the_mail_failed(queue, smtp_server, settings):
     settings.MAIL_RETRY = {"max_attempts": 3, "first_wait_seconds": 0, "factor": 1}
     smtp_server.stop()
     with schema_context("norfolk"), transaction.atomic():
-        mail.mail_send_later(to=["nina@norfolk.test"], subject=f"{MARK} Never delivered", body="x")
+        mail_send_later(to=["nina@norfolk.test"], subject=f"{MARK} Never delivered", body="x")
     run_jobs("mail")
     [email] = outbox("norfolk")
     assert (email.status, email.attempts, email.sent_at) == ("failed", 3, None)
@@ -265,7 +347,7 @@ def test_smtp_down_for_good_marks_the_mail_failed(queue, smtp_server, settings):
 def test_a_permanent_refusal_marks_the_mail_failed_without_retrying(queue, smtp_server):
     smtp_server.refuse_with = "550 5.7.1 Refused by policy"
     with schema_context("suffolk"), transaction.atomic():
-        mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Refused", body="x")
+        mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Refused", body="x")
     run_jobs("mail")
     [email] = outbox("suffolk")
     assert (email.status, email.attempts) == ("failed", 1)
@@ -296,7 +378,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_once(queue, smtp_server, tmp_path):
     with schema_context("suffolk"), transaction.atomic():
-        mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Killed mid-send", body="Exactly once.")
+        mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Killed mid-send", body="Exactly once.")
     [email] = outbox("suffolk")
     [(job_id, *_)] = new_jobs(queue)
     env = project_env(
@@ -321,7 +403,7 @@ def test_a_worker_killed_mid_send_the_job_runs_again_and_the_mail_is_delivered_o
     time.sleep(0.5)
     assert smtp_server.messages == []  # the server never accepted it
     [email] = outbox("suffolk")
-    # The attempt was committed before SMTP (concord.mail): it shows, unfinished.
+    # The attempt was committed before SMTP (outbox.mail): it shows, unfinished.
     assert (email.status, email.attempts, email.sent_at) == ("sending", 1, None)
     assert query("SELECT status::text FROM procrastinate_jobs WHERE id = %s", [job_id]) == [("doing",)]  # stalled
 
@@ -352,13 +434,13 @@ def test_a_send_under_way_is_not_repeated_until_its_lease_runs_out_then_once_wit
     from tenant_apps.outbox.models import OutboundEmail
 
     with schema_context("suffolk"), transaction.atomic():
-        mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Under way", body="x")
+        mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Under way", body="x")
     [email] = outbox("suffolk")
     in_a_minute = timezone.now() + dt.timedelta(minutes=1)
     with schema_context("suffolk"):  # as a live attempt leaves it, mid-SMTP
         OutboundEmail.objects.filter(id=email.id).update(status="sending", attempts=1, sending_until=in_a_minute)
         with pytest.raises(mail.EmailBeingSent):
-            mail.send_email(schema_name="suffolk", email_id=str(email.id))
+            send_email(schema_name="suffolk", email_id=str(email.id))
     time.sleep(0.3)
     assert smtp_server.messages == []
     [email] = outbox("suffolk")
@@ -366,7 +448,7 @@ def test_a_send_under_way_is_not_repeated_until_its_lease_runs_out_then_once_wit
 
     with schema_context("suffolk"):  # the lease ran out: that attempt is dead
         OutboundEmail.objects.filter(id=email.id).update(sending_until=timezone.now() - dt.timedelta(seconds=1))
-        mail.send_email(schema_name="suffolk", email_id=str(email.id))
+        send_email(schema_name="suffolk", email_id=str(email.id))
     [message] = smtp_server.wait_for(1)
     [email] = outbox("suffolk")
     assert (email.status, email.attempts, email.sending_until) == ("sent", 2, None)
@@ -438,9 +520,9 @@ def test_a_suspended_partnerships_mail_is_held_and_sent_once_when_it_is_resumed(
     partnership_suspend(partnership=suffolk)
     try:
         with schema_context("suffolk"), transaction.atomic():
-            mail.mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Held while suspended", body="x")
+            mail_send_later(to=["bob@suffolk.test"], subject=f"{MARK} Held while suspended", body="x")
         with schema_context("norfolk"), transaction.atomic():
-            mail.mail_send_later(to=["nina@norfolk.test"], subject=f"{MARK} Norfolk is not suspended", body="x")
+            mail_send_later(to=["nina@norfolk.test"], subject=f"{MARK} Norfolk is not suspended", body="x")
         run_jobs("mail")
         [norfolk_message] = smtp_server.wait_for(1)
         assert norfolk_message["Subject"] == f"{MARK} Norfolk is not suspended"

@@ -95,7 +95,7 @@ def test_suspension_refuses_sign_in_with_a_clear_page_and_resume_restores(db, su
 
 @override_settings(TENANT_CACHE_SECONDS=60)
 def test_the_host_cache_serves_without_a_lookup(db, suffolk_client, django_assert_num_queries):
-    from concord.middleware import host_cache
+    from tenants.hosts import host_cache
 
     host_cache.clear()
     suffolk_client.get("/healthz")

@@ -78,7 +78,7 @@ def queue_mail(private_pg, subject: str, *, to: str = "bob@suffolk.test", schema
     code = (
         "from django.db import transaction\n"
         "from django_tenants.utils import schema_context\n"
-        "from concord.mail import mail_send_later\n"
+        "from tenant_apps.outbox.services import mail_send_later\n"
         f"with schema_context({schema!r}), transaction.atomic():\n"
         f"    mail_send_later(to=[{to!r}], subject={subject!r}, body='Sent through a fault test.')\n"
     )

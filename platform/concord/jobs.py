@@ -9,6 +9,7 @@ the schema it belongs to and runs inside it:
 
     defer_for_current_partnership(remind, case_id=case.id)   # in a partnership request
     defer_for_schema(remind, schema_name="public", ...)      # platform (operator) jobs
+    defer_for_every_partnership(remind, lock_prefix="remind")  # a periodic fan-out
 
 Deferring writes the job through Django's own connection, so it is part of the
 current transaction: rolled back with the data, committed with it. The queue's
@@ -18,7 +19,13 @@ tables live only in public; a partnership connection's search path is
 A worker (``manage.py jobs_worker``: ``concord.worker``) heartbeats; the periodic
 ``retry_stalled_jobs`` re-queues the running jobs of workers that went silent
 (killed, machine lost), so a job interrupted half-way runs again. Jobs must be
-idempotent for that reason: see ``concord.mail`` for how e-mail is.
+idempotent for that reason: see ``tenant_apps.outbox.mail`` for how e-mail is.
+
+A job's ``name`` is what the queue stores: a task whose module moves keeps its old
+``name=`` so that jobs queued before the move still run.
+
+This module is floor: it imports no app. Partnerships are read through
+django-tenants' ``get_tenant_model()``.
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ from typing import Any
 import croniter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
+from django.db import connection, transaction
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context, schema_exists
 from procrastinate import BaseRetryStrategy, JobContext, RetryDecision, RetryStrategy
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.retry import RetryValue, get_retry_strategy
 
 logger = logging.getLogger(__name__)
@@ -59,10 +67,8 @@ def check_schema(schema_name: Any) -> str:
         raise UnknownSchemaError(f"a partnership job needs a schema_name; got {schema_name!r}")
     if schema_name == get_public_schema_name():
         return schema_name
-    from tenants.models import Partnership
-
     with schema_context(get_public_schema_name()):
-        known = Partnership.objects.filter(schema_name=schema_name).exists()
+        known = get_tenant_model().objects.filter(schema_name=schema_name).exists()
     if not known or not schema_exists(schema_name):
         raise UnknownSchemaError(f"no partnership has the schema {schema_name!r}")
     return schema_name
@@ -163,6 +169,32 @@ def defer_for_current_partnership(task, **kwargs: Any) -> int:
     return defer_for_schema(task, schema_name=schema_name, **kwargs)
 
 
+def defer_for_every_partnership(task, *, lock_prefix: str, include_public: bool = False, **kwargs: Any) -> int:
+    """Queue ``task`` once per partnership (and first for public if ``include_public``), each job
+    carrying its schema name; returns how many were queued.
+
+    For periodic fan-outs (a platform job that queues one job per partnership). Each job
+    has the queueing lock ``<lock_prefix>-<schema_name>``, so one still waiting is not
+    queued twice; a partnership whose schema is missing is logged and skipped. Every
+    partnership counts, suspended ones too (their data is kept, so is its upkeep).
+    """
+    public = get_public_schema_name()
+    partnerships = get_tenant_model().objects.exclude(schema_name=public).values_list("schema_name", flat=True)
+    schemas = [public, *partnerships] if include_public else list(partnerships)
+    queued = 0
+    for schema_name in schemas:
+        try:
+            check_schema(schema_name)
+            with transaction.atomic():  # a savepoint: a refused duplicate must not abort the rest
+                task.configure(queueing_lock=f"{lock_prefix}-{schema_name}").defer(schema_name=schema_name, **kwargs)
+            queued += 1
+        except AlreadyEnqueued:
+            pass
+        except UnknownSchemaError:
+            logger.warning("%s: partnership %r has no schema; skipped", task.name, schema_name)
+    return queued
+
+
 # --- Jobs of dead workers ----------------------------------------------------------------
 # procrastinate 3 records worker heartbeats and can list the running jobs of silent
 # workers, but leaves re-queueing them to the application (its documented pattern is this
@@ -200,6 +232,7 @@ __all__ = [
     "app",
     "check_schema",
     "defer_for_current_partnership",
+    "defer_for_every_partnership",
     "defer_for_schema",
     "partnership_task",
     "retry_stalled_jobs",

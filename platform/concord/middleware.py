@@ -8,9 +8,6 @@ suspended page, unknown partnership hosts), static files, then the partnership.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import psycopg
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -20,7 +17,8 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils.cache import patch_cache_control
 
-from tenants.models import Domain, Partnership, PublicSite
+from tenants.hosts import host_cache
+from tenants.models import Partnership, PublicSite
 
 
 class HealthCheckMiddleware:
@@ -52,46 +50,6 @@ class HealthCheckMiddleware:
             connection.close()
             return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
         return JsonResponse({"status": "ok", "database": "ok"})
-
-
-class _HostCache:
-    """Per-process cache of host -> partnership with a short time to live.
-
-    Stock django-tenants looks the host up on every request (2-3 round trips).
-    Entries expire after ``TENANT_CACHE_SECONDS`` so a suspension or a domain
-    change reaches every worker process within that time. Unknown hosts are not
-    cached, so a newly provisioned partnership answers at once.
-    """
-
-    def __init__(self):
-        self._entries: dict[str, tuple[float, Partnership]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, hostname: str) -> Partnership | None:
-        ttl = settings.TENANT_CACHE_SECONDS
-        now = time.monotonic()
-        entry = self._entries.get(hostname)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        connection.set_schema_to_public()  # the lookup reads public; only on a miss
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        if domain is None:
-            with self._lock:
-                self._entries.pop(hostname, None)
-            return None
-        partnership = domain.tenant
-        partnership.domain_url = hostname
-        if ttl > 0:
-            with self._lock:
-                self._entries[hostname] = (now + ttl, partnership)
-        return partnership
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-host_cache = _HostCache()
 
 
 class PartnershipMiddleware:

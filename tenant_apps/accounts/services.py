@@ -41,6 +41,8 @@ from tenant_apps.accounts.models import (
     normalise_backup_code,
 )
 from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
+from tenant_apps.outbox.services import mail_send_later
+from tenants.hosts import absolute_url
 
 SESSION_SIGNED_IN_AT = "concord_signed_in_at"
 SESSION_LAST_SEEN = "concord_last_seen"
@@ -55,20 +57,6 @@ def _audit(**kwargs) -> None:
     from tenant_apps.audit.services import audit_record
 
     audit_record(**kwargs)
-
-
-def _mail(**kwargs) -> None:
-    from concord.mail import mail_send_later
-
-    mail_send_later(**kwargs)
-
-
-def absolute_url(path: str) -> str:
-    """An address on the current host: the partnership's, or the platform's in public."""
-    schema = connection.schema_name
-    host = settings.PLATFORM_DOMAIN if schema == "public" else f"{schema}.{settings.PLATFORM_DOMAIN}"
-    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
-    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
 
 
 # --- Brute force ------------------------------------------------------------------------
@@ -523,7 +511,7 @@ def invitation_send(*, request, user: User, partnership_name: str) -> str:
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
     link = invitation_link(user)
-    _mail(
+    mail_send_later(
         to=[user.email],
         subject=f"You have been invited to {partnership_name} on Concord",
         body=(
@@ -583,7 +571,7 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
         _audit(action="auth.reset_requested", request=request, summary="no active account with that address")
         return
     link = _link("accounts:reset-password", user, reset_tokens.make_token(user))
-    _mail(
+    mail_send_later(
         to=[user.email],
         subject=f"Reset your password for {partnership_name} on Concord",
         body=(

@@ -9,17 +9,20 @@ which hides what the records themselves hide from the reader
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from tenant_apps.audit import redaction
 from tenant_apps.audit.models import AuditEvent
 
 UK = ZoneInfo("Europe/London")
+PER_PAGE = 50
 
 
 def audit_may_view(user) -> bool:
@@ -78,6 +81,25 @@ def audit_events_as_read(*, user, events) -> list[AuditEvent]:
     """
     _require_viewer(user)
     return redaction.redact_events(user=user, events=events)
+
+
+@dataclass(frozen=True)
+class AuditEventPage:
+    """One page of the audit log (``audit_event_page``): its events as the reader may read them."""
+
+    page: Page
+    page_range: list  # elided page numbers, for the pagination links
+
+
+def audit_event_page(*, user, filters: dict, number) -> AuditEventPage:
+    """Page ``number`` (as given in the address; out of range: the last) of the events
+    ``filters`` (``AuditFilterForm.filters()``) select, newest first, redacted for ``user``."""
+    paginator = Paginator(audit_event_list(user=user, **filters).select_related("actor"), PER_PAGE)
+    page = paginator.get_page(number)
+    page.object_list = audit_events_as_read(user=user, events=page.object_list)
+    return AuditEventPage(
+        page=page, page_range=list(paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1))
+    )
 
 
 def audit_actor_choices(*, user) -> list[tuple[int, str]]:

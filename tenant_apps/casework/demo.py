@@ -3,6 +3,7 @@
 Everything goes through the services, so the demo data obeys the same rules as
 real work (visibility, validation, audit). Names, places and events are made up.
 Photos are drawn here (initials on a coloured square); nothing is downloaded.
+The tasks on these cases are the tasks app's demo (``tenant_apps.tasks.demo``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,18 @@ import datetime as dt
 import io
 import random
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from tenant_apps.accounts.models import User
+from tenant_apps.casework import services
+from tenant_apps.casework.models import CaseType, FamilyMember, Profile
+from tenant_apps.directory.models import Team
+from tenant_apps.documents.models import Document
+from tenant_apps.documents.services import StorageUnavailable, document_store
 
 FIRST = ["Kyle", "Jade", "Liam", "Chloe", "Connor", "Megan", "Tyler", "Shannon", "Reece", "Leah", "Jordan",
          "Amber", "Callum", "Courtney", "Bradley", "Demi", "Lewis", "Kayleigh", "Dean", "Stacey", "Gary",
@@ -28,9 +39,19 @@ TOWNS = {
 }
 
 
-def _photo(initials: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
-    from PIL import Image, ImageDraw
+def seed(demo) -> None:
+    """The demo's casework, once, and its photos (``demo``: a ``tenants.demo.Demo``; inside its
+    partnership's schema, after the directory's demo)."""
+    if casework_seed_demo(slug=demo.slug, council_email=demo.council, police_email=demo.police):
+        demo.say(f"Added demo casework to {demo.name}.")
+    if demo.files:
+        try:
+            casework_seed_demo_photos()
+        except (StorageUnavailable, BotoCoreError, ClientError, OSError):
+            demo.warn(f"{demo.slug}: object storage is not reachable; demo photos skipped.")
 
+
+def _photo(initials: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
     image = Image.new("RGB", (240, 240), colour)
     draw = ImageDraw.Draw(image)
     draw.ellipse((70, 30, 170, 130), fill=(235, 235, 235))
@@ -43,11 +64,6 @@ def _photo(initials: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
 
 def casework_seed_demo(*, slug: str, council_email: str, police_email: str) -> bool:
     """Seed a partnership with casework once (inside its schema). Returns False if it had some."""
-    from tenant_apps.accounts.models import User
-    from tenant_apps.casework import services
-    from tenant_apps.casework.models import CaseType, FamilyMember, Profile
-    from tenant_apps.directory.models import Team
-
     if Profile.objects.exists():
         return False
     rng = random.Random(f"concord-demo-{slug}")  # noqa: S311 - made-up demo data, not security
@@ -90,7 +106,7 @@ def casework_seed_demo(*, slug: str, council_email: str, police_email: str) -> b
     for owner, team in ((council, asb), (council, asb), (police, snt)):
         group = by_owner[owner][:4]
         by_owner[owner] = by_owner[owner][4:] + group  # next family takes the next four
-        family = services_family_create(owner=owner, team=team, name=f"{group[0].last_name} household")
+        family = services.family_create(user=owner, name=f"{group[0].last_name} household", owning_team=team)
         for position, profile in enumerate(group):
             relationship = ["parent", "parent", "child", "child"][position]
             FamilyMember.objects.create(family=family, profile=profile, relationship=relationship)
@@ -140,7 +156,6 @@ def casework_seed_demo(*, slug: str, council_email: str, police_email: str) -> b
                 body="Details held for the owning team only.", occurred_at=now - dt.timedelta(days=1),
                 is_sensitive=True, restricted_to_teams=[team],
             )  # fmt: skip
-        _task(owner=owner, case=case, team=snt if owner == council else asb, number=number)
 
     return True
 
@@ -149,12 +164,6 @@ def casework_seed_demo_photos(*, count: int = 12) -> int:
     """Give the first demo profiles a photo whose bytes are in storage (the development
     storage server keeps nothing across restarts, so this runs on every seed). Returns how
     many photos were stored."""
-    from django.core.files.storage import storages
-
-    from tenant_apps.casework.models import Profile
-    from tenant_apps.documents.models import Document
-    from tenant_apps.documents.services import document_store
-
     storage = storages["documents"]
     palette = [(29, 112, 184), (0, 112, 60), (212, 53, 28), (80, 90, 95), (145, 43, 136)]
     stored = 0
@@ -171,19 +180,3 @@ def casework_seed_demo_photos(*, count: int = 12) -> int:
                        attached_to_type="profile_photo", attached_to_id=profile.pk)  # fmt: skip
         stored += 1
     return stored
-
-
-def services_family_create(*, owner, team, name):
-    from tenant_apps.casework.services import family_create
-
-    return family_create(user=owner, name=name, owning_team=team)
-
-
-def _task(*, owner, case, team, number: int) -> None:
-    from tenant_apps.tasks.services import task_create
-
-    task_create(
-        user=owner, case=case, assigned_team=team, title="Check for reports overnight and update the case",
-        details="Please look at the overnight log for this address and add anything relevant.",
-        due_date=timezone.localdate() + dt.timedelta(days=(number % 4) - 1 if number % 4 else 3),
-    )  # fmt: skip

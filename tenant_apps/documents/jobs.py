@@ -15,11 +15,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
-from procrastinate.exceptions import AlreadyEnqueued
 
-from concord.jobs import MAINTENANCE_QUEUE, UnknownSchemaError, app, check_schema, partnership_task
+from concord.jobs import MAINTENANCE_QUEUE, app, defer_for_every_partnership, partnership_task
+from tenant_apps.documents.models import Document
+from tenant_apps.documents.services import KEY_FOLDER, documents_storage
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,6 @@ def sweep_orphans(*, older_than_seconds: int | None = None) -> list[str]:
     Each listed page and each delete is bounded (``STORAGE_DEADLINE_SECONDS``): a frozen
     store fails the job within seconds (``StorageTimeout``) and procrastinate retries it.
     """
-    from tenant_apps.documents.models import Document
-    from tenant_apps.documents.services import KEY_FOLDER, documents_storage
-
     age = settings.DOCUMENTS_ORPHAN_AGE_SECONDS if older_than_seconds is None else older_than_seconds
     cutoff = timezone.now() - timedelta(seconds=age)
     storage = documents_storage()
@@ -73,19 +70,4 @@ def documents_sweep_orphans(*, schema_name: str) -> int:
 @app.task(name="tenant_apps.documents.jobs.documents_sweep_all", queue=MAINTENANCE_QUEUE)
 def documents_sweep_all(timestamp: int) -> int:
     """Queue a sweep for every partnership; one already queued is not queued twice."""
-    from tenants.models import Partnership
-
-    queued = 0
-    for schema_name in Partnership.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
-        try:
-            check_schema(schema_name)
-            with transaction.atomic():  # a savepoint: a refused duplicate must not abort the rest
-                documents_sweep_orphans.configure(queueing_lock=f"documents-sweep-{schema_name}").defer(
-                    schema_name=schema_name
-                )
-            queued += 1
-        except AlreadyEnqueued:
-            pass
-        except UnknownSchemaError:
-            logger.warning("documents sweep: partnership %r has no schema; skipped", schema_name)
-    return queued
+    return defer_for_every_partnership(documents_sweep_orphans, lock_prefix="documents-sweep")

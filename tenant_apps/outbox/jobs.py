@@ -1,11 +1,16 @@
-"""Retention of e-mails: the outbox keeps a sent or failed e-mail for ``OUTBOX_KEEP_DAYS``.
+"""The outbox's jobs: sending one e-mail, and the retention of sent ones.
+
+``send_email`` sends one queued e-mail (``outbox.mail.email_send``). It keeps the
+name it had when it lived in ``concord.mail``: the queue stores jobs by name, so jobs
+queued before the move still run.
 
 E-mails carry personal data (names, sign-in links, what a task is about), so they are
 not kept for ever: the record of who was told what lives in the audit trail, not in the
 outbox. ``outbox_purge_all`` runs periodically (``OUTBOX_PURGE_CRON``) on the platform
-and queues one ``outbox_purge`` job per partnership and one for public (operators'
-e-mails); each deletes, inside its schema, the e-mails sent (or given up on) before the
-cut-off. A queued e-mail is never deleted, however old. Both jobs are idempotent.
+and queues one ``outbox_purge`` job for public (operators' e-mails) and one per
+partnership; each deletes, inside its schema, the e-mails sent (or given up on) more than
+``OUTBOX_KEEP_DAYS`` ago. A queued e-mail is never deleted, however old. Every job here
+is idempotent.
 """
 
 from __future__ import annotations
@@ -14,21 +19,24 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
-from procrastinate.exceptions import AlreadyEnqueued
 
-from concord.jobs import MAINTENANCE_QUEUE, UnknownSchemaError, app, check_schema, partnership_task
+from concord.jobs import MAINTENANCE_QUEUE, app, defer_for_every_partnership, partnership_task
+from tenant_apps.outbox.mail import MAIL_QUEUE, email_send, mail_retry
+from tenant_apps.outbox.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
 
+@partnership_task(name="concord.mail.send_email", queue=MAIL_QUEUE, retry=mail_retry)
+def send_email(*, schema_name: str, email_id: str) -> None:
+    """Send one queued e-mail (the job ``mail_send_later`` defers; runs inside ``schema_name``)."""
+    email_send(schema_name=schema_name, email_id=email_id)
+
+
 def purge_outbox(*, keep_days: int | None = None) -> int:
     """Delete the current schema's e-mails sent or failed more than ``keep_days`` ago."""
-    from tenant_apps.outbox.models import OutboundEmail
-
     cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS if keep_days is None else keep_days)
     done = OutboundEmail.objects.filter(
         Q(status=OutboundEmail.Status.SENT, sent_at__lt=cutoff)
@@ -50,19 +58,4 @@ def outbox_purge(*, schema_name: str) -> int:
 @app.task(name="tenant_apps.outbox.jobs.outbox_purge_all", queue=MAINTENANCE_QUEUE)
 def outbox_purge_all(timestamp: int) -> int:
     """Queue a purge for public and every partnership; one already queued is not queued twice."""
-    from tenants.models import Partnership
-
-    public = get_public_schema_name()
-    schemas = [public, *Partnership.objects.exclude(schema_name=public).values_list("schema_name", flat=True)]
-    queued = 0
-    for schema_name in schemas:
-        try:
-            check_schema(schema_name)
-            with transaction.atomic():  # a savepoint: a refused duplicate must not abort the rest
-                outbox_purge.configure(queueing_lock=f"outbox-purge-{schema_name}").defer(schema_name=schema_name)
-            queued += 1
-        except AlreadyEnqueued:
-            pass
-        except UnknownSchemaError:
-            logger.warning("outbox purge: partnership %r has no schema; skipped", schema_name)
-    return queued
+    return defer_for_every_partnership(outbox_purge, lock_prefix="outbox-purge", include_public=True)

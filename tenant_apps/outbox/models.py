@@ -2,7 +2,7 @@
 
 Each row lives in the schema of the partnership whose data it may carry
 (operators' e-mails in public), beside the business rows written in the same
-transaction. The job that sends it (``concord.mail``) carries only the schema
+transaction. The job that sends it (``outbox.jobs.send_email``) carries only the schema
 name and the row's id, so nothing personal reaches the shared job queue.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 class OutboundEmail(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
-        # An attempt is talking SMTP (committed before it starts): see concord.mail.
+        # An attempt is talking SMTP (committed before it starts): see outbox.mail.
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"

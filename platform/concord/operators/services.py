@@ -14,6 +14,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenant_apps.accounts.models import User
+from tenant_apps.accounts.services import invitation_link, invitation_send
+from tenant_apps.audit.services import audit_record
+from tenant_apps.outbox.services import mail_send_later
 from tenants.models import Partnership
 from tenants.provisioning import (
     ProvisionResult,
@@ -27,12 +31,6 @@ PLATFORM_NAME = "Concord"
 
 class OperatorError(Exception):
     """Bad input for an operator account. The message is one line, fit for a user."""
-
-
-def _audit(**kwargs) -> None:
-    from tenant_apps.audit.services import audit_record
-
-    audit_record(**kwargs)
 
 
 def _require_public() -> None:
@@ -49,8 +47,6 @@ def operator_create(*, email: str, full_name: str):
     Returns ``(user, set_password_url)``; the link works once, for 72 hours, on the
     platform domain. Raises ``OperatorError`` for a bad or already used address.
     """
-    from tenant_apps.accounts.models import User
-
     email = (email or "").strip().lower()
     full_name = (full_name or "").strip()
     try:
@@ -71,9 +67,6 @@ def operator_create(*, email: str, full_name: str):
 
 def operator_invitation_send(*, user) -> str:
     """E-mail an operator their single-use set-password link (public schema); return the link."""
-    from concord.mail import mail_send_later
-    from tenant_apps.accounts.services import invitation_link
-
     _require_public()
     user.invited_at = timezone.now()
     user.save(update_fields=["invited_at"])
@@ -91,8 +84,8 @@ def operator_invitation_send(*, user) -> str:
             "If you were not expecting this, ignore this e-mail.\n"
         ),
     )
-    _audit(action="user.invited", object_type="user", object_id=user.pk,
-           summary=f"operator invitation sent to {user.email}")  # fmt: skip
+    audit_record(action="user.invited", object_type="user", object_id=user.pk,
+                 summary=f"operator invitation sent to {user.email}")  # fmt: skip
     return link
 
 
@@ -108,9 +101,6 @@ def partnership_provision_by_operator(
     outbox) and the audit event commit together or not at all. Raises
     ``ProvisioningError`` (one line) for bad input or a conflict.
     """
-    from tenant_apps.accounts.models import User
-    from tenant_apps.accounts.services import invitation_send
-
     _require_public()
     started = timezone.now()
     with transaction.atomic():
@@ -123,9 +113,11 @@ def partnership_provision_by_operator(
                 # No request: it belongs to the public schema, and the event is the partnership's.
                 invitation_send(request=None, user=admin, partnership_name=partnership.name)
         done = "provisioned" if result.created else "invitation re-sent for"
-        _audit(action="partnership.provisioned" if result.created else "partnership.invitation_resent",
-               request=request, object_type="partnership", object_id=partnership.schema_name,
-               summary=f"{done} {partnership.name}; first admin {result.admin_email} invited by e-mail")  # fmt: skip
+        audit_record(
+            action="partnership.provisioned" if result.created else "partnership.invitation_resent",
+            request=request, object_type="partnership", object_id=partnership.schema_name,
+            summary=f"{done} {partnership.name}; first admin {result.admin_email} invited by e-mail",
+        )  # fmt: skip
     return result
 
 
@@ -134,8 +126,8 @@ def partnership_suspend_by_operator(*, request, partnership: Partnership) -> Par
     _require_public()
     with transaction.atomic():
         partnership_suspend(partnership=partnership)
-        _audit(action="partnership.suspended", request=request, object_type="partnership",
-               object_id=partnership.schema_name, summary=f"suspended {partnership.name}")  # fmt: skip
+        audit_record(action="partnership.suspended", request=request, object_type="partnership",
+                     object_id=partnership.schema_name, summary=f"suspended {partnership.name}")  # fmt: skip
     return partnership
 
 
@@ -144,6 +136,6 @@ def partnership_resume_by_operator(*, request, partnership: Partnership) -> Part
     _require_public()
     with transaction.atomic():
         partnership_resume(partnership=partnership)
-        _audit(action="partnership.resumed", request=request, object_type="partnership",
-               object_id=partnership.schema_name, summary=f"resumed {partnership.name}")  # fmt: skip
+        audit_record(action="partnership.resumed", request=request, object_type="partnership",
+                     object_id=partnership.schema_name, summary=f"resumed {partnership.name}")  # fmt: skip
     return partnership

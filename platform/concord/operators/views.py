@@ -20,8 +20,9 @@ from django_tenants.utils import get_public_schema_name
 from concord.operators import selectors, services
 from concord.operators.forms import ProvisionForm
 from tenant_apps.accounts.services import is_verified
-from tenant_apps.audit import views as audit_views
-from tenants.provisioning import ProvisioningError, partnership_host, partnership_url
+from tenant_apps.audit.trail import audit_log_csv, audit_log_page
+from tenants.hosts import partnership_host, partnership_url
+from tenants.provisioning import ProvisioningError
 
 
 def operator_only(view):
@@ -120,7 +121,18 @@ def resume(request, slug):
     return _status_change(request, slug, to_suspend=False)
 
 
-# The operators' own audit trail (public schema): the partnership audit pages, reused.
-# Their views let only active users with the admin role in; every operator has it.
-audit_list = operator_only(audit_views.event_list)
-audit_export = operator_only(audit_views.event_export)
+# The operators' own audit trail (public schema), shown as partnership admins see theirs:
+# the same page and template (``tenant_apps.audit.trail``). Its selectors let only active
+# users with the admin role read it; every operator has it.
+
+
+@operator_only
+@require_GET
+def audit_list(request):
+    return render(request, "audit/event_list.html", audit_log_page(user=request.user, query=request.GET).context())
+
+
+@operator_only
+@require_GET
+def audit_export(request):
+    return audit_log_csv(user=request.user, query=request.GET, schema=connection.schema_name)

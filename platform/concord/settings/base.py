@@ -258,7 +258,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concord <no-reply@localhost>
 # workers silent for JOBS_STALLED_AFTER_SECONDS (killed, or their machine lost).
 PROCRASTINATE_IMPORT_PATHS = [
     "concord.jobs",
-    "concord.mail",
     "tenant_apps.audit.jobs",
     "tenant_apps.documents.jobs",
     "tenant_apps.outbox.jobs",
@@ -275,7 +274,7 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # starts again on fresh connections, waiting first_seconds, then twice as long each time up to
 # max_seconds; the outage counts as over once a run has lasted stable_seconds.
 JOBS_RECONNECT_BACKOFF = {"first_seconds": 1.0, "max_seconds": 20.0, "stable_seconds": 5.0}
-# E-mail delivery (concord.mail): up to max_attempts tries, waiting first_wait_seconds and
+# E-mail delivery (tenant_apps.outbox.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
 MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
 # Audit events a read-only database refused wait in this folder (one file per process) and

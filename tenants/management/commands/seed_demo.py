@@ -1,5 +1,9 @@
 """Seed the development demo: three partnerships, an admin and two practitioners each.
 
+The command makes the partnerships and the people (the cast and their password);
+each tenant app's ``demo.py`` adds its own data, found and run in ladder order
+(``tenants.demo``): directory places the people, casework adds cases, tasks sets tasks.
+
 Idempotent: existing partnerships and users are kept; the demo password is
 generated once into ``.data/demo-password`` (never in the repository) and applied
 to the demo users on every run so the printed instructions always work.
@@ -10,16 +14,15 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from tenant_apps.casework.demo import casework_seed_demo, casework_seed_demo_photos
-from tenant_apps.directory.services import directory_seed_demo
-from tenant_apps.documents.services import StorageUnavailable
+from tenant_apps.accounts.models import User
+from tenants.demo import Demo, demo_seed
+from tenants.hosts import partnership_url
 from tenants.models import Partnership
-from tenants.provisioning import partnership_provision, partnership_url
+from tenants.provisioning import partnership_provision
 
 DEMO = [
     ("suffolk", "Suffolk Community Safety Partnership", [
@@ -55,8 +58,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo runs only with development settings (DEBUG on)", returncode=2)
-        from tenant_apps.accounts.models import User
-
         password = demo_password()
         lines = []
         for slug, name, people in DEMO:
@@ -73,20 +74,15 @@ class Command(BaseCommand):
                     if not user.check_password(password):
                         user.set_password(password)
                         user.save(update_fields=["password"])
-                admin, police, council = (_email(full_name, slug) for full_name, _ in people)
-                directory_seed_demo(
-                    people={
-                        admin: ("District Council", ["Community Safety Team"]),
-                        police: ("Constabulary", ["Safer Neighbourhood Team", "IOM"]),
-                        council: ("District Council", ["ASB Team"]),
-                    }
-                )
-                if casework_seed_demo(slug=slug, council_email=council, police_email=police):
-                    self.stdout.write(f"Added demo casework to {name}.")
-                try:
-                    casework_seed_demo_photos()
-                except (StorageUnavailable, BotoCoreError, ClientError, OSError):
-                    self.stderr.write(f"{slug}: object storage is not reachable; demo photos skipped.")
+            admin, police, council = (_email(full_name, slug) for full_name, _ in people)
+            places = {
+                admin: ("District Council", ["Community Safety Team"]),
+                police: ("Constabulary", ["Safer Neighbourhood Team", "IOM"]),
+                council: ("District Council", ["ASB Team"]),
+            }
+            demo = Demo(slug=slug, name=name, council=council, police=police, places=places,
+                        say=self.stdout.write, warn=self.stderr.write)  # fmt: skip
+            demo_seed(demo)
             lines.append(f"  {partnership_url(partnership)}  " + ", ".join(_email(n, slug) for n, _ in people))
         self.stdout.write("")
         self.stdout.write("Demo partnerships (development only). Sign in with any of these e-mail addresses")

@@ -1,10 +1,9 @@
-"""E-mail, sent by a background job after the transaction that asked for it commits.
+"""Sending one queued e-mail over SMTP: ``email_send``, which the ``send_email`` job runs.
 
-``mail_send_later`` writes an ``OutboundEmail`` row in the current schema (the
-partnership's, or public for operators) and defers the ``send_email`` job, both
-in the current transaction: if the business change rolls back, no e-mail exists
-and none is sent. The job carries only the schema name and the row's id, so no
-address, subject or body reaches the shared job queue or the logs.
+``services.mail_send_later`` writes the ``OutboundEmail`` row and defers the job
+(``jobs.send_email``) in the caller's transaction; the job carries only the schema
+name and the row's id, so no address, subject or body reaches the shared job queue
+or the logs.
 
 Delivery is at least once, every copy with the same Message-ID (which mail clients
 use to drop duplicates), and the duplicate window is as small as the design allows.
@@ -27,7 +26,7 @@ A permanent refusal (5xx) or the last attempt marks the row failed.
 
 A suspended partnership's e-mail is held: the job leaves the row queued, untried,
 and resuming the partnership queues a send for every row still queued
-(``release_held_email``). Operators' e-mail, in public, is never held.
+(``services.release_held_email``). Operators' e-mail, in public, is never held.
 """
 
 from __future__ import annotations
@@ -35,18 +34,17 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.validators import validate_email
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import get_public_schema_name
 
-from concord.jobs import SettingsRetry, defer_for_schema, partnership_task
+from concord.jobs import SettingsRetry
+from tenant_apps.outbox.models import OutboundEmail
+from tenants.models import Partnership
 
 logger = logging.getLogger(__name__)
 
@@ -60,36 +58,6 @@ class TemporaryMailError(Exception):
 
 class EmailBeingSent(TemporaryMailError):
     """Another attempt is sending this e-mail now (its lease has not run out); retried later."""
-
-
-def mail_send_later(*, to: list[str], subject: str, body: str, html_body: str | None = None) -> None:
-    """Queue an e-mail in the current transaction; a worker sends it once that commits.
-
-    The e-mail belongs to the schema the connection is on: a partnership's inside its
-    requests (or ``schema_context``), public for operators.
-    """
-    from tenant_apps.outbox.models import OutboundEmail
-
-    if isinstance(to, str) or not to:
-        raise ValueError("to must be a non-empty list of addresses")
-    for address in to:
-        try:
-            validate_email(address)
-        except ValidationError:
-            raise ValueError("to holds an address that is not valid") from None
-    if not subject or "\n" in subject or "\r" in subject:
-        raise ValueError("subject must be one non-empty line")
-    email_id = uuid.uuid4()
-    with transaction.atomic():
-        OutboundEmail.objects.create(
-            id=email_id,
-            message_id=f"<{email_id.hex}@{settings.PLATFORM_DOMAIN}>",
-            to=list(to),
-            subject=subject,
-            body=body,
-            html_body=html_body or "",
-        )
-        defer_for_schema(send_email, schema_name=connection.schema_name, email_id=str(email_id))
 
 
 def _message(email) -> EmailMultiAlternatives:
@@ -113,34 +81,15 @@ def _is_permanent(exc: Exception) -> bool:
 
 def _suspended(schema_name: str) -> bool:
     """Whether the schema is a suspended partnership's: its e-mail stays queued, unsent, until
-    ``release_held_email`` runs when it is resumed (operators' e-mail, in public, is never held)."""
-    from tenants.models import Partnership
-
+    ``services.release_held_email`` runs when it is resumed (operators' e-mail, in public, is never held)."""
     if schema_name == get_public_schema_name():
         return False
     return Partnership.objects.filter(schema_name=schema_name, status=Partnership.Status.SUSPENDED).exists()
 
 
-def release_held_email(schema_name: str) -> int:
-    """Queue a send for every e-mail still queued in the schema (after a suspension ends); one
-    whose job is also still pending is sent once all the same (``send_email`` locks the row)."""
-    from tenant_apps.outbox.models import OutboundEmail
-
-    with schema_context(schema_name):
-        held = [
-            str(pk)
-            for pk in OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("id", flat=True)
-        ]
-        for email_id in held:
-            defer_for_schema(send_email, schema_name=schema_name, email_id=email_id)
-    return len(held)
-
-
 def _start_attempt(schema_name: str, email_id: str):
     """Lock the row and, if it is to be sent now, commit it as "sending" (attempt counted,
     lease set) before any SMTP; the e-mail to send, or None when there is nothing to do."""
-    from tenant_apps.outbox.models import OutboundEmail
-
     with transaction.atomic():
         email = OutboundEmail.objects.select_for_update().filter(id=email_id).first()
         if email is None:
@@ -178,8 +127,6 @@ def _start_attempt(schema_name: str, email_id: str):
 def _record_outcome(email, fields: dict, *, schema_name: str) -> bool:
     """Write this attempt's outcome, on a new connection if the one used before SMTP died
     meanwhile, trying for ``MAIL_RECORD_SECONDS``; False if another attempt took the row over."""
-    from tenant_apps.outbox.models import OutboundEmail
-
     deadline = time.monotonic() + settings.MAIL_RECORD_SECONDS
     wait = 0.2
     while True:
@@ -207,9 +154,8 @@ def _record_outcome(email, fields: dict, *, schema_name: str) -> bool:
             wait = min(wait * 2, 5.0)
 
 
-@partnership_task(queue=MAIL_QUEUE, retry=mail_retry)
-def send_email(*, schema_name: str, email_id: str) -> None:
-    """Send one queued e-mail (the job ``mail_send_later`` defers). Safe to run again.
+def email_send(*, schema_name: str, email_id: str) -> None:
+    """Send one queued e-mail of the current schema (what the job ``send_email`` does). Safe to run again.
 
     Three steps, each committed: (1) the row becomes "sending" (attempt counted, lease
     ``MAIL_SENDING_LEASE_SECONDS``); (2) SMTP, no transaction open; (3) the outcome:
@@ -220,8 +166,6 @@ def send_email(*, schema_name: str, email_id: str) -> None:
     worker runs it, outside any transaction); inside a caller's transaction (tests that
     deliver in their own transaction) the steps are savepoints, committed with it.
     """
-    from tenant_apps.outbox.models import OutboundEmail
-
     email = _start_attempt(schema_name, email_id)
     if email is None:
         return
@@ -260,4 +204,4 @@ def send_email(*, schema_name: str, email_id: str) -> None:
     raise TemporaryMailError(f"attempt {email.attempts}: {type(error).__name__}")
 
 
-__all__ = ["MAIL_QUEUE", "EmailBeingSent", "TemporaryMailError", "mail_send_later", "send_email"]
+__all__ = ["MAIL_QUEUE", "EmailBeingSent", "TemporaryMailError", "email_send", "mail_retry"]
