@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 from django_tenants.utils import get_public_schema_name
 
 from concord.operators import selectors, services
 from concord.operators.forms import ProvisionForm
+from concord.pages import GET_POST
 from tenant_apps.accounts.services import is_verified
 from tenant_apps.audit.trail import audit_log_csv, audit_log_page
 from tenants.hosts import partnership_host, partnership_url
@@ -59,7 +60,7 @@ def partnership_detail(request, slug):
 
 
 @operator_only
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def provision(request):
     form = ProvisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -110,13 +111,13 @@ def _status_change(request, slug, *, to_suspend: bool):
 
 
 @operator_only
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def suspend(request, slug):
     return _status_change(request, slug, to_suspend=True)
 
 
 @operator_only
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def resume(request, slug):
     return _status_change(request, slug, to_suspend=False)
 
