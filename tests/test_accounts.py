@@ -396,7 +396,7 @@ def test_an_invitation_survives_an_smtp_outage(db, smtp_server):
 def test_the_api_permission_refuses_a_password_only_user():
     from types import SimpleNamespace
 
-    from concord.permissions import IsVerified
+    from concord.api import IsVerified
 
     def request(authenticated: bool, verified: bool):
         user = SimpleNamespace(is_authenticated=authenticated, is_verified=lambda: verified)

@@ -78,3 +78,71 @@ def test_validation_errors_name_the_fields(payload, fields):
     error = response.data["error"]
     assert error["code"] == "invalid" and set(error["fields"]) == fields
     assert all(isinstance(message, str) for messages in error["fields"].values() for message in messages)
+
+
+class _RefusingView(APIView):
+    """Raises the domain error it is given, as a service would."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    error: Exception = Exception()
+
+    def get(self, request):
+        raise self.error
+
+
+def _answer_to(error):
+    return _RefusingView.as_view(error=error)(APIRequestFactory().get("/x/"))
+
+
+def test_every_domain_error_is_mapped_once_with_its_code_and_message():
+    from concord import errors
+
+    stale = _answer_to(errors.ChangedSinceOpened())
+    assert stale.status_code == 409
+    assert stale.data == {"error": {"status": 409, "code": "changed_since_opened",
+                                    "message": errors.ChangedSinceOpened.message}}  # fmt: skip
+    assert "Retry-After" not in stale
+
+    storage = _answer_to(errors.StorageUnavailable())
+    assert storage.status_code == 503 and storage["Retry-After"] == "60"
+    error = storage.data["error"]
+    assert error["code"] == "storage_unavailable" and "nothing was saved" in error["message"]
+    outage = _answer_to(errors.Unavailable())
+    assert (outage.status_code, outage.data["error"]["code"], outage["Retry-After"]) == (503, "unavailable", "60")
+
+    missing = _answer_to(errors.DocumentMissing())
+    assert (missing.status_code, missing.data["error"]["code"]) == (404, "document_missing")
+
+    class AlreadyDone(errors.Conflict):  # a new kind of conflict needs no new mapping
+        code, message = "already_done", "Someone did this a moment ago."
+
+    done = _answer_to(AlreadyDone())
+    assert (done.status_code, done.data["error"]["code"], done.data["error"]["message"]) == (
+        409, "already_done", "Someone did this a moment ago."
+    )  # fmt: skip
+    other = _answer_to(errors.DomainError("Not like that."))
+    assert (other.status_code, other.data["error"]["message"]) == (400, "Not like that.")
+
+
+def test_the_floor_loads_whichever_of_drf_and_concord_api_is_imported_first():
+    """DRF imports the default permission and parser while it defines ``APIView``; ``concord.api``
+    holds both and a subclass of ``APIView``: neither order of first imports may fail."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'platform'}"}
+    for first in ("rest_framework.views", "concord.api.base", "concord.api.parsers", "concord.api.renderers"):
+        code = (
+            "import django; django.setup(); "
+            f"import {first}; from concord.api import BaseApi, EscapedJSONRenderer, IsVerified, JSONParser; "
+            "from rest_framework.views import APIView; "
+            "assert APIView.permission_classes == [IsVerified] and JSONParser in APIView.parser_classes; "
+            "assert APIView.renderer_classes == [EscapedJSONRenderer]"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+                              env=env, cwd=repo)  # fmt: skip
+        assert done.returncode == 0, (first, done.stderr[-2000:])

@@ -206,14 +206,16 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(db, settings):
         with schema_context("suffolk"):
             return audit_record(action="auth.sign_in", request=_request("suffolk", **forwarded)).ip_address
 
-    assert address() == "10.0.0.2"  # no setting: a client can write any X-Forwarded-For
-    settings.AUDIT_TRUSTED_PROXIES = 1
+    assert address() == "10.0.0.2"  # no proxy trusted: a client can write any X-Forwarded-For
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
     assert address() == "10.0.0.1"
-    settings.AUDIT_TRUSTED_PROXIES = 2
-    assert address() == "198.51.100.4"  # never the client-written 6.6.6.6 unless three proxies are ours
-    settings.AUDIT_TRUSTED_PROXIES = 4
-    assert address() == "10.0.0.2"  # fewer addresses than proxies: keep the peer
-    settings.AUDIT_TRUSTED_PROXIES = 0
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert address() == "198.51.100.4"  # never the client-written 6.6.6.6 unless 198.51.100.4 is ours
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "198.51.100.4"]
+    assert address() == "6.6.6.6"
+    settings.TRUSTED_PROXIES = ["192.0.2.0/24"]
+    assert address() == "10.0.0.2"  # the peer is not one of our proxies: the header is ignored
+    settings.TRUSTED_PROXIES = []
     forwarded["REMOTE_ADDR"] = "not an address"
     assert address() is None
 

@@ -133,7 +133,6 @@ def test_carl_sees_nothing_anywhere(cast):
     assert selectors.tasks_visible_to(carl).count() == 0
     assert selectors.my_tasks(carl).count() == selectors.my_teams_tasks(carl).count() == 0
     assert selectors.tasks_set_by(carl, status="all").count() == 0
-    assert selectors.task_counts(carl) == {"mine": 0, "mine_overdue": 0, "team": 0, "team_overdue": 0}
     with pytest.raises(Http404):
         selectors.access_task(user=carl, task_id=task.pk)
     with pytest.raises(PermissionDenied):
@@ -227,7 +226,7 @@ def test_overdue_is_highlighted_in_red(cast):
     Task.objects.filter(pk=late.pk).update(due_date=TODAY() - dt.timedelta(days=1))
     dan = fresh(cast["dan"])
     assert list(selectors.overdue(selectors.tasks_visible_to(dan))) == [late]
-    assert selectors.task_counts(dan)["team_overdue"] == 1
+    assert list(selectors.overdue(selectors.my_teams_tasks(dan))) == [late]
 
     html = client_as(dan).get("/tasks/team/").content.decode()
     rows = {title: row for row in html.split('<tr class="govuk-table__row">')[1:]

@@ -87,6 +87,21 @@ def env_list(name: str, default=_MISSING) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str, default=_MISSING) -> list[str]:
+    """IP addresses and networks (CIDR), comma-separated, each normalised (``10.0.0.0/8``,
+    ``2001:db8::/32``; a bare address is its own /32 or /128). A malformed one is named."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise EnvError(f"{name} must be IP addresses or networks such as 10.0.0.0/8, comma-separated "
+                           f"(got {item!r})") from None  # fmt: skip
+    return networks
+
+
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 

@@ -4,11 +4,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from concord.errors import RETRY_AFTER_SECONDS
 from concord.postgresql.faults import READ_ONLY, database_fault
 from tenant_apps.accounts import access
-
-# Seconds a client should wait before trying again after a database fault.
-RETRY_AFTER_SECONDS = 60
 
 
 def home(request):

@@ -1,10 +1,15 @@
+"""``GET /api/v1/me/``: who is signed in, and to which partnership."""
+
+from __future__ import annotations
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from concord.api import BaseApi
 
 
-class MeView(APIView):
+class MeDetailApi(BaseApi):
     """The signed-in user and the partnership they are signed in to."""
 
     class OutputSerializer(serializers.Serializer):

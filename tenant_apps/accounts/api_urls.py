@@ -3,5 +3,5 @@ from django.urls import path
 from tenant_apps.accounts import api
 
 urlpatterns = [
-    path("me/", api.MeView.as_view(), name="api-me"),
+    path("me/", api.MeDetailApi.as_view(), name="api-me"),
 ]

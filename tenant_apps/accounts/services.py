@@ -30,6 +30,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from concord import crypto
+from concord.http import client_ip
 from tenant_apps.accounts.models import (
     BackupCode,
     BackupCodeDevice,
@@ -68,10 +69,6 @@ def absolute_url(path: str) -> str:
     host = settings.PLATFORM_DOMAIN if schema == "public" else f"{schema}.{settings.PLATFORM_DOMAIN}"
     port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
     return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a placeholder address, never bound
 
 
 # --- Brute force ------------------------------------------------------------------------
@@ -142,7 +139,8 @@ def _trusted_device(request, account: str, user: User | None) -> str:
 
 def _source(request, email: str, user: User | None) -> _Source:
     account = _account_key(email)
-    return _Source(account=account, ip=client_ip(request), device=_trusted_device(request, account, user))
+    ip = client_ip(request) or "0.0.0.0"  # noqa: S104 - a placeholder address, never bound
+    return _Source(account=account, ip=ip, device=_trusted_device(request, account, user))
 
 
 def _in_public():

@@ -19,19 +19,14 @@ Rules for callers:
   because it is read-only is spooled to disk and replayed later
   (``tenant_apps.audit.spool``); the returned event then has no id.
 
-Client address: ``REMOTE_ADDR``. ``X-Forwarded-For`` is ignored unless the
-(optional) setting ``AUDIT_TRUSTED_PROXIES`` is a number N > 0: the number of
-reverse proxies *we* run in front of the application, each of which appends the
-address it received the request from. The client is then the N-th address from
-the right of ``X-Forwarded-For``; anything further left was written by the client
-and is not trusted. If the header has fewer than N addresses, ``REMOTE_ADDR`` is
-kept. An address that does not parse is stored as null.
+Client address: ``concord.http.client_ip`` (``REMOTE_ADDR``, or ``X-Forwarded-For`` read
+from the right behind the proxies named in ``TRUSTED_PROXIES``; a client-written header is
+never believed). An address that does not parse is stored as null.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from datetime import timedelta
 from typing import Any
@@ -40,6 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from concord.http import client_ip
 from tenant_apps.audit import spool
 from tenant_apps.audit.models import AuditAction, AuditEvent
 
@@ -67,7 +63,7 @@ def audit_record(
     ip_address = user_agent = None
     if request is not None:
         _check_schema(request)
-        ip_address = _client_ip(request)
+        ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")
         if actor is None:
             user = getattr(request, "user", None)
@@ -149,20 +145,6 @@ def _check_schema(request) -> None:
             f"audit_record: the request belongs to schema {schema!r} but the connection is on "
             f"{connection.schema_name!r}; refusing to record the event in the wrong schema"
         )
-
-
-def _client_ip(request) -> str | None:
-    address = request.META.get("REMOTE_ADDR", "")
-    trusted = int(getattr(settings, "AUDIT_TRUSTED_PROXIES", 0) or 0)
-    if trusted > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= trusted:
-            address = forwarded[-trusted]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 def _text(value: Any, limit: int) -> str:

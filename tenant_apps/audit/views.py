@@ -11,7 +11,6 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tenants.utils import schema_context
 
+from concord.paging import filter_query, requested_page
 from tenant_apps.audit.forms import AuditFilterForm
 from tenant_apps.audit.selectors import (
     UK,
@@ -48,12 +48,6 @@ def _filter_form(request) -> AuditFilterForm:
     return AuditFilterForm(request.GET, actor_choices=audit_actor_choices(user=request.user))
 
 
-def _filter_query(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 @login_required
 @require_GET
 def event_list(request):
@@ -62,11 +56,10 @@ def event_list(request):
     page = page_range = None
     if form.is_valid():
         events = audit_event_list(user=request.user, **form.filters()).select_related("actor")
-        paginator = Paginator(events, PER_PAGE)
-        page = paginator.get_page(request.GET.get("page"))
+        page = requested_page(request, events, per_page=PER_PAGE)
         page.object_list = audit_events_as_read(user=request.user, events=page.object_list)
-        page_range = paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
-    context = {"form": form, "page": page, "page_range": page_range, "filter_query": _filter_query(request)}
+        page_range = page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
+    context = {"form": form, "page": page, "page_range": page_range, "filter_query": filter_query(request)}
     return render(request, "audit/event_list.html", context)
 
 

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import functools
 
-from django.shortcuts import render
-
+from concord.pages import forbidden
 from tenant_apps.directory.selectors import may_administer
 
-
-def forbidden(request):
-    return render(request, "directory/403.html", status=403)
+FORBIDDEN_PAGE = "directory/403.html"
 
 
 def partnership_admin_required(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         if not may_administer(request.user):
-            return forbidden(request)
+            return forbidden(request, FORBIDDEN_PAGE)
         return view(request, *args, **kwargs)
 
     return wrapped

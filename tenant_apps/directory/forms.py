@@ -5,13 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from concord.fields import LabelChoiceField, LabelMultipleChoiceField
 from tenant_apps.directory.models import Agency
 from tenant_apps.directory.selectors import STATUS_CHOICES
-
-
-class TeamChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.label
 
 
 def _role_choices():
@@ -24,7 +20,7 @@ class UserFilterForm(forms.Form):
     q = forms.CharField(label="Name or e-mail address", required=False, max_length=254)
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *STATUS_CHOICES])
     role = forms.ChoiceField(label="Role", required=False)
-    team = forms.ModelChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
+    team = LabelChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
     agency = forms.ModelChoiceField(label="Agency", required=False, queryset=None, empty_label="Any agency")
 
     def __init__(self, *args, teams, agencies, **kwargs):
@@ -33,7 +29,6 @@ class UserFilterForm(forms.Form):
         self.fields["agency"].error_messages["invalid_choice"] = "Choose an agency from the list."
         self.fields["role"].choices = [("", "Any role"), *_role_choices()]
         self.fields["team"].queryset = teams
-        self.fields["team"].label_from_instance = lambda team: team.label
         self.fields["team"].error_messages["invalid_choice"] = "Choose a team from the list."
         self.fields["q"].widget.attrs.update({"type": "search", "spellcheck": "false"})
 
@@ -57,7 +52,7 @@ class MembershipFields(forms.Form):
         empty_label="Not in an agency",
         help_text="The organisation they work for. Each person belongs to one agency.",
     )
-    teams = TeamChoiceField(
+    teams = LabelMultipleChoiceField(
         label="Teams",
         required=False,
         queryset=None,

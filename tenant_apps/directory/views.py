@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted
+from concord.paging import filter_query, requested_page
 from tenant_apps.directory import selectors, services
 from tenant_apps.directory.decorators import partnership_admin_required
 from tenant_apps.directory.forms import (
@@ -29,27 +29,6 @@ from tenant_apps.directory.forms import (
 )
 
 USERS_PER_PAGE = 50
-GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _posted(request):
-    """The form data of a POST (even an empty one, as a confirmation button sends), else None."""
-    return request.POST if request.method == "POST" else None
-
-
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's errors on the form: on the field they name, else on the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _filter_query(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 @partnership_admin_required
@@ -68,10 +47,10 @@ def user_list(request):
     page = None
     if form.is_valid():
         users = selectors.user_list(actor=request.user, **form.filters())
-        page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+        page = requested_page(request, users, per_page=USERS_PER_PAGE)
         for user in page.object_list:
             user.directory_status = selectors.user_status(user)
-    context = {"form": form, "page": page, "filter_query": _filter_query(request), "section": "users"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "users"}
     return render(request, "directory/user_list.html", context)
 
 
@@ -85,7 +64,7 @@ def _membership_choices(request) -> dict:
 @partnership_admin_required
 @GET_POST
 def user_invite(request):
-    form = InviteForm(_posted(request), **_membership_choices(request))
+    form = InviteForm(posted(request), **_membership_choices(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -97,8 +76,8 @@ def user_invite(request):
                 agency=data["agency"],
                 teams=data["teams"],
             )
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"Invitation sent to {user.email}. The link in it works for 72 hours.")
             return redirect("directory:user-detail", user_id=user.pk)
@@ -117,12 +96,12 @@ def user_detail(request, user_id: int):
 @GET_POST
 def user_role(request, user_id: int):
     person = selectors.access_user(actor=request.user, user_id=user_id)
-    form = RoleForm(_posted(request), initial={"role": person.role})
+    form = RoleForm(posted(request), initial={"role": person.role})
     if request.method == "POST" and form.is_valid():
         try:
             services.user_set_role(request=request, user=person, role=form.cleaned_data["role"])
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             if person.pk == request.user.pk and form.cleaned_data["role"] != "admin":
                 messages.success(request, "Your role has changed. You can no longer use the admin area.")
@@ -138,14 +117,14 @@ def user_membership(request, user_id: int):
     person = selectors.access_user(actor=request.user, user_id=user_id)
     membership = getattr(person, "membership", None)
     initial = {"agency": membership.agency if membership else None, "teams": list(person.teams.all())}
-    form = MembershipFields(_posted(request), initial=initial, **_membership_choices(request))
+    form = MembershipFields(posted(request), initial=initial, **_membership_choices(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.user_set_agency_and_teams(
                 request=request, user=person, agency=form.cleaned_data["agency"], teams=form.cleaned_data["teams"]
             )
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"{person.get_full_name()}'s agency and teams have been saved.")
             return redirect("directory:user-detail", user_id=person.pk)
@@ -156,12 +135,12 @@ def user_membership(request, user_id: int):
 def _confirm(request, user_id: int, *, action, template_context: dict, done: str):
     """GET: the confirmation page. POST: do it, then back to the user's page with a banner."""
     person = selectors.access_user(actor=request.user, user_id=user_id)
-    form = forms.Form(_posted(request))
+    form = forms.Form(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             action(request=request, user=person)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, done.format(name=person.get_full_name(), email=person.email))
             return redirect("directory:user-detail", user_id=person.pk)
@@ -252,12 +231,12 @@ def agency_list(request):
 @partnership_admin_required
 @GET_POST
 def agency_create(request):
-    form = AgencyForm(_posted(request))
+    form = AgencyForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             agency = services.agency_create(request=request, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"{agency.name} has been added.")
             return redirect("directory:agency-list")
@@ -268,12 +247,12 @@ def agency_create(request):
 @GET_POST
 def agency_edit(request, agency_id: int):
     agency = selectors.access_agency(actor=request.user, agency_id=agency_id)
-    form = AgencyForm(_posted(request), initial={"name": agency.name, "kind": agency.kind})
+    form = AgencyForm(posted(request), initial={"name": agency.name, "kind": agency.kind})
     if request.method == "POST" and form.is_valid():
         try:
             agency = services.agency_update(request=request, agency=agency, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"{agency.name} has been saved.")
             return redirect("directory:agency-list")
@@ -286,12 +265,12 @@ def team_create(request):
     agencies = selectors.agency_choices(actor=request.user)
     chosen = request.GET.get("agency", "")
     initial = {"agency": agencies.filter(pk=chosen).first()} if chosen.isdigit() else {}
-    form = TeamForm(_posted(request), initial=initial, agencies=agencies)
+    form = TeamForm(posted(request), initial=initial, agencies=agencies)
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_create(request=request, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"{team.name} has been added to {team.agency.name}.")
             return redirect(f"{reverse('directory:agency-list')}#agency-{team.agency_id}")
@@ -304,12 +283,12 @@ def team_create(request):
 def team_edit(request, team_id: int):
     team = selectors.access_team(actor=request.user, team_id=team_id)
     agencies = selectors.agency_choices(actor=request.user)
-    form = TeamForm(_posted(request), initial={"agency": team.agency, "name": team.name}, agencies=agencies)
+    form = TeamForm(posted(request), initial={"agency": team.agency, "name": team.name}, agencies=agencies)
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_update(request=request, team=team, **form.cleaned_data)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"{team.name} has been saved.")
             return redirect(f"{reverse('directory:agency-list')}#agency-{team.agency_id}")
@@ -324,14 +303,14 @@ def team_edit(request, team_id: int):
 @GET_POST
 def partnership_settings(request):
     minutes = selectors.session_idle_minutes(actor=request.user)
-    form = IdleTimeoutForm(_posted(request), initial={"session_idle_minutes": minutes})
+    form = IdleTimeoutForm(posted(request), initial={"session_idle_minutes": minutes})
     if request.method == "POST" and form.is_valid():
         try:
             services.partnership_idle_timeout_set(
                 request=request, session_idle_minutes=form.cleaned_data["session_idle_minutes"]
             )
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             minutes = form.cleaned_data["session_idle_minutes"]
             messages.success(request, f"People are now signed out after {minutes} minutes without activity.")

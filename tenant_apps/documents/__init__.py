@@ -5,8 +5,9 @@ Public API (keyword-only):
 - ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``
 - ``services.document_download_url(user=, document=, request=None)``
 - ``services.document_read(user=, document=, request=None)``: an inline image's bytes
-- errors: ``StorageUnavailable`` (and ``DocumentUnreadable``): storage down, try later;
-  ``DocumentMissing``: the row is stored, the object is gone (audited ``document.missing``)
+- errors (``concord.errors``, also importable from ``services``): ``StorageUnavailable`` (and
+  documents' own ``DocumentUnreadable``): storage down, try later; ``DocumentMissing``: the row
+  is stored, the object is gone (audited ``document.missing``)
 - ``services.document_delete(request_or_user=, document=, reason=)``
 - ``selectors.document_get_for_user(user=, document_id=)``, ``selectors.documents_attached_to(...)``
 - ``access.register(attached_to_type, check)``: who may download what (fail closed).

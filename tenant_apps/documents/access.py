@@ -47,10 +47,6 @@ def unregister(attached_to_type: str) -> None:
     _rules.pop(attached_to_type, None)
 
 
-def is_registered(attached_to_type: str) -> bool:
-    return attached_to_type in _rules
-
-
 def ensure_registered(attached_to_type: str) -> None:
     if attached_to_type not in _rules:
         raise UnknownAttachmentType(

@@ -209,7 +209,3 @@ def download_filename(original: str, kind_content_type: str) -> str:
     if path.suffix.lower() in KNOWN_EXTENSIONS[kind]:
         return original
     return f"{path.stem if path.suffix else original}{kind.extension}"
-
-
-def kind_for_content_type(content_type: str) -> Kind | None:
-    return next((k for k in KNOWN_EXTENSIONS if k.content_type == content_type), None)

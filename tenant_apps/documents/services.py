@@ -29,6 +29,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from concord.errors import DocumentMissing, StorageUnavailable
 from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
@@ -42,30 +43,8 @@ KEY_FOLDER = "documents"
 # timeouts or the overall STORAGE_DEADLINE_SECONDS), or too many calls already in flight.
 STORAGE_ERRORS = (BotoCoreError, ClientError, boto3.exceptions.Boto3Error, StorageTimeout)
 
-
-class StorageUnavailable(Exception):
-    """Object storage could not be reached or refused the request; nothing was saved."""
-
-    message = "Files cannot be stored at the moment; nothing was saved. Try again in a few minutes."
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message or self.message)
-
-
-class DocumentMissing(Exception):
-    """The document's row is stored but storage answers that its object does not exist.
-
-    Not an outage (``StorageUnavailable``): asking again will not help. Audited as
-    ``document.missing`` where it is found (``document_download_url``, ``document_read``).
-    """
-
-    message = (
-        "The file of this document is missing from storage, so it cannot be opened. "
-        "This has been recorded; ask your partnership's administrator to restore it."
-    )
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message or self.message)
+# ``StorageUnavailable`` and ``DocumentMissing`` are the floor's domain errors (``concord.errors``:
+# mapped once, for the API and for pages), importable from here as before.
 
 
 class DocumentUnreadable(StorageUnavailable):

@@ -6,16 +6,17 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from concord.api import DateField
+from concord.api import BaseApi, DateField, IsVerified
 from tenant_apps.search.forms import UK_DATE_FORMATS
 from tenant_apps.search.selectors import QUERY_MAX_LENGTH, current_postcode
 from tenant_apps.search.services import search_run
 
 
-class SearchView(APIView):
+class SearchRunApi(BaseApi):
     """Profiles and cases the signed-in user may see, matching one query."""
+
+    permission_classes = [IsVerified]  # POSTed, but a read: viewers may search
 
     class SearchInputSerializer(serializers.Serializer):
         query = serializers.CharField(max_length=QUERY_MAX_LENGTH, allow_blank=True, required=False, default="")

@@ -5,5 +5,5 @@ from django.urls import path
 from tenant_apps.search import api
 
 urlpatterns = [
-    path("", api.SearchView.as_view(), name="api-search"),
+    path("", api.SearchRunApi.as_view(), name="api-search"),
 ]

@@ -10,14 +10,14 @@ never searches, whatever its query string says.
 from __future__ import annotations
 
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
 
+from concord.pages import GET_POST
 from tenant_apps.search.forms import SearchForm
 from tenant_apps.search.selectors import LIMIT, current_postcode
 from tenant_apps.search.services import search_run
 
 
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def search(request):
     results = None
     if request.method == "POST":

@@ -2,20 +2,17 @@
 
 Reads go through ``tenant_apps.tasks.selectors`` (404 for "missing" and "not yours"),
 writes through ``tenant_apps.tasks.services``; their errors map to the one JSON
-error shape in ``concord.api``. A stale version answers 409.
+error shape in ``concord.api`` (a stale version, ``ChangedSinceOpened``, answers 409).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from concord.api import ChoiceField, DateField, IdField, error_response, page_of
-from concord.permissions import IsVerified
+from concord.api import BaseApi, ChoiceField, DateField, IdField, page_of, paginated, valid
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
@@ -23,20 +20,6 @@ from tenant_apps.directory.models import Team
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
-
-
-class WritersOnly(permissions.BasePermission):
-    """Viewers (read-only role) may read; their writes are refused before any input is parsed."""
-
-    message = "Viewers cannot change records."
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or not request.user.is_read_only
-
-
-class TasksApi(APIView):
-    permission_classes = [IsVerified, WritersOnly]
-
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
@@ -91,7 +74,7 @@ class TaskDetailOutputSerializer(TaskOutputSerializer):
     replies = TaskReplyOutputSerializer(many=True, source="replies.all")
 
 
-class TaskListApi(TasksApi):
+class TaskListCreateApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
@@ -130,12 +113,9 @@ class TaskListApi(TasksApi):
         responses=page_of(TaskOutputSerializer, "PaginatedTaskList"),
     )
     def get(self, request):
-        filters = self.TaskFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        tasks = SCOPES[filters.validated_data["scope"]](request.user, status=filters.validated_data["status"])
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(tasks, request, view=self)
-        return paginator.get_paginated_response(TaskOutputSerializer(page, many=True).data)
+        filters = valid(self.TaskFilterSerializer, request.query_params)
+        tasks = SCOPES[filters["scope"]](request.user, status=filters["status"])
+        return paginated(request, self, tasks, TaskOutputSerializer)
 
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -148,16 +128,15 @@ class TaskListApi(TasksApi):
         task and no second e-mail."""
 
         def create():
-            serializer = self.TaskCreateInputSerializer(data=request.data, context={"request": request})
-            serializer.is_valid(raise_exception=True)
-            task = services.task_create(user=request.user, request=request, **serializer.validated_data)
+            data = valid(self.TaskCreateInputSerializer, request.data, context={"request": request})
+            task = services.task_create(user=request.user, request=request, **data)
             task = selectors.access_task(user=request.user, task_id=task.pk)  # in the transaction
             return Response(TaskDetailOutputSerializer(task).data, status=status.HTTP_201_CREATED)
 
         return api_create_once(request, create)
 
 
-class TaskDetailApi(TasksApi):
+class TaskDetailApi(BaseApi):
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
@@ -165,7 +144,7 @@ class TaskDetailApi(TasksApi):
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskStatusApi(TasksApi):
+class TaskSetStatusApi(BaseApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
 
     class TaskStatusInputSerializer(serializers.Serializer):
@@ -175,17 +154,13 @@ class TaskStatusApi(TasksApi):
     @extend_schema(request=TaskStatusInputSerializer, responses={200: TaskDetailOutputSerializer})
     def post(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
-        serializer = self.TaskStatusInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            services.task_set_status(user=request.user, request=request, task=task, **serializer.validated_data)
-        except services.ChangedSinceOpened:
-            return error_response(409, "changed_since_opened", services.ChangedSinceOpened.message)
+        data = valid(self.TaskStatusInputSerializer, request.data)
+        services.task_set_status(user=request.user, request=request, task=task, **data)  # stale: 409
         task = selectors.access_task(user=request.user, task_id=task.pk)
         return Response(TaskDetailOutputSerializer(task).data)
 
 
-class TaskReplyApi(TasksApi):
+class TaskReplyApi(BaseApi):
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 
@@ -196,9 +171,8 @@ class TaskReplyApi(TasksApi):
         task = selectors.access_task(user=request.user, task_id=task_id)
 
         def create():
-            serializer = self.TaskReplyInputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            reply = services.task_reply(user=request.user, request=request, task=task, **serializer.validated_data)
+            data = valid(self.TaskReplyInputSerializer, request.data)
+            reply = services.task_reply(user=request.user, request=request, task=task, **data)
             return Response(TaskReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
 
         return api_create_once(request, create)

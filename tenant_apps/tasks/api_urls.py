@@ -5,8 +5,8 @@ from django.urls import path
 from tenant_apps.tasks import api
 
 urlpatterns = [
-    path("", api.TaskListApi.as_view(), name="api-tasks"),
+    path("", api.TaskListCreateApi.as_view(), name="api-tasks"),
     path("<int:task_id>/", api.TaskDetailApi.as_view(), name="api-task-detail"),
-    path("<int:task_id>/status/", api.TaskStatusApi.as_view(), name="api-task-status"),
+    path("<int:task_id>/status/", api.TaskSetStatusApi.as_view(), name="api-task-status"),
     path("<int:task_id>/replies/", api.TaskReplyApi.as_view(), name="api-task-replies"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from concord.fields import LabelChoiceField
 from tenant_apps.directory.models import Team
 from tenant_apps.tasks.models import Task
 
@@ -22,11 +23,6 @@ class TaskFilterForm(forms.Form):
         return (self.cleaned_data.get("status") if self.is_valid() else None) or "active"
 
 
-class TeamChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.label
-
-
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name()
@@ -40,7 +36,7 @@ class TaskForm(forms.Form):
     assigned_user = PersonChoiceField(
         label="Assign to a person", required=False, queryset=None, empty_label="Not a person"
     )
-    assigned_team = TeamChoiceField(
+    assigned_team = LabelChoiceField(
         label="Or assign to a team", required=False, queryset=None, empty_label="Not a team",
         help_text="Choose a person or a team, not both. Every member of the team can see the task.",
     )  # fmt: skip

@@ -77,20 +77,3 @@ def access_task(*, user, task_id) -> Task:
     if task is None:
         raise Http404("No such task")
     return task
-
-
-def task_counts(user) -> dict[str, int]:
-    """Open-or-in-progress and overdue counts of the user's and their teams' tasks (one query)."""
-    from django.db.models import Count
-
-    today = timezone.localdate()
-    scope = user_scope(user)
-    active = Q(status__in=Task.ACTIVE)
-    late = active & Q(due_date__lt=today)
-    mine, team = Q(assigned_user_id=scope.user_id), Q(assigned_team_id__in=scope.team_ids)
-    return Task.objects.filter(mine | team).aggregate(
-        mine=Count("pk", filter=mine & active),
-        mine_overdue=Count("pk", filter=mine & late),
-        team=Count("pk", filter=team & active),
-        team_overdue=Count("pk", filter=team & late),
-    )

@@ -21,11 +21,11 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from concord.errors import ChangedSinceOpened
 from concord.mail import mail_send_later
 from tenant_apps.accounts.services import absolute_url
 from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
-from tenant_apps.casework.services import ChangedSinceOpened
 from tenant_apps.tasks.models import Task, TaskReply
 from tenant_apps.tasks.selectors import tasks_visible_to
 

@@ -8,55 +8,19 @@ named by field. Ids in URLs are resolved by ``access_*`` selectors (404 for
 
 from __future__ import annotations
 
-import functools
-
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.paging import requested_page
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import ReplyForm, StatusForm, TaskFilterForm, TaskForm
 
 TASKS_PER_PAGE = 50
-GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _posted(request):
-    return request.POST if request.method == "POST" else None
-
-
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's errors on the form: on the field they name, else on the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def forbidden(request):
-    return render(request, "tasks/403.html", status=403)
-
-
-def writer_required(view):
-    """Viewers (read-only role) get the 403 page before the view reads anything."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.user.is_read_only:
-            return forbidden(request)
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied:
-            return forbidden(request)
-
-    return wrapped
-
+FORBIDDEN_PAGE = "tasks/403.html"  # viewers (read-only role) get it before a write page reads anything
 
 LISTS = {
     "mine": (selectors.my_tasks, "My tasks"),
@@ -69,7 +33,7 @@ def _task_list(request, section: str):
     selector, title = LISTS[section]
     form = TaskFilterForm(request.GET)
     tasks = selector(request.user, status=form.status_filter())
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, tasks, per_page=TASKS_PER_PAGE)
     filter_query = f"status={form.status_filter()}"
     context = {"form": form, "page": page, "title": title, "section": section, "filter_query": filter_query}
     return render(request, "tasks/task_list.html", context)
@@ -102,7 +66,7 @@ def task_detail(request, task_id: int):
     return render(request, "tasks/task_detail.html", context)
 
 
-@writer_required
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
 def task_create(request):
@@ -110,24 +74,24 @@ def task_create(request):
     case_id, profile_id = request.GET.get("case"), request.GET.get("profile")
     case = access_case(user=request.user, case_id=case_id) if case_id else None
     profile = access_profile(user=request.user, profile_id=profile_id) if profile_id else None
-    form = TaskForm(_posted(request))
+    form = TaskForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             task = services.task_create(user=request.user, request=request, case=case, profile=profile,
                                         **form.cleaned_data)  # fmt: skip
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, f"The task has been created and {task.assignee_label} has been told.")
             return redirect("tasks:detail", task_id=task.pk)
     return render(request, "tasks/task_form.html", {"form": form, "case": case, "profile": profile})
 
 
-@writer_required
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def task_status(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
-    form = StatusForm(_posted(request), initial={"status": task.status, "version": task.version})
+    form = StatusForm(posted(request), initial={"status": task.status, "version": task.version})
     if request.method == "POST" and form.is_valid():
         try:
             data = form.cleaned_data
@@ -136,8 +100,8 @@ def task_status(request, task_id: int):
             )
         except services.ChangedSinceOpened:
             form.add_error(None, services.ChangedSinceOpened.message)
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, "The task's status has been saved.")
             return redirect("tasks:detail", task_id=task.pk)
@@ -145,7 +109,7 @@ def task_status(request, task_id: int):
     return render(request, "tasks/task_status.html", {"form": form, "task": task})
 
 
-@writer_required
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def task_reply(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
@@ -153,8 +117,8 @@ def task_reply(request, task_id: int):
     if form.is_valid():
         try:
             services.task_reply(user=request.user, request=request, task=task, body=form.cleaned_data["body"])
-        except ValidationError as error:
-            _apply_errors(form, error)
+        except REFUSALS as error:
+            apply_errors(form, error)
         else:
             messages.success(request, "Your reply has been added.")
             return redirect("tasks:detail", task_id=task.pk)

@@ -18,6 +18,7 @@ from concord.env import (
     env_fernet_keys,
     env_hostname,
     env_int,
+    env_networks,
     env_port,
     env_str,
     env_url,
@@ -36,6 +37,10 @@ ALLOWED_HOSTS = [PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}"]
 # Host -> partnership is cached per process for this many seconds: a suspension
 # or a domain change reaches every worker within this time.
 TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 3, minimum=0, maximum=60)
+# The reverse proxies we run in front of the application (addresses or CIDR networks). The
+# client's address (audit rows, the sign-in throttle: concord.http.client_ip) is read from
+# X-Forwarded-For only behind one of them; by default none is trusted and it is REMOTE_ADDR.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
 
 # --- Applications -------------------------------------------------------------
 # auth, contenttypes, sessions and the OTP apps live at both levels (users live in
@@ -341,16 +346,17 @@ DOCUMENTS_SWEEP_CRON = "17 * * * *"
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["concord.permissions.IsVerified"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # concord.api.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
+    "DEFAULT_PERMISSION_CLASSES": ["concord.api.permissions.IsVerified"],
+    # JSON with <, > and & escaped (also BaseApi's): no stored text is ever markup in the bytes.
+    "DEFAULT_RENDERER_CLASSES": ["concord.api.renderers.EscapedJSONRenderer"],
+    # concord.api.parsers.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
     "DEFAULT_PARSER_CLASSES": [
-        "concord.api.JSONParser",
+        "concord.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "concord.api.exception_handler",
+    "EXCEPTION_HANDLER": "concord.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -365,7 +371,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Every operation documents its error answers (400/403/404/409/429) in the one Error shape.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "concord.api.document_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "concord.api.schema.document_error_responses",
+    ],
 }
 
 # --- Caches: keys carry the schema ---------------------------------------------

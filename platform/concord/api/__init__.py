@@ -1,0 +1,80 @@
+"""The API's floor: one base class, one error shape, one strict JSON parser, the input fields
+every API module uses, pagination, Idempotency-Key, and the error answers documented on every
+operation of the OpenAPI schema. Imports no app.
+
+Public API (``from concord.api import X``), by module:
+
+- ``base``: ``BaseApi`` (every API view's base: ``IsVerified``, ``WritersOnly``, the escaped
+  renderer), ``valid(serializer_class, data, **kwargs)`` (validated data, or a 400);
+- ``permissions``: ``IsVerified`` (the default permission), ``WritersOnly``;
+- ``renderers``: ``EscapedJSONRenderer`` (``<``, ``>``, ``&`` as ``\\u003c`` ...);
+- ``errors``: ``exception_handler`` (Django's ``ValidationError`` -> 400 naming the field;
+  ``concord.errors``: ``Conflict`` -> 409, ``Unavailable`` -> 503 with ``Retry-After``,
+  ``DocumentMissing`` -> 404, each with its code), ``error_response``;
+- ``pagination``: ``Pagination``, ``paginated(request, view, queryset, serializer_class)``;
+- ``parsers``: ``JSONParser`` (lone surrogates, NUL, nesting deeper than ``MAX_JSON_DEPTH``,
+  NaN/Infinity and ``1e999`` refused, naming the top-level field), ``MAX_JSON_DEPTH``;
+- ``fields``: ``IdField``, ``ChoiceField``, ``SlugRelatedField``, ``DateField``,
+  ``DateTimeField`` (and ``DATE_MIN``, ``DATE_MAX`` from ``concord.fields``);
+- ``schema``: ``ERROR_SCHEMA``, ``document_error_responses`` (a drf-spectacular hook),
+  ``page_of(serializer_class, name)``;
+- ``idempotency``: ``answer_once(request, create, store=)``, ``IDEMPOTENCY_HEADER``,
+  ``IdempotencyKeyReused``, ``idempotency_key_of``, ``request_fingerprint``.
+
+Bad input is a 400, never a 500, and is refused at one layer: the body by the parser, the
+values by the fields, and the answer never echoes text that cannot be encoded.
+
+The names load on first use (PEP 562): DRF imports ``permissions`` and ``parsers`` (its
+defaults) while it defines ``APIView``, so this package may not import ``base`` (which
+subclasses ``APIView``) up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "BaseApi": "base",
+    "valid": "base",
+    "IsVerified": "permissions",
+    "WritersOnly": "permissions",
+    "EscapedJSONRenderer": "renderers",
+    "exception_handler": "errors",
+    "error_response": "errors",
+    "Pagination": "pagination",
+    "paginated": "pagination",
+    "JSONParser": "parsers",
+    "MAX_JSON_DEPTH": "parsers",
+    "NON_FIELD": "parsers",
+    "ID_MAX": "fields",
+    "IdField": "fields",
+    "ChoiceField": "fields",
+    "SlugRelatedField": "fields",
+    "DateField": "fields",
+    "DateTimeField": "fields",
+    "DATE_MIN": "fields",
+    "DATE_MAX": "fields",
+    "ERROR_SCHEMA": "schema",
+    "document_error_responses": "schema",
+    "page_of": "schema",
+    "IDEMPOTENCY_HEADER": "idempotency",
+    "IdempotencyKeyReused": "idempotency",
+    "answer_once": "idempotency",
+    "idempotency_key_of": "idempotency",
+    "request_fingerprint": "idempotency",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
