@@ -1,9 +1,4 @@
-"""Tasks API (``/api/v1/tasks/``): thin views with nested input and output serializers.
-
-Reads go through ``tenant_apps.tasks.selectors`` (404 for "missing" and "not yours"),
-writes through ``tenant_apps.tasks.services``; their errors map to the one JSON
-error shape in ``concord.api`` (a stale version, ``ChangedSinceOpened``, answers 409).
-"""
+"""The tasks API's classes: thin views with nested input and output serializers."""
 
 from __future__ import annotations
 
@@ -20,6 +15,8 @@ from tenant_apps.directory.models import Team
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
+
+__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetStatusApi"]
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
