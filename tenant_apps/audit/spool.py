@@ -38,8 +38,11 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 from django.utils.dateparse import parse_datetime
+from django_tenants.utils import schema_context
 
+from concord.jobs import check_schema
 from concord.postgresql.faults import database_fault, is_read_only
+from tenant_apps.audit.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +104,6 @@ def replay_spool() -> int:
     (the files are locked) and again after an interruption (no event twice).
     """
     global _pending
-    from django_tenants.utils import schema_context
-
-    from concord.jobs import check_schema
-    from tenant_apps.audit.models import AuditEvent
-
     directory = _directory()
     held: list[tuple[Path, int]] = []
     records = []
