@@ -11,15 +11,15 @@ urlpatterns = [
     path("account/", include("tenant_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("tenant_apps.accounts.api_urls")),
-    path("api/v1/search/", include("tenant_apps.search.api_urls")),
+    path("api/v1/", include("tenant_apps.accounts.api.urls")),
+    path("api/v1/search/", include("tenant_apps.search.api.urls")),
     path("api/v1/", include("tenant_apps.casework.api.urls")),
     path("admin/", include("tenant_apps.directory.urls")),
     path("admin/audit/", include("tenant_apps.audit.urls")),
     path("search/", include("tenant_apps.search.urls")),
     path("tasks/", include("tenant_apps.tasks.urls")),
     path("documents/", include("tenant_apps.documents.urls")),
-    path("api/v1/tasks/", include("tenant_apps.tasks.api_urls")),
+    path("api/v1/tasks/", include("tenant_apps.tasks.api.urls")),
 ]
 
 handler404 = "concord.views.not_found"

@@ -1,0 +1,17 @@
+"""Accounts: the partnership's users, signing in with a password and a second factor, sessions.
+
+Public API (keyword-only):
+
+- ``models.User``: the user model (``AUTH_USER_MODEL``); ``role``, ``is_partnership_admin``, ``is_read_only``.
+- ``models.SecuritySettings``: the partnership's session policy (``SecuritySettings.current()``).
+- ``access.public(view)``: marks a view anyone may reach (sign-in, password reset).
+- ``access.password_only(view)``: marks a view reachable before the second factor (enrolment).
+- ``services.is_verified(user)``: whether this request's user gave their second factor.
+- ``services.user_invite(request=, email=, full_name=, role=, partnership_name=)``: a new account, invited.
+- ``services.invitation_send(request=, user=, partnership_name=)``: e-mail a set-password link; returns it.
+- ``services.invitation_link(user)``: a set-password link without sending it (operators show it once).
+- ``services.second_factor_reset(request=, user=)``: clear a user's second factors (they enrol again).
+- ``services.security_settings_update(request=, session_idle_minutes=)``: set the idle timeout.
+- ``middleware.SessionPolicyMiddleware``: idle and absolute timeouts, sign-out everywhere (settings).
+- ``middleware.RequireSecondFactorMiddleware``: fail closed, every unmarked view needs the second factor.
+"""

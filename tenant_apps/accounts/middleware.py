@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from tenant_apps.accounts import access
-from tenant_apps.accounts.services import SESSION_LAST_SEEN, SESSION_SIGNED_IN_AT, session_timeouts
+from tenant_apps.accounts.services import (
+    SESSION_LAST_SEEN,
+    SESSION_SIGNED_IN_AT,
+    has_second_factor,
+    session_timeouts,
+)
 
 _LAST_SEEN_WRITE_SECONDS = 60  # refresh the idle clock at most once a minute (one write)
 
@@ -83,7 +88,5 @@ class RequireSecondFactorMiddleware:
             return None
         if _is_api(request):
             return _api_refusal("second_factor_required", "Give your second factor before using the API.")
-        from tenant_apps.accounts.services import has_second_factor
-
         step = "accounts:two-factor" if has_second_factor(user) else "accounts:two-factor-setup"
         return redirect(reverse(step))

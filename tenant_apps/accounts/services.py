@@ -7,12 +7,14 @@ Nothing here logs or audits a password, a code or a secret.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 import django_otp
 from django.conf import settings
@@ -41,6 +43,7 @@ from tenant_apps.accounts.models import (
     normalise_backup_code,
 )
 from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
+from tenant_apps.audit.services import audit_record
 from tenant_apps.outbox.services import mail_send_later
 from tenants.hosts import absolute_url
 
@@ -51,12 +54,6 @@ BACKUP_CODE_COUNT = 10
 
 class SignInRefused(Exception):
     """Shown to the user as it is; never says whether a password was right."""
-
-
-def _audit(**kwargs) -> None:
-    from tenant_apps.audit.services import audit_record
-
-    audit_record(**kwargs)
 
 
 # --- Brute force ------------------------------------------------------------------------
@@ -252,7 +249,7 @@ def _refuse_if_waiting(request, user: User | None, source: _Source) -> None:
         return
     why, seconds = waiting
     summary = _REFUSAL_SUMMARIES[why] + ("" if user is not None else " (no active account with that address)")
-    _audit(action=_REFUSAL_ACTIONS[why], request=request, summary=summary, **_user_object(user))
+    audit_record(action=_REFUSAL_ACTIONS[why], request=request, summary=summary, **_user_object(user))
     raise SignInRefused(_wait_message(why, seconds))
 
 
@@ -261,20 +258,23 @@ def _record_failure(request, user: User | None, source: _Source, *, what: str) -
     in_a_row, account_untrusted = _failure_record_in_public(source)
     trusted = "a trusted device" if source.device else "this address"
     if user is None:
-        _audit(action="auth.sign_in_failed", request=request,
-               summary=f"{what}: no active account with that address ({in_a_row} in a row from {trusted})")  # fmt: skip
+        audit_record(
+            action="auth.sign_in_failed",
+            request=request,
+            summary=f"{what}: no active account with that address ({in_a_row} in a row from {trusted})",
+        )
     else:
-        _audit(action="auth.sign_in_failed", request=request,
-               summary=f"wrong {what} ({in_a_row} in a row from {trusted})", **_user_object(user))  # fmt: skip
+        audit_record(action="auth.sign_in_failed", request=request,
+                     summary=f"wrong {what} ({in_a_row} in a row from {trusted})", **_user_object(user))  # fmt: skip
     wait = _delay_seconds(in_a_row)
     if wait:
-        _audit(action="auth.delayed", request=request,
-               summary=f"sign-ins from {trusted} must wait {_minutes(wait)} after {in_a_row} failures in a row",
-               **_user_object(user))  # fmt: skip
+        audit_record(action="auth.delayed", request=request,
+                     summary=f"sign-ins from {trusted} must wait {_minutes(wait)} after {in_a_row} failures in a row",
+                     **_user_object(user))  # fmt: skip
     if not source.device and account_untrusted == settings.SIGN_IN_ACCOUNT_MAX_FAILURES:
-        _audit(action="auth.locked", request=request,
-               summary=f"{account_untrusted} failures in an hour from untrusted sources: only trusted devices "
-                       "may sign in until they age out", **_user_object(user))  # fmt: skip
+        audit_record(action="auth.locked", request=request,
+                     summary=f"{account_untrusted} failures in an hour from untrusted sources: only trusted devices "
+                             "may sign in until they age out", **_user_object(user))  # fmt: skip
     return wait
 
 
@@ -306,8 +306,8 @@ def sign_in_with_password(*, request, email: str, password: str) -> User:
             raise SignInRefused("Enter a correct e-mail address and password.")
     login(request, authenticated)  # rotates the session key
     _start_session(request)
-    _audit(action="auth.sign_in", request=request, actor=authenticated, object_type="user",
-           object_id=authenticated.pk, summary="password accepted; second factor next")  # fmt: skip
+    audit_record(action="auth.sign_in", request=request, actor=authenticated, object_type="user",
+                 object_id=authenticated.pk, summary="password accepted; second factor next")  # fmt: skip
     return authenticated
 
 
@@ -351,8 +351,8 @@ def verify_second_factor(*, request, token: str):
                 summary = "authenticator code accepted"
                 if isinstance(device, BackupCodeDevice):
                     summary = f"backup code used; {device.remaining()} left"
-                _audit(action="auth.second_factor", request=request, actor=user, object_type="user",
-                       object_id=user.pk, summary=summary)  # fmt: skip
+                audit_record(action="auth.second_factor", request=request, actor=user, object_type="user",
+                             object_id=user.pk, summary=summary)  # fmt: skip
                 return device
         wait = _record_failure(request, user, source, what="code")
     if wait:
@@ -363,7 +363,7 @@ def verify_second_factor(*, request, token: str):
 
 def sign_out(*, request) -> None:
     if request.user.is_authenticated:
-        _audit(action="auth.sign_out", request=request, object_type="user", object_id=request.user.pk)
+        audit_record(action="auth.sign_out", request=request, object_type="user", object_id=request.user.pk)
     logout(request)
 
 
@@ -372,7 +372,7 @@ def sign_out_everywhere(*, request) -> None:
     user = request.user
     user.sessions_valid_after = timezone.now()
     user.save(update_fields=["sessions_valid_after"])
-    _audit(action="auth.sign_out_everywhere", request=request, object_type="user", object_id=user.pk)
+    audit_record(action="auth.sign_out_everywhere", request=request, object_type="user", object_id=user.pk)
     logout(request)
 
 
@@ -396,9 +396,9 @@ def security_settings_update(*, request, session_idle_minutes: int) -> SecurityS
     current.full_clean()
     current.save()
     cache.delete(_IDLE_CACHE_KEY)
-    _audit(action="settings.session_timeout_changed", request=request, object_type="security_settings",
-           object_id=current.pk, summary=f"idle timeout {before} -> {session_idle_minutes} minutes",
-           changes={"session_idle_minutes": [before, session_idle_minutes]})  # fmt: skip
+    audit_record(action="settings.session_timeout_changed", request=request, object_type="security_settings",
+                 object_id=current.pk, summary=f"idle timeout {before} -> {session_idle_minutes} minutes",
+                 changes={"session_idle_minutes": [before, session_idle_minutes]})  # fmt: skip
     return current
 
 
@@ -415,9 +415,6 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
 
 
 def totp_provisioning_uri(*, device: TOTPDevice, partnership_name: str) -> str:
-    import base64
-    from urllib.parse import quote, urlencode
-
     issuer = f"{settings.OTP_ISSUER} {partnership_name}".strip()
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     label = quote(f"{issuer}:{device.user.email}")
@@ -426,8 +423,6 @@ def totp_provisioning_uri(*, device: TOTPDevice, partnership_name: str) -> str:
 
 
 def totp_secret_text(device: TOTPDevice) -> str:
-    import base64
-
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
@@ -452,8 +447,8 @@ def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[s
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = backup_codes_generate(user=device.user)
-        _audit(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
-               summary="authenticator app enrolled; backup codes issued")  # fmt: skip
+        audit_record(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
+                     summary="authenticator app enrolled; backup codes issued")  # fmt: skip
     django_otp.login(request, device)
     request.session.cycle_key()
     return codes
@@ -479,7 +474,7 @@ def backup_codes_generate(*, user: User) -> list[str]:
 
 def backup_codes_regenerate(*, request) -> list[str]:
     codes = backup_codes_generate(user=request.user)
-    _audit(action="otp.backup_codes_regenerated", request=request, object_type="user", object_id=request.user.pk)
+    audit_record(action="otp.backup_codes_regenerated", request=request, object_type="user", object_id=request.user.pk)
     return codes
 
 
@@ -490,8 +485,8 @@ def second_factor_reset(*, request, user: User) -> None:
     BackupCodeDevice.objects.filter(user=user).delete()
     user.sessions_valid_after = timezone.now()
     user.save(update_fields=["sessions_valid_after"])
-    _audit(action="otp.reset", request=request, object_type="user", object_id=user.pk,
-           summary=f"second factor reset for {user.email}")  # fmt: skip
+    audit_record(action="otp.reset", request=request, object_type="user", object_id=user.pk,
+                 summary=f"second factor reset for {user.email}")  # fmt: skip
 
 
 # --- Invitations and resets -------------------------------------------------------------
@@ -523,8 +518,8 @@ def invitation_send(*, request, user: User, partnership_name: str) -> str:
             "If you were not expecting this, ignore this e-mail.\n"
         ),
     )
-    _audit(action="user.invited", request=request, object_type="user", object_id=user.pk,
-           summary=f"invitation sent to {user.email}")  # fmt: skip
+    audit_record(action="user.invited", request=request, object_type="user", object_id=user.pk,
+                 summary=f"invitation sent to {user.email}")  # fmt: skip
     return link
 
 
@@ -568,7 +563,7 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
     email = (email or "").strip().lower()
     user = User.objects.filter(email=email, is_active=True).first()
     if user is None:
-        _audit(action="auth.reset_requested", request=request, summary="no active account with that address")
+        audit_record(action="auth.reset_requested", request=request, summary="no active account with that address")
         return
     link = _link("accounts:reset-password", user, reset_tokens.make_token(user))
     mail_send_later(
@@ -581,12 +576,12 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
             "If it was not you, ignore this e-mail: your password has not changed.\n"
         ),
     )
-    _audit(action="auth.reset_requested", request=request, actor=user, object_type="user", object_id=user.pk)
+    audit_record(action="auth.reset_requested", request=request, actor=user, object_type="user", object_id=user.pk)
 
 
 def password_set_recorded(*, request, user: User, how: str) -> None:
     """After a link set the password and signed the user in (first factor only)."""
     _start_session(request)
     _failures_clear_in_public(_source(request, user.email, user))  # the link proved the mailbox
-    _audit(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
-           summary=f"password set ({how})")  # fmt: skip
+    audit_record(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
+                 summary=f"password set ({how})")  # fmt: skip

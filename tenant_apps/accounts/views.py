@@ -13,9 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from tenant_apps.accounts import access, services
+from tenant_apps.accounts import access, selectors, services
 from tenant_apps.accounts.forms import CodeForm, EnrolForm, NewPasswordForm, ResetRequestForm, SignInForm
-from tenant_apps.accounts.models import TOTPDevice
 from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
 
 NEXT_KEY = "concord_next"
@@ -107,7 +106,7 @@ def two_factor_setup(request):
     user = request.user
     if services.has_second_factor(user) and not services.is_verified(user):
         return redirect("accounts:two-factor")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = selectors.totp_enrolment_pending(user=user)
     if device is None or request.method == "GET":
         device = services.totp_enrolment_start(user=user)
     form = EnrolForm(request.POST or None)

@@ -1,0 +1,13 @@
+"""Audit: the partnership's trail of who did and read what, its redaction and its pages.
+
+Public API (keyword-only):
+
+- ``services.audit_record(action=, request=None, actor=None, object_type="", object_id="", summary="", changes=None)``:
+  the only way an event is written, in the current schema (never a secret: see ``services``).
+- ``services.audit_changes(before, after)``: the ``{"field": [before, after]}`` of what changed.
+- ``redaction.register(object_type, rule)``: who may not read events about a type (the app that owns
+  the type registers its rule in ``AppConfig.ready()``; a type with no rule is shown whole).
+- ``middleware.RefusedReadMiddleware``: records ``access.refused`` for a signed-in GET by id answering 404.
+- ``views.event_list(request)``: the trail's page (operators serve it too, for public's trail).
+- ``views.event_export(request)``: the trail as CSV (operators serve it too).
+"""

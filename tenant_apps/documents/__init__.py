@@ -2,13 +2,22 @@
 
 Public API (keyword-only):
 
-- ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``
-- ``services.document_download_url(user=, document=, request=None)``
-- ``services.document_read(user=, document=, request=None)``: an inline image's bytes
-- errors (``concord.errors``, also importable from ``services``): ``StorageUnavailable`` (and
-  documents' own ``DocumentUnreadable``): storage down, try later; ``DocumentMissing``: the row
-  is stored, the object is gone (audited ``document.missing``)
-- ``services.document_delete(request_or_user=, document=, reason=)``
-- ``selectors.document_get_for_user(user=, document_id=)``, ``selectors.documents_attached_to(...)``
-- ``access.register(attached_to_type, check)``: who may download what (fail closed).
+- ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``: check, clean and
+  store a file attached to a record; audited.
+- ``services.document_download_url(user=, document=, request=None)``: a short-lived signed link; audited.
+- ``services.document_read(user=, document=, request=None)``: an inline image's bytes.
+- ``services.document_delete(request_or_user=, document=, reason=)``: the row marked deleted, the object
+  removed; audited.
+- ``services.StorageUnavailable`` (``concord.errors``; documents' ``services.DocumentUnreadable`` is one):
+  storage is down, try later.
+- ``services.DocumentMissing`` (``concord.errors``): the row is stored, the object is gone (audited
+  ``document.missing``).
+- ``services.STORAGE_ERRORS``: the storage client's exceptions, for a caller that cleans up after one.
+- ``services.documents_storage()``: the storage backend of documents (the partnership's prefix).
+- ``selectors.document_get_for_user(user=, document_id=)``: a document the user may download, or None.
+- ``selectors.documents_attached_to(user=, attached_to_type=, attached_to_id=)``: a record's documents.
+- ``access.register(attached_to_type, check)``: who may download what (fail closed); the owning app
+  registers in ``AppConfig.ready()``.
+- ``models.Document``: a stored file's metadata, attached to a record by type and id.
+- ``content.sniff(data)``: what a file's first bytes say it is (a ``Kind``; a ``ValidationError`` if refused).
 """

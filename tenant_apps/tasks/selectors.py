@@ -8,11 +8,13 @@ say whether the user may open the record itself (through casework's own rules).
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
+from tenant_apps.directory.models import Team
 from tenant_apps.tasks.models import Task, TaskReply
 
 STATUS_FILTERS = {
@@ -77,3 +79,14 @@ def access_task(*, user, task_id) -> Task:
     if task is None:
         raise Http404("No such task")
     return task
+
+
+def assignable_people_visible_to(user) -> QuerySet:
+    """Everyone a task may name by id as its assignee: any account of the partnership, inactive
+    ones included, so that ``services.task_create`` says "not active" rather than "no such id"."""
+    return get_user_model().objects.all()
+
+
+def assignable_teams_visible_to(user) -> QuerySet[Team]:
+    """The teams a task may name by id as its assignee: any team of the partnership."""
+    return Team.objects.all()

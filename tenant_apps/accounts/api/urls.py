@@ -1,3 +1,5 @@
+"""Accounts API path, mounted at ``api/v1/`` in ``concord.urls_partnership``."""
+
 from django.urls import path
 
 from tenant_apps.accounts import api

@@ -1,4 +1,4 @@
-"""Tasks API, mounted at ``api/v1/tasks/`` in ``concord.urls_partnership``."""
+"""Tasks API paths, mounted at ``api/v1/tasks/`` in ``concord.urls_partnership``."""
 
 from django.urls import path
 

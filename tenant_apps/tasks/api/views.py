@@ -1,27 +1,33 @@
-"""Tasks API (``/api/v1/tasks/``): thin views with nested input and output serializers.
-
-Reads go through ``tenant_apps.tasks.selectors`` (404 for "missing" and "not yours"),
-writes through ``tenant_apps.tasks.services``; their errors map to the one JSON
-error shape in ``concord.api`` (a stale version, ``ChangedSinceOpened``, answers 409).
-"""
+"""The tasks API's classes: thin views with nested input and output serializers."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from concord.api import BaseApi, ChoiceField, DateField, IdField, page_of, paginated, valid
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
-from tenant_apps.casework.models import Case, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
-from tenant_apps.directory.models import Team
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
 
+__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetStatusApi"]
+
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
+
+
+class VisibleIdField(serializers.PrimaryKeyRelatedField):
+    """A record named by id, looked up in ``visible_to(request.user)``: an id the user may not see
+    gets the same answer as an id that does not exist. Optional; ``null`` names nothing."""
+
+    def __init__(self, visible_to, **kwargs):
+        self.visible_to = visible_to
+        super().__init__(allow_null=True, required=False, default=None, pk_field=IdField(), **kwargs)
+
+    def get_queryset(self):
+        return self.visible_to(self.context["request"].user)
 
 
 class TaskPersonSerializer(serializers.Serializer):
@@ -86,26 +92,10 @@ class TaskListCreateApi(BaseApi):
         title = serializers.CharField(max_length=200, allow_blank=True)
         details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
         due_date = DateField(allow_null=True, required=False, default=None)
-        case = serializers.PrimaryKeyRelatedField(
-            queryset=Case.objects.none(), allow_null=True, required=False, default=None, pk_field=IdField()
-        )
-        profile = serializers.PrimaryKeyRelatedField(
-            queryset=Profile.objects.none(), allow_null=True, required=False, default=None, pk_field=IdField()
-        )
-        assigned_user = serializers.PrimaryKeyRelatedField(
-            queryset=get_user_model().objects.all(), allow_null=True, required=False, default=None, pk_field=IdField()
-        )
-        assigned_team = serializers.PrimaryKeyRelatedField(
-            queryset=Team.objects.all(), allow_null=True, required=False, default=None, pk_field=IdField()
-        )
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            request = self.context.get("request")
-            if request is not None:
-                # Ids the user may not see get the same answer as ids that do not exist.
-                self.fields["case"].queryset = cases_visible_to(request.user)
-                self.fields["profile"].queryset = profiles_visible_to(request.user)
+        case = VisibleIdField(cases_visible_to)
+        profile = VisibleIdField(profiles_visible_to)
+        assigned_user = VisibleIdField(selectors.assignable_people_visible_to)
+        assigned_team = VisibleIdField(selectors.assignable_teams_visible_to)
 
     @extend_schema(
         operation_id="v1_tasks_list",

@@ -12,6 +12,8 @@ from tenant_apps.search.forms import UK_DATE_FORMATS
 from tenant_apps.search.selectors import QUERY_MAX_LENGTH, current_postcode
 from tenant_apps.search.services import search_run
 
+__all__ = ["SearchRunApi"]
+
 
 class SearchRunApi(BaseApi):
     """Profiles and cases the signed-in user may see, matching one query."""

@@ -1,4 +1,4 @@
-"""Mounted at ``api/v1/search/`` in ``concord.urls_partnership``."""
+"""Search API path, mounted at ``api/v1/search/`` in ``concord.urls_partnership``."""
 
 from django.urls import path
 

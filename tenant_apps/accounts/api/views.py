@@ -8,6 +8,8 @@ from rest_framework.response import Response
 
 from concord.api import BaseApi
 
+__all__ = ["MeDetailApi"]
+
 
 class MeDetailApi(BaseApi):
     """The signed-in user and the partnership they are signed in to."""
