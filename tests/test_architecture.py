@@ -53,6 +53,7 @@ LADDER: tuple[tuple[str, tuple[str, ...]], ...] = (
             "concord.operators",
             "concord.worker",
             "tenants.provisioning",
+            "tenants.demo",
             "tenants.migration_worker",
             "tenants.management",
             "tenant_apps.*.management",
