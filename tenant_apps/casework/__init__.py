@@ -4,8 +4,10 @@ the gallery, in every partnership's schema.
 Public API (what other apps may call):
 - ``casework.selectors``: ``user_scope`` / ``Scope``, ``profiles_visible_to``, ``cases_visible_to``,
   ``access_profile``, ``access_case`` (the same 404 for "missing" and "not yours").
-- ``casework.services``: ``ChangedSinceOpened`` (a stale edit), and the writes (``profile_create``,
-  ``case_create``, ``entry_create``...) for seeds and tests.
+- ``casework.services``: the domain errors its writes raise (``ChangedSinceOpened``, a stale edit:
+  ``concord.errors``' own; ``AlreadyMerged``, a ``concord.errors.Conflict`` answering 409
+  ``already_merged``), and the writes (``profile_create``, ``case_create``, ``entry_create``...)
+  for seeds and tests.
 - ``casework.idempotency``: ``create_once`` (a page's one-time form token), ``api_create_once`` and
   ``IDEMPOTENCY_PARAMETER`` (an API create's ``Idempotency-Key``).
 Inside: ``selectors/``, ``services/``, ``forms/``, ``views/``, ``api/`` by role, each file by one
