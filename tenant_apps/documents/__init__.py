@@ -4,6 +4,9 @@ Public API (keyword-only):
 
 - ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``
 - ``services.document_download_url(user=, document=, request=None)``
+- ``services.document_download_link(user=, document_id=, request=None)``: a document named by id
+  (one ``Http404`` for missing and not-yours), its URL and ``expires_in``: what both download
+  endpoints (the page's redirect, the API's ``download-url``) answer
 - ``services.document_read(user=, document=, request=None)``: an inline image's bytes
 - errors (``concord.errors``, also importable from ``services``): ``StorageUnavailable`` (and
   documents' own ``DocumentUnreadable``): storage down, try later; ``DocumentMissing``: the row
