@@ -34,6 +34,18 @@ def test_a_domain_error_lands_on_the_whole_form_with_its_message():
     assert form.non_field_errors() == [errors.ChangedSinceOpened.message]
 
 
+def test_a_domain_error_lands_on_the_field_renamed_for_its_code():
+    form = _ShareForm({})
+    form.is_valid()
+    apply_errors(form, errors.StorageUnavailable(), rename={"storage_unavailable": "team", "grantee": "access"})
+    assert form.errors == {"team": [errors.StorageUnavailable.message]}
+
+    elsewhere = _ShareForm({})
+    elsewhere.is_valid()
+    apply_errors(elsewhere, errors.StorageUnavailable(), rename={"storage_unavailable": "no_such_field"})
+    assert elsewhere.non_field_errors() == [errors.StorageUnavailable.message]
+
+
 def test_posted_binds_a_form_only_when_it_was_sent(rf):
     assert posted(rf.get("/", {"team": "x"})) is None
     empty = rf.post("/")  # a confirmation button sends nothing but is still a POST

@@ -4,7 +4,8 @@
 - ``posted(request)``: the form data of a POST, else None (a form bound only when sent);
 - ``REFUSALS`` and ``apply_errors(form, error, rename=None)``: the one form helper that maps a
   service's refusal onto the form it came from: a ``ValidationError`` on the fields it names,
-  a domain error (``concord.errors``: a stale version, storage down...) on the form as a whole;
+  a domain error (``concord.errors``: a stale version, storage down...) on the form as a whole
+  (or on the field named for its ``code``);
 - ``forbidden(request, template)``: the app's 403 page;
 - ``writers_only(template)``: a decorator giving viewers (the read-only role) that 403 page
   before the view reads anything, and the same page for a service's ``PermissionDenied``.
@@ -43,11 +44,13 @@ def posted(request):
 def apply_errors(form: forms.Form, error: ValidationError | DomainError, rename: dict | None = None) -> None:
     """Put a service's refusal on the form: a ``ValidationError``'s messages on the field they
     name (``rename`` maps a service's name to the form's: ``{"grantee": "team"}``), else on the
-    whole form; a domain error's message on the whole form."""
-    if isinstance(error, DomainError):
-        form.add_error(None, error.message)
-        return
+    whole form; a domain error's message on the whole form, or on the field ``rename`` names for
+    its ``code`` (``{"storage_unavailable": "attachments"}``: the files that could not be stored)."""
     rename = rename or {}
+    if isinstance(error, DomainError):
+        field = rename.get(error.code)
+        form.add_error(field if field in form.fields else None, error.message)
+        return
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             field = rename.get(field, field)

@@ -8,7 +8,8 @@ Public API (what other apps may call):
   what the user may open.
 - ``selectors.access_profile(user=, profile_id=)``, ``selectors.access_case(user=, case_id=)``:
   one record, the same 404 for "missing" and "not yours".
-- ``services.ChangedSinceOpened``: a stale edit (``concord.errors``).
+- ``services.ChangedSinceOpened``: a stale edit (``concord.errors``' own); ``services.AlreadyMerged``: a
+  ``concord.errors.Conflict`` answering 409 ``already_merged``.
 - ``services.profile_create(...)``, ``services.case_create(...)``, ``services.family_create(...)``,
   ``services.entry_create(...)``: the writes, for demo seeds and tests.
 - ``idempotency.create_once(...)``: a page's one-time form token.

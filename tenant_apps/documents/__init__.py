@@ -5,6 +5,9 @@ Public API (keyword-only):
 - ``services.document_store(request_or_user=, file=, attached_to_type=, attached_to_id=)``: check, clean and
   store a file attached to a record; audited.
 - ``services.document_download_url(user=, document=, request=None)``: a short-lived signed link; audited.
+- ``services.document_download_link(user=, document_id=, request=None)``: a document named by id
+  (one ``Http404`` for missing and not-yours), its URL and ``expires_in``: what both download
+  endpoints (the page's redirect, the API's ``download-url``) answer.
 - ``services.document_read(user=, document=, request=None)``: an inline image's bytes.
 - ``services.document_delete(request_or_user=, document=, reason=)``: the row marked deleted, the object
   removed; audited.

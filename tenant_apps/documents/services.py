@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import boto3.exceptions
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
@@ -33,6 +34,7 @@ from concord.errors import DocumentMissing, StorageUnavailable
 from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
+from tenant_apps.documents.selectors import document_get_for_user
 from tenants.storage import StorageTimeout, is_missing, storage_saturated
 
 logger = logging.getLogger(__name__)
@@ -226,7 +228,7 @@ def document_download_url(*, user, document: Document, request: HttpRequest | No
         logger.warning("document %s could not be checked in storage (%s)", document.pk, type(exc).__name__)
         raise DocumentUnreadable() from exc
     filename = content.download_filename(document.original_filename, document.content_type)
-    expire = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
+    expire = _url_lifetime()
     url = storage.url(
         name,
         parameters={
@@ -245,6 +247,32 @@ def document_download_url(*, user, document: Document, request: HttpRequest | No
         summary=f"attached to {document.attached_to_type} {document.attached_to_id}",
     )
     return url
+
+
+def _url_lifetime() -> int:
+    """Seconds a presigned download URL stays valid: ``AWS_QUERYSTRING_EXPIRE``, at most 60."""
+    return min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    url: str  # presigned, for a GET
+    expires_in: int  # seconds the URL stays valid
+
+
+def document_download_link(*, user, document_id, request: HttpRequest | None = None) -> DownloadLink:
+    """The download of the document ``document_id``, for both of its endpoints: the page's
+    ``/documents/<id>/download/`` (a redirect to the URL) and the API's ``download-url`` (the URL
+    as JSON). Missing, deleted and not-yours all raise the same ``Http404``; then as
+    ``document_download_url`` (``DocumentMissing``, ``DocumentUnreadable``; audited)."""
+    document = document_get_for_user(user=user, document_id=document_id)
+    if document is None:
+        raise Http404("No such document")
+    try:
+        url = document_download_url(user=user, document=document, request=request)
+    except PermissionDenied:
+        raise Http404("No such document") from None
+    return DownloadLink(url=url, expires_in=_url_lifetime())
 
 
 def document_delete(*, request_or_user, document: Document, reason: str) -> Document:

@@ -15,7 +15,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tenant_apps.documents.selectors import document_get_for_user
-from tenant_apps.documents.services import DocumentMissing, DocumentUnreadable, document_download_url, document_read
+from tenant_apps.documents.services import (
+    DocumentMissing,
+    DocumentUnreadable,
+    document_download_link,
+    document_read,
+)
 
 # Documents that may be shown inline, by what they are attached to. Only photos that
 # stand for a record (a profile's photo); evidence attached to the timeline is downloaded,
@@ -37,19 +42,17 @@ def _problem_text(*, status: int, message: str) -> HttpResponse:
 
 @require_GET
 def download(request, document_id):
-    """302 to a presigned URL (<= 60 s). Missing, deleted and not-yours all answer 404."""
-    document = document_get_for_user(user=request.user, document_id=document_id)
-    if document is None:
-        raise Http404("No such document")
+    """302 to a presigned URL (<= 60 s). Missing, deleted and not-yours all answer 404.
+
+    The same download as the API's ``download-url`` (``services.document_download_link``),
+    answered as a redirect, or a page saying what is wrong."""
     try:
-        url = document_download_url(user=request.user, document=document, request=request)
-    except PermissionDenied:
-        raise Http404("No such document") from None
+        link = document_download_link(user=request.user, document_id=document_id, request=request)
     except DocumentMissing as error:
         return _problem_page(request, status=404, title="This file is missing", message=str(error))
     except DocumentUnreadable as error:
         return _problem_page(request, status=503, title="This file cannot be opened now", message=str(error))
-    response = HttpResponseRedirect(url)
+    response = HttpResponseRedirect(link.url)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -11,7 +11,8 @@ Public API (``from concord.api import X``), by module:
 - ``errors``: ``exception_handler`` (Django's ``ValidationError`` -> 400 naming the field;
   ``concord.errors``: ``Conflict`` -> 409, ``Unavailable`` -> 503 with ``Retry-After``,
   ``DocumentMissing`` -> 404, each with its code), ``error_response``;
-- ``pagination``: ``Pagination``, ``paginated(request, view, queryset, serializer_class)``;
+- ``pagination``: ``Pagination``, ``CountedPagination(count)`` (a list whose count is known),
+  ``paginated(request, view, queryset, serializer_class)``;
 - ``parsers``: ``JSONParser`` (lone surrogates, NUL, nesting deeper than ``MAX_JSON_DEPTH``,
   NaN/Infinity and ``1e999`` refused, naming the top-level field), ``MAX_JSON_DEPTH``;
 - ``fields``: ``IdField``, ``ChoiceField``, ``SlugRelatedField``, ``DateField``,
@@ -42,6 +43,7 @@ _EXPORTS = {
     "exception_handler": "errors",
     "error_response": "errors",
     "Pagination": "pagination",
+    "CountedPagination": "pagination",
     "paginated": "pagination",
     "JSONParser": "parsers",
     "MAX_JSON_DEPTH": "parsers",

@@ -1,7 +1,7 @@
 """The casework REST API: profiles, cases, their timelines, shares, merging, families, a
 profile's details and documents (``api/urls.py``, under ``/api/v1/``).
 
-Every class derives from ``api.base.CaseworkAPIView`` and is named ``<Entity><Action>Api``, with
+Every class derives from ``concord.api.BaseApi`` and is named ``<Entity><Action>Api``, with
 nested ``InputSerializer`` / ``OutputSerializer`` where it takes input or answers one shape.
 """
 

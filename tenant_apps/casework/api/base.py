@@ -1,115 +1,24 @@
-"""The plumbing every casework API class shares, kept in this one place (to move onto the floor later).
+"""What the casework API modules share that is casework's own: the ``kind`` choice, a team named in
+input, the ``version`` of an edit, and the small serializers of owners and people.
 
-Thin views (HackSoft style): parse input with a nested ``InputSerializer``, call one selector or
-service, serialise with a nested ``OutputSerializer``. What the user may see is decided by the
-selectors (``access_*`` give one 404 for "missing" and "not yours"); services refuse writes
-(403) and raise domain errors (400), mapped by ``concord.api.exception_handler``. A stale
-``version`` answers 409 with the code ``changed_since_opened``; storage down answers 503.
-
-Every response is JSON with ``<``, ``>`` and ``&`` escaped (``\\u003c`` ...), so text a user
-typed is returned as text and can never be read as markup.
+The plumbing is the floor's (``concord.api``): every class subclasses ``BaseApi`` (a verified
+user, writes by writers only, escaped JSON), validates with ``valid``, pages with ``paginated``
+or ``CountedPagination``. Thin views (HackSoft style): parse input with a nested
+``InputSerializer``, call one selector or service, serialise with a nested ``OutputSerializer``.
+What the user may see is decided by the selectors (``access_*`` give one 404 for "missing" and
+"not yours"); services refuse writes (403) and raise domain errors (``concord.errors``), mapped
+once by ``concord.api.exception_handler``: a stale ``version`` answers 409
+``changed_since_opened``, storage down 503 ``storage_unavailable``.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
-from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
+from rest_framework import serializers
 
-from concord.api import ChoiceField
-from concord.permissions import IsVerified
-from tenant_apps.casework import services
-from tenant_apps.casework.paging import CountedPaginator
+from concord.api import ChoiceField, valid
 from tenant_apps.directory import selectors as directory
-from tenant_apps.documents.services import DocumentMissing, StorageUnavailable
-
-
-class EscapedJSONRenderer(JSONRenderer):
-    """JSON with ``<``, ``>`` and ``&`` as unicode escapes: still the same strings when parsed,
-    but no stored ``<script>`` appears in the bytes, whatever a client does with them."""
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        body = super().render(data, accepted_media_type, renderer_context)
-        return body.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
-
-
-class ChangedSinceOpenedError(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "changed_since_opened"
-    default_detail = services.ChangedSinceOpened.message
-
-
-class StorageUnavailableError(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "storage_unavailable"
-    default_detail = StorageUnavailable.message
-
-
-class DocumentMissingError(exceptions.APIException):
-    """The document's row exists but its file is gone from storage: asking again will not help."""
-
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = "document_missing"
-    default_detail = DocumentMissing.message
-
-
-@contextmanager
-def domain_errors():
-    """A stale edit (``ChangedSinceOpened`` and its kinds, like ``AlreadyMerged``: their own code
-    and message) answers 409; storage down answers 503."""
-    try:
-        yield
-    except services.ChangedSinceOpened as error:
-        raise ChangedSinceOpenedError(error.message, code=error.code) from None
-    except StorageUnavailable as error:
-        raise StorageUnavailableError(str(error)) from None
-
-
-class WritersOnly(permissions.BasePermission):
-    """Viewers read; any other method is refused before input is even parsed (fails closed)."""
-
-    message = "Viewers cannot change records."
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or not request.user.is_read_only
-
-
-class CaseworkAPIView(APIView):
-    """The base class of every casework API class."""
-
-    permission_classes = [IsVerified, WritersOnly]
-    renderer_classes = [EscapedJSONRenderer]
-
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-
-
-class CountedPagination(Pagination):
-    """The API's pages, of a list whose count is known (``paging.CountedPaginator``)."""
-
-    def __init__(self, count: int):
-        self.known_count = count
-
-    def django_paginator_class(self, queryset, page_size):
-        return CountedPaginator(queryset, page_size, count=self.known_count)
-
-
-def paginated(request, view, queryset, serializer_class):
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def kind_field(choices, **kwargs) -> ChoiceField:

@@ -7,18 +7,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from concord.api import ChoiceField, DateField, IdField, SlugRelatedField, page_of
+from concord.api import BaseApi, ChoiceField, DateField, IdField, SlugRelatedField, page_of, paginated, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    VERSION_HELP,
-    CaseworkAPIView,
-    Person,
-    Ref,
-    domain_errors,
-    paginated,
-    team_named,
-    valid,
-)
+from tenant_apps.casework.api.base import VERSION_HELP, Person, Ref, team_named
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Case, CaseSubject
 from tenant_apps.directory import selectors as directory
@@ -64,7 +55,7 @@ class CaseDetailOutput(CaseSummaryOutput):
         ref_name = "CaseDetail"
 
 
-class CaseListCreateApi(CaseworkAPIView):
+class CaseListCreateApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         case_type = SlugRelatedField(slug_field="code", queryset=selectors.case_type_choices())
         title = serializers.CharField(max_length=200)
@@ -139,7 +130,7 @@ def _case_data(case: Case) -> dict:
     return CaseDetailOutput(case).data
 
 
-class CaseDetailApi(CaseworkAPIView):
+class CaseDetailApi(BaseApi):
     @extend_schema(operation_id="cases_retrieve", responses=CaseDetailOutput)
     def get(self, request, case_id):
         case = selectors.case_detail(user=request.user, case_id=case_id)
@@ -147,7 +138,7 @@ class CaseDetailApi(CaseworkAPIView):
         return Response(_case_data(case))
 
 
-class CaseStatusApi(CaseworkAPIView):
+class CaseStatusApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         status = ChoiceField(choices=Case.Status.choices)
@@ -161,6 +152,5 @@ class CaseStatusApi(CaseworkAPIView):
     def post(self, request, case_id):
         case = selectors.access_case(user=request.user, case_id=case_id)
         data = valid(self.InputSerializer, request.data)
-        with domain_errors():
-            services.case_set_status(user=request.user, request=request, case=case, **data)
+        services.case_set_status(user=request.user, request=request, case=case, **data)
         return Response(_case_data(selectors.case_detail(user=request.user, case_id=case.pk)))

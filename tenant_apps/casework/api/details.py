@@ -10,15 +10,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from concord.api import BaseApi, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    VERSION_HELP,
-    VERSION_PARAMETER,
-    CaseworkAPIView,
-    domain_errors,
-    valid,
-    version_of,
-)
+from tenant_apps.casework.api.base import VERSION_HELP, VERSION_PARAMETER, version_of
 from tenant_apps.casework.detail_kinds import DETAIL_KINDS, DetailKind
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 
@@ -30,7 +24,7 @@ def _serializer(name: str, fields: dict) -> type[serializers.Serializer]:
     return type(name, (serializers.Serializer,), {**fields, "Meta": meta})
 
 
-def _apis(kind: DetailKind) -> tuple[type[CaseworkAPIView], type[CaseworkAPIView]]:
+def _apis(kind: DetailKind) -> tuple[type[BaseApi], type[BaseApi]]:
     """The list-and-add and the remove classes of one kind of detail."""
     component = kind.component
     ItemOutput = _serializer(f"Profile{component}Item", {"id": serializers.IntegerField(), **kind.output_fields()})
@@ -50,7 +44,7 @@ def _apis(kind: DetailKind) -> tuple[type[CaseworkAPIView], type[CaseworkAPIView
         {"version": serializers.IntegerField(min_value=1, help_text=VERSION_HELP), **kind.input_fields()},
     )
 
-    class ListAddApi(CaseworkAPIView):
+    class ListAddApi(BaseApi):
         InputSerializer = Input
         OutputSerializer = ItemOutput
 
@@ -72,24 +66,22 @@ def _apis(kind: DetailKind) -> tuple[type[CaseworkAPIView], type[CaseworkAPIView
 
             def create():
                 data = valid(Input, request.data)
-                with domain_errors():
-                    item = kind.add(user=request.user, request=request, profile=profile, **data)
+                item = kind.add(user=request.user, request=request, profile=profile, **data)
                 profile.refresh_from_db(fields=["version"])  # in the transaction: before the commit
                 answer = {"profile_version": profile.version, "item": ItemOutput(item).data}
                 return Response(answer, status=status.HTTP_201_CREATED)
 
             return api_create_once(request, create)
 
-    class RemoveApi(CaseworkAPIView):
+    class RemoveApi(BaseApi):
         @extend_schema(
             operation_id=f"profiles_{kind.plural}_remove", parameters=[VERSION_PARAMETER], responses={200: RemoveOutput}
         )
         def delete(self, request, profile_id, item_id):
             profile = selectors.access_profile(user=request.user, profile_id=profile_id)
             version = version_of(request)
-            with domain_errors():
-                profile = kind.remove(user=request.user, request=request, profile=profile, version=version,
-                                      **{kind.remove_key: item_id})  # fmt: skip
+            profile = kind.remove(user=request.user, request=request, profile=profile, version=version,
+                                  **{kind.remove_key: item_id})  # fmt: skip
             return Response({"profile_version": profile.version})
 
     ListAddApi.__name__ = ListAddApi.__qualname__ = f"Profile{component}ListAddApi"

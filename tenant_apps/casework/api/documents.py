@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from concord.api import BaseApi, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    STORAGE_UNAVAILABLE_ANSWER,
-    CaseworkAPIView,
-    DocumentMissingError,
-    StorageUnavailableError,
-    domain_errors,
-    valid,
-)
+from tenant_apps.casework.api.base import STORAGE_UNAVAILABLE_ANSWER
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
-from tenant_apps.documents import selectors as document_selectors
-from tenant_apps.documents.services import DocumentMissing, StorageUnavailable, document_download_url
+from tenant_apps.documents.services import document_download_link
 
 __all__ = ["DocumentDownloadUrlApi", "EntryAttachmentsApi"]
 
@@ -37,7 +27,7 @@ class DocumentOutput(serializers.Serializer):
         ref_name = "EntryAttachment"
 
 
-class EntryAttachmentsApi(CaseworkAPIView):
+class EntryAttachmentsApi(BaseApi):
     parser_classes = [MultiPartParser, FormParser]
     OutputSerializer = DocumentOutput
 
@@ -65,15 +55,14 @@ class EntryAttachmentsApi(CaseworkAPIView):
 
         def create():
             data = valid(self.InputSerializer, request.data)
-            with domain_errors():
-                document = services.entry_attachment_add(user=request.user, request=request, entry=entry,
-                                                         file=data["file"])  # fmt: skip
+            document = services.entry_attachment_add(user=request.user, request=request, entry=entry,
+                                                     file=data["file"])  # fmt: skip
             return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
 
         return api_create_once(request, create)
 
 
-class DocumentDownloadUrlApi(CaseworkAPIView):
+class DocumentDownloadUrlApi(BaseApi):
     class OutputSerializer(serializers.Serializer):
         url = serializers.URLField()
         expires_in = serializers.IntegerField(help_text="Seconds the URL stays valid.")
@@ -83,16 +72,6 @@ class DocumentDownloadUrlApi(CaseworkAPIView):
 
     @extend_schema(operation_id="documents_download_url", responses=OutputSerializer)
     def get(self, request, document_id):
-        document = document_selectors.document_get_for_user(user=request.user, document_id=document_id)
-        if document is None:
-            raise Http404("No such document")
-        try:
-            url = document_download_url(user=request.user, document=document, request=request)
-        except PermissionDenied:
-            raise Http404("No such document") from None
-        except DocumentMissing as error:
-            raise DocumentMissingError(str(error)) from None
-        except StorageUnavailable as error:
-            raise StorageUnavailableError(str(error)) from None
-        expires_in = min(int(settings.AWS_QUERYSTRING_EXPIRE), 60)
-        return Response(self.OutputSerializer({"url": url, "expires_in": expires_in}).data)
+        # The download of /documents/<id>/download/ (one implementation), answered as JSON.
+        link = document_download_link(user=request.user, document_id=document_id, request=request)
+        return Response(self.OutputSerializer(link).data)

@@ -6,19 +6,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from concord.api import ChoiceField, IdField, page_of
+from concord.api import BaseApi, ChoiceField, IdField, page_of, paginated, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    VERSION_HELP,
-    VERSION_PARAMETER,
-    CaseworkAPIView,
-    Ref,
-    domain_errors,
-    paginated,
-    team_named,
-    valid,
-    version_of,
-)
+from tenant_apps.casework.api.base import VERSION_HELP, VERSION_PARAMETER, Ref, team_named, version_of
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Family, FamilyMember
 
@@ -70,7 +60,7 @@ def _family_detail(user, family: Family) -> dict:
     }
 
 
-class FamilyListCreateApi(CaseworkAPIView):
+class FamilyListCreateApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         owning_team = IdField(required=False, allow_null=True, default=None)
@@ -104,7 +94,7 @@ class FamilyListCreateApi(CaseworkAPIView):
         return api_create_once(request, create)
 
 
-class FamilyDetailApi(CaseworkAPIView):
+class FamilyDetailApi(BaseApi):
     @extend_schema(operation_id="families_retrieve", responses=FamilyDetailOutput)
     def get(self, request, family_id):
         family = selectors.access_family(user=request.user, family_id=family_id)
@@ -112,7 +102,7 @@ class FamilyDetailApi(CaseworkAPIView):
         return Response(FamilyDetailOutput(_family_detail(request.user, family)).data)
 
 
-class FamilyMembersApi(CaseworkAPIView):
+class FamilyMembersApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         profile = IdField(help_text="A profile you may edit.")
@@ -133,17 +123,15 @@ class FamilyMembersApi(CaseworkAPIView):
         def create():
             data = valid(self.InputSerializer, request.data)
             profile = selectors.profile_choice(user=request.user, profile_id=data["profile"])
-            with domain_errors():
-                services.family_add_member(user=request.user, request=request, family=family,
-                                                  profile=profile, relationship=data["relationship"],
-                                                  version=data["version"])  # fmt: skip
+            services.family_add_member(user=request.user, request=request, family=family, profile=profile,
+                                       relationship=data["relationship"], version=data["version"])  # fmt: skip
             detail = FamilyDetailOutput(_family_detail(request.user, family)).data
             return Response(detail, status=status.HTTP_201_CREATED)
 
         return api_create_once(request, create)
 
 
-class FamilyMemberRemoveApi(CaseworkAPIView):
+class FamilyMemberRemoveApi(BaseApi):
     @extend_schema(
         operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses={200: FamilyDetailOutput}
     )
@@ -151,6 +139,5 @@ class FamilyMemberRemoveApi(CaseworkAPIView):
         family = selectors.access_family(user=request.user, family_id=family_id)
         version = version_of(request)
         member = selectors.access_member(user=request.user, family=family, member_id=member_id)
-        with domain_errors():
-            services.family_remove_member(user=request.user, request=request, member=member, version=version)
+        services.family_remove_member(user=request.user, request=request, member=member, version=version)
         return Response(FamilyDetailOutput(_family_detail(request.user, family)).data)

@@ -7,15 +7,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from concord.api import IdField
+from concord.api import BaseApi, IdField, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import CaseworkAPIView, domain_errors, valid
 from tenant_apps.casework.api.profiles import ProfileDetailOutput, profile_detail
 
 __all__ = ["ProfileMergeApi"]
 
 
-class ProfileMergeApi(CaseworkAPIView):
+class ProfileMergeApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         merge_id = IdField(help_text="The profile merged into this one (it stays, marked merged).")
 
@@ -33,8 +32,7 @@ class ProfileMergeApi(CaseworkAPIView):
         data = valid(self.InputSerializer, request.data)
         merge = selectors.access_profile(user=request.user, profile_id=data["merge_id"])
         try:
-            with domain_errors():  # the other one was merged a moment ago: 409 already_merged
-                keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
+            keep = services.profile_merge(user=request.user, request=request, keep=keep, merge=merge)
         except DjangoValidationError as error:
             raise DjangoValidationError({"merge_id": error.messages}) from None
         keep.refresh_from_db()

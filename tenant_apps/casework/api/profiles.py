@@ -6,18 +6,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from concord.api import ChoiceField, DateField, IdField, page_of
-from concord.permissions import IsVerified
+from concord.api import BaseApi, ChoiceField, DateField, IdField, IsVerified, page_of, paginated, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    VERSION_HELP,
-    CaseworkAPIView,
-    Ref,
-    domain_errors,
-    paginated,
-    team_named,
-    valid,
-)
+from tenant_apps.casework.api.base import VERSION_HELP, Ref, team_named
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import Profile
 
@@ -90,7 +81,7 @@ def profile_detail(profile: Profile) -> dict:
     }
 
 
-class ProfileListCreateApi(CaseworkAPIView):
+class ProfileListCreateApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         kind = ChoiceField(choices=Profile.Kind.choices, default=Profile.Kind.PERSON)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -137,7 +128,7 @@ class ProfileListCreateApi(CaseworkAPIView):
         return api_create_once(request, create)
 
 
-class ProfileDuplicatesApi(CaseworkAPIView):
+class ProfileDuplicatesApi(BaseApi):
     """Profiles the user can see that may be the person about to be created (a read, so viewers may ask)."""
 
     permission_classes = [IsVerified]
@@ -163,7 +154,7 @@ class ProfileDuplicatesApi(CaseworkAPIView):
         return Response(self.OutputSerializer(candidates, many=True).data)
 
 
-class ProfileDetailApi(CaseworkAPIView):
+class ProfileDetailApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -187,6 +178,5 @@ class ProfileDetailApi(CaseworkAPIView):
     def patch(self, request, profile_id):
         profile = selectors.access_profile(user=request.user, profile_id=profile_id)
         changes = valid(self.InputSerializer, request.data)
-        with domain_errors():
-            profile = services.profile_update(user=request.user, request=request, profile=profile, **changes)
+        profile = services.profile_update(user=request.user, request=request, profile=profile, **changes)
         return Response(ProfileDetailOutput(profile_detail(profile)).data)

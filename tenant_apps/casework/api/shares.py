@@ -7,9 +7,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from concord.api import IdField
+from concord.api import BaseApi, IdField, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import CaseworkAPIView, Person, Ref, team_named, valid
+from tenant_apps.casework.api.base import Person, Ref, team_named
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.directory import selectors as directory
 
@@ -80,7 +80,7 @@ def _share_revoke(request, record, share_id):
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CaseSharesApi(CaseworkAPIView):
+class CaseSharesApi(BaseApi):
     InputSerializer = ShareInput
     OutputSerializer = ShareOutput
 
@@ -100,13 +100,13 @@ class CaseSharesApi(CaseworkAPIView):
         return _share_grant(request, case=selectors.access_case(user=request.user, case_id=case_id))
 
 
-class CaseShareRevokeApi(CaseworkAPIView):
+class CaseShareRevokeApi(BaseApi):
     @extend_schema(operation_id="cases_shares_revoke", responses={204: None})
     def delete(self, request, case_id, share_id):
         return _share_revoke(request, selectors.access_case(user=request.user, case_id=case_id), share_id)
 
 
-class ProfileSharesApi(CaseworkAPIView):
+class ProfileSharesApi(BaseApi):
     InputSerializer = ShareInput
     OutputSerializer = ShareOutput
 
@@ -126,7 +126,7 @@ class ProfileSharesApi(CaseworkAPIView):
         return _share_grant(request, profile=selectors.access_profile(user=request.user, profile_id=profile_id))
 
 
-class ProfileShareRevokeApi(CaseworkAPIView):
+class ProfileShareRevokeApi(BaseApi):
     @extend_schema(operation_id="profiles_shares_revoke", responses={204: None})
     def delete(self, request, profile_id, share_id):
         return _share_revoke(request, selectors.access_profile(user=request.user, profile_id=profile_id), share_id)

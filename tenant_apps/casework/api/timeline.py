@@ -7,20 +7,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from concord.api import ChoiceField, DateTimeField, IdField, page_of
+from concord.api import BaseApi, ChoiceField, CountedPagination, DateTimeField, IdField, Pagination, page_of, valid
 from tenant_apps.casework import selectors, services
-from tenant_apps.casework.api.base import (
-    STORAGE_UNAVAILABLE_ANSWER,
-    VERSION_HELP,
-    CaseworkAPIView,
-    CountedPagination,
-    Pagination,
-    Person,
-    domain_errors,
-    kind_field,
-    team_named,
-    valid,
-)
+from tenant_apps.casework.api.base import STORAGE_UNAVAILABLE_ANSWER, VERSION_HELP, Person, kind_field, team_named
 from tenant_apps.casework.forms.documents import MAX_ATTACHMENTS
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.models import TimelineEntry
@@ -157,10 +146,9 @@ def _entry_create_now(request, *, case=None, profile=None):
     teams = [
         team_named(team_id, field="restricted_to_teams") for team_id in dict.fromkeys(data.pop("restricted_to_teams"))
     ]
-    with domain_errors():
-        entry = services.entry_create(
-            user=request.user, request=request, case=case, profiles=profiles, restricted_to_teams=teams, **data
-        )
+    entry = services.entry_create(
+        user=request.user, request=request, case=case, profiles=profiles, restricted_to_teams=teams, **data
+    )
     return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -179,7 +167,7 @@ class TimelineQuery(serializers.Serializer):
 TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", str, enum=TimelineEntry.Kind.values)]
 
 
-class CaseTimelineApi(CaseworkAPIView):
+class CaseTimelineApi(BaseApi):
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
@@ -209,7 +197,7 @@ class CaseTimelineApi(CaseworkAPIView):
         return _entry_create(request, case=case)
 
 
-class ProfileTimelineApi(CaseworkAPIView):
+class ProfileTimelineApi(BaseApi):
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
@@ -239,7 +227,7 @@ class ProfileTimelineApi(CaseworkAPIView):
         return _entry_create(request, profile=profile)
 
 
-class EntryDetailApi(CaseworkAPIView):
+class EntryDetailApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         kind = kind_field(TimelineEntry.Kind.choices, required=False)
@@ -262,12 +250,11 @@ class EntryDetailApi(CaseworkAPIView):
     def patch(self, request, entry_id):
         entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True, forbid=True)
         changes = valid(self.InputSerializer, request.data)
-        with domain_errors():
-            entry = services.entry_update(user=request.user, request=request, entry=entry, **changes)
+        entry = services.entry_update(user=request.user, request=request, entry=entry, **changes)
         return Response(EntryOutput(entry).data)
 
 
-class EntryDeleteApi(CaseworkAPIView):
+class EntryDeleteApi(BaseApi):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         reason = serializers.CharField(max_length=300)
@@ -284,6 +271,5 @@ class EntryDeleteApi(CaseworkAPIView):
     def post(self, request, entry_id):
         entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True, forbid=True)
         data = valid(self.InputSerializer, request.data)
-        with domain_errors():
-            services.entry_delete(user=request.user, request=request, entry=entry, **data)
+        services.entry_delete(user=request.user, request=request, entry=entry, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tenant_apps.casework.forms.fields import GovukDateField, ProfileChoiceField, TeamChoiceField, set_messages
+from concord.fields import LabelChoiceField
+from tenant_apps.casework.forms.fields import GovukDateField, ProfileChoiceField, set_messages
 from tenant_apps.casework.models import Case, CaseSubject, Profile
 
 __all__ = ["CaseCreateForm", "CaseFilterForm", "CaseStatusForm"]
@@ -31,7 +32,7 @@ class CaseCreateForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 4}))  # fmt: skip
     opened_on = GovukDateField(label="Date opened", required=False,
                                help_text="Leave empty for today. For example, 27 3 2025")  # fmt: skip
-    owning_team = TeamChoiceField(label="Owning team", queryset=None, empty_label="Choose a team")
+    owning_team = LabelChoiceField(label="Owning team", queryset=None, empty_label="Choose a team")
 
     def __init__(self, *args, case_types, teams, profiles, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,7 @@
-"""Fields and widgets the casework forms share: team and profile pickers, the GOV.UK date input."""
+"""Fields and widgets the casework forms share: the profile picker, the GOV.UK date input.
+
+A team is picked with the floor's ``concord.fields.LabelChoiceField`` (shown by its ``label``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,7 @@ import datetime as dt
 
 from django import forms
 
-__all__ = ["GovukDateField", "ProfileChoiceField", "TeamChoiceField", "TeamsChoiceField", "VersionForm"]
-
-
-class TeamChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.label
-
-
-class TeamsChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.label
+__all__ = ["GovukDateField", "ProfileChoiceField", "VersionForm"]
 
 
 class ProfileChoiceField(forms.ModelChoiceField):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django import forms
 
-from tenant_apps.casework.forms.fields import TeamChoiceField, set_messages
+from concord.fields import LabelChoiceField
+from tenant_apps.casework.forms.fields import set_messages
 
 __all__ = ["GalleryFilterForm"]
 
 
 class GalleryFilterForm(forms.Form):
-    team = TeamChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
+    team = LabelChoiceField(label="Team", required=False, queryset=None, empty_label="Any team")
     case_type = forms.ModelChoiceField(label="Case type", required=False, queryset=None, empty_label="Any type")
 
     def __init__(self, *args, teams, case_types, **kwargs):

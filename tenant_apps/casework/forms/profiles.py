@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tenant_apps.casework.forms.fields import GovukDateField, TeamChoiceField, set_messages
+from concord.fields import LabelChoiceField
+from tenant_apps.casework.forms.fields import GovukDateField, set_messages
 from tenant_apps.casework.models import Profile
 
 __all__ = ["DuplicateCheckForm", "ProfileCreateForm", "ProfileEditForm", "ProfileFieldsForm", "ProfileFilterForm"]
@@ -36,8 +37,8 @@ class ProfileFieldsForm(forms.Form):
 class ProfileCreateForm(ProfileFieldsForm):
     kind = forms.ChoiceField(label="What is this profile?", choices=Profile.Kind.choices, widget=forms.RadioSelect,
                              initial=Profile.Kind.PERSON)  # fmt: skip
-    owning_team = TeamChoiceField(label="Owning team", queryset=None, empty_label="Choose a team",
-                                  help_text="Your team that looks after this profile.")  # fmt: skip
+    owning_team = LabelChoiceField(label="Owning team", queryset=None, empty_label="Choose a team",
+                                   help_text="Your team that looks after this profile.")  # fmt: skip
     aliases = forms.CharField(
         label="Other names (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Aliases, nicknames or previous names: one on each line.",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tenant_apps.casework.forms.fields import TeamChoiceField, set_messages
+from concord.fields import LabelChoiceField
+from tenant_apps.casework.forms.fields import set_messages
 
 __all__ = ["ShareForm", "offer_sharing_terms", "sharing_terms"]
 
@@ -28,7 +29,7 @@ def sharing_terms(form: forms.Form) -> dict:
 
 
 class ShareForm(forms.Form):
-    team = TeamChoiceField(label="A team", required=False, queryset=None, empty_label="No team")
+    team = LabelChoiceField(label="A team", required=False, queryset=None, empty_label="No team")
     agency = forms.ModelChoiceField(label="Or an agency", required=False, queryset=None, empty_label="No agency")
     grantee = forms.ModelChoiceField(label="Or one person", required=False, queryset=None, empty_label="No person")
     access = forms.ChoiceField(label="They may", choices=[("view", "View"), ("edit", "View and edit")],

@@ -7,8 +7,9 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from concord.fields import LabelMultipleChoiceField
 from tenant_apps.casework.forms.documents import AttachmentsMixin
-from tenant_apps.casework.forms.fields import GovukDateField, TeamsChoiceField, set_messages
+from tenant_apps.casework.forms.fields import GovukDateField, set_messages
 from tenant_apps.casework.models import TimelineEntry
 
 __all__ = ["EntryCreateForm", "EntryDeleteForm", "EntryEditForm", "EntryFieldsForm", "TimelineFilterForm"]
@@ -98,8 +99,8 @@ class EntryCreateForm(AttachmentsMixin, EntryFieldsForm):
         label="This entry is sensitive: only named teams may read it", required=False,
         help_text="Everyone who can see the case sees that it exists, with its kind and date, but not its content.",
     )  # fmt: skip
-    restricted_to_teams = TeamsChoiceField(label="Teams that may read it", required=False, queryset=None,
-                                           widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    restricted_to_teams = LabelMultipleChoiceField(label="Teams that may read it", required=False, queryset=None,
+                                                   widget=forms.CheckboxSelectMultiple)  # fmt: skip
 
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)

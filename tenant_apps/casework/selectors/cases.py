@@ -11,8 +11,8 @@ from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import Http404
 
+from concord.paging import CountedPaginator
 from tenant_apps.casework.models import Case, CaseSubject, CaseType
-from tenant_apps.casework.paging import CountedPaginator
 from tenant_apps.casework.selectors.documents import attach_documents
 from tenant_apps.casework.selectors.profiles import openable_profile_ids
 from tenant_apps.casework.selectors.scope import NOT_VISIBLE, cases_visible_to, may_edit_record, whole_ids

@@ -1,26 +1,22 @@
 """What every write of casework shares: the stale-edit errors, the viewers' refusal and who owns a new record.
 
 Edits use optimistic concurrency: the caller passes the ``version`` it opened; if someone saved
-in between, ``ChangedSinceOpened`` is raised and nothing is written (never a silent overwrite).
+in between, ``ChangedSinceOpened`` (``concord.errors``) is raised and nothing is written (never
+a silent overwrite). Domain errors are mapped once, by the API's exception handler and by the
+pages' ``concord.pages.apply_errors``: nothing here builds an answer.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from concord.errors import ChangedSinceOpened, Conflict
 from tenant_apps.casework.selectors import user_scope
 
 __all__ = ["AlreadyMerged", "ChangedSinceOpened"]
 
 
-class ChangedSinceOpened(Exception):
-    """Someone saved this record after the user opened it."""
-
-    code = "changed_since_opened"
-    message = "This record changed since you opened it. Reload it, check the changes, then make yours again."
-
-
-class AlreadyMerged(ChangedSinceOpened):
+class AlreadyMerged(Conflict):
     """One of the two profiles was merged (by someone else, a moment ago): nothing was merged now."""
 
     code = "already_merged"

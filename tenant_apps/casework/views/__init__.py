@@ -2,7 +2,8 @@
 details and the gallery, mounted at the root of every partnership host (``urls.py``).
 
 Each view parses a form, calls one selector or service, and redirects after a successful POST
-or re-renders the form with its errors named by field (``views/base.py``). Ids in URLs are
+or re-renders the form with the service's refusal on it (the floor's ``concord.pages``; casework's
+403 page and list length in ``views/base.py``). Ids in URLs are
 resolved by the ``access_*`` selectors, which give the same 404 for "does not exist" and "not
 yours".
 """

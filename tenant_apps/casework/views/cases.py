@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.paging import filter_query, requested_page
 from tenant_apps.casework import selectors, services, timeline_html
 from tenant_apps.casework.forms import CaseCreateForm, CaseFilterForm, CaseStatusForm, TimelineFilterForm
 from tenant_apps.casework.idempotency import create_once
-from tenant_apps.casework.views.base import GET_POST, PER_PAGE, apply_errors, filter_query, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE, PER_PAGE
 from tenant_apps.directory import selectors as directory
 
 __all__ = ["case_create", "case_detail", "case_list", "case_status"]
@@ -25,12 +25,12 @@ def case_list(request):
                                     case_type=form.cleaned_data["case_type"])  # fmt: skip
     else:
         cases = []  # a filter not valid lists nothing
-    page = Paginator(cases, PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, cases, per_page=PER_PAGE)
     context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "cases"}
     return render(request, "casework/cases/list.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
 def case_create(request):
@@ -48,7 +48,7 @@ def case_create(request):
                 summary=data["summary"], opened_on=data["opened_on"], lead_practitioner=user,
                 owning_team=data["owning_team"], subjects=form.subjects(),
             )  # fmt: skip
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error, rename={"subjects": "subject_1"})
         else:
             messages.success(request, f"Case {case.reference} has been opened.")
@@ -77,7 +77,7 @@ def case_detail(request, case_id: int):
     return render(request, "casework/cases/detail.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def case_status(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
@@ -89,9 +89,7 @@ def case_status(request, case_id: int):
             services.case_set_status(user=request.user, request=request, case=case, version=data["version"],
                                      status=data["status"], outcome=data["outcome"],
                                      closed_on=data["closed_on"])  # fmt: skip
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, f"The status of {case.reference} has been saved.")

@@ -11,15 +11,15 @@ the 403 page before anything is read, and the services check again.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.detail_kinds import DETAIL_KINDS, DetailKind
 from tenant_apps.casework.forms import VersionForm
-from tenant_apps.casework.views.base import GET_POST, apply_errors, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE
 
 __all__ = ["detail_add", "detail_remove", "profile_details"]
 
@@ -30,7 +30,7 @@ def _kind(kind: str) -> DetailKind:
     return DETAIL_KINDS[kind]
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @require_GET
 def profile_details(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
@@ -40,7 +40,7 @@ def profile_details(request, profile_id: int):
     return render(request, "casework/details/list.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def detail_add(request, profile_id: int, kind: str):
     detail = _kind(kind)
@@ -50,9 +50,7 @@ def detail_add(request, profile_id: int, kind: str):
         try:
             detail.add(user=request.user, request=request, profile=profile, version=form.cleaned_data["version"],
                        **form.values())  # fmt: skip
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, f"{detail.noun} has been added.")
@@ -62,7 +60,7 @@ def detail_add(request, profile_id: int, kind: str):
     return render(request, "casework/details/add.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def detail_remove(request, profile_id: int, kind: str, item_id: int):
     detail = _kind(kind)

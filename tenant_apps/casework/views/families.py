@@ -8,15 +8,15 @@ detail page says how many such members there are.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.paging import requested_page
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import AddMemberForm, FamilyCreateForm, VersionForm
 from tenant_apps.casework.idempotency import create_once
-from tenant_apps.casework.views.base import GET_POST, PER_PAGE, apply_errors, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE, PER_PAGE
 from tenant_apps.directory import selectors as directory
 
 __all__ = ["family_add_member", "family_create", "family_detail", "family_list", "family_remove_member"]
@@ -24,12 +24,12 @@ __all__ = ["family_add_member", "family_create", "family_detail", "family_list",
 
 @require_GET
 def family_list(request):
-    page = Paginator(selectors.family_list(user=request.user), PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, selectors.family_list(user=request.user), per_page=PER_PAGE)
     context = {"page": page, "may_create": not request.user.is_read_only, "section": "profiles"}
     return render(request, "casework/families/list.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
 def family_create(request):
@@ -38,7 +38,7 @@ def family_create(request):
         try:
             family = services.family_create(user=request.user, request=request, name=form.cleaned_data["name"],
                                             owning_team=form.cleaned_data["owning_team"])  # fmt: skip
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, f"{family.name} has been created.")
@@ -56,7 +56,7 @@ def family_detail(request, family_id: int):
     return render(request, "casework/families/detail.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def family_add_member(request, family_id: int):
     user = request.user
@@ -72,9 +72,7 @@ def family_add_member(request, family_id: int):
                 user=user, request=request, family=family, profile=form.cleaned_data["profile"],
                 relationship=form.cleaned_data["relationship"], version=form.cleaned_data["version"],
             )  # fmt: skip
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, f"{form.cleaned_data['profile'].display_name} has been added to {family.name}.")
@@ -86,7 +84,7 @@ def family_add_member(request, family_id: int):
     return render(request, "casework/families/add_member.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def family_remove_member(request, family_id: int, member_id: int):
     user = request.user

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from concord.paging import filter_query, requested_page
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import GalleryFilterForm
-from tenant_apps.casework.views.base import filter_query
 from tenant_apps.directory import selectors as directory
 
 __all__ = ["gallery"]
@@ -24,7 +23,7 @@ def gallery(request):
     valid = form.is_valid()
     cards = selectors.gallery_cards(user=request.user, valid=valid, team=form.cleaned_data["team"] if valid else None,
                                     case_type=form.cleaned_data["case_type"] if valid else None)  # fmt: skip
-    page = Paginator(cards, GALLERY_PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, cards, per_page=GALLERY_PER_PAGE)
     for card in page.object_list:
         # A photo only where the profile itself is visible: the image view would refuse it otherwise.
         card.profile.photo_document_id = card.photo_document_id if card.profile_visible else None

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import ProfileMergeForm
 from tenant_apps.casework.models import Profile
-from tenant_apps.casework.views.base import GET_POST, apply_errors, forbidden, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE
 
 __all__ = ["profile_merge"]
 
 MERGE_CHOICES_SHOWN = 500
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def profile_merge(request, profile_id: int):
     """ "This is the same person as...": choose the other profile (a likely duplicate or any other
@@ -24,7 +24,7 @@ def profile_merge(request, profile_id: int):
     user = request.user
     profile = selectors.access_profile(user=user, profile_id=profile_id)
     if not selectors.may_edit_profile(user, profile):
-        return forbidden(request)
+        return forbidden(request, FORBIDDEN_PAGE)
     likely_ids = []
     if profile.kind == Profile.Kind.PERSON:
         found = services.profile_likely_duplicates(user=user, first_name=profile.first_name,
@@ -48,10 +48,10 @@ def profile_merge(request, profile_id: int):
             return render(request, "casework/merge/confirm.html", context)
         try:
             services.profile_merge(user=user, request=request, keep=profile, merge=merge)
-        except services.AlreadyMerged as error:  # an opposite merge won a moment ago
-            form.add_error(None, error.message)
+        except services.AlreadyMerged as error:  # an opposite merge won a moment ago: 409, as the API's
+            apply_errors(form, error)
             return render(request, "casework/merge/choose.html", context, status=409)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error, rename={"merge": "other"})
         else:
             messages.success(request, f"{merge.display_name} has been merged into this profile.")

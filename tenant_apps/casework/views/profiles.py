@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from concord.errors import StorageUnavailable
+from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
+from concord.paging import filter_query, requested_page
 from tenant_apps.casework import selectors, services, timeline_html
 from tenant_apps.casework.forms import (
     DuplicateCheckForm,
@@ -19,17 +20,8 @@ from tenant_apps.casework.forms import (
 )
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import Profile
-from tenant_apps.casework.views.base import (
-    GET_POST,
-    PER_PAGE,
-    apply_errors,
-    filter_query,
-    forbidden,
-    posted,
-    writers_only,
-)
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE, PER_PAGE
 from tenant_apps.directory import selectors as directory
-from tenant_apps.documents.services import StorageUnavailable
 
 __all__ = ["profile_create", "profile_detail", "profile_duplicates", "profile_edit", "profile_list"]
 
@@ -39,12 +31,12 @@ def profile_list(request):
     form = ProfileFilterForm(request.GET)
     kind = form.cleaned_data["kind"] if form.is_valid() else ""
     profiles = selectors.profile_list(user=request.user, kind=kind)
-    page = Paginator(profiles, PER_PAGE).get_page(request.GET.get("page"))
+    page = requested_page(request, profiles, per_page=PER_PAGE)
     context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "profiles"}
     return render(request, "casework/profiles/list.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
 def profile_create(request):
@@ -70,7 +62,7 @@ def profile_create(request):
                     gender=data["gender"] if is_person else Profile.Gender.NOT_KNOWN,
                     owning_team=data["owning_team"], aliases=form.alias_list(),
                 )  # fmt: skip
-            except ValidationError as error:
+            except REFUSALS as error:
                 apply_errors(form, error)
             else:
                 messages.success(request, f"The profile of {profile.display_name} has been created.")
@@ -91,15 +83,13 @@ def profile_detail(request, profile_id: int):
     photo_form = ProfilePhotoForm(request.POST, request.FILES) if request.method == "POST" else ProfilePhotoForm()
     if request.method == "POST":
         if user.is_read_only or not selectors.may_edit_profile(user, profile):  # a change
-            return forbidden(request)
+            return forbidden(request, FORBIDDEN_PAGE)
         if photo_form.is_valid():
             try:
                 services.profile_photo_add(user=user, request=request, profile=profile,
                                            file=photo_form.cleaned_data["photo"])  # fmt: skip
-            except StorageUnavailable as error:
-                photo_form.add_error("photo", str(error))
-            except ValidationError as error:
-                apply_errors(photo_form, error)
+            except REFUSALS as error:  # storage down: on the photo, which could not be stored
+                apply_errors(photo_form, error, rename={StorageUnavailable.code: "photo"})
             else:
                 messages.success(request, f"The photo of {profile.display_name} has been saved.")
                 return redirect("casework:profile-detail", profile_id=profile.pk)
@@ -125,7 +115,7 @@ def profile_detail(request, profile_id: int):
     return render(request, "casework/profiles/detail.html", context, status=status)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def profile_edit(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
@@ -136,9 +126,7 @@ def profile_edit(request, profile_id: int):
         try:
             services.profile_update(user=request.user, request=request, profile=profile,
                                     version=form.cleaned_data["version"], **form.changes(profile))  # fmt: skip
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, "The profile has been saved.")
@@ -148,7 +136,7 @@ def profile_edit(request, profile_id: int):
 
 
 @require_POST
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 def profile_duplicates(request):
     """The "may already have a profile" fragment for the create form, fetched by htmx as the
     user leaves a name or the date of birth. POST only: names are personal data and never go

@@ -8,14 +8,14 @@ a 404), and the services check again.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import ShareForm, sharing_terms
-from tenant_apps.casework.views.base import GET_POST, apply_errors, forbidden, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE
 from tenant_apps.directory import selectors as directory
 
 __all__ = ["case_sharing", "profile_sharing", "profile_sharing_revoke", "share_revoke"]
@@ -45,7 +45,7 @@ def _sharing(request, record, *, done: str, revoke_view: str, template: str, con
     """The sharing page of a case or a profile: the form (a POST grants a share) and the shares."""
     rights = selectors.sharing_rights(request.user, record)
     if not rights.may_share:
-        return forbidden(request)
+        return forbidden(request, FORBIDDEN_PAGE)
     form = _share_form(request, rights)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -53,7 +53,7 @@ def _sharing(request, record, *, done: str, revoke_view: str, template: str, con
         try:
             services.share_grant(user=request.user, request=request, **{record_type: record}, team=data["team"],
                                  agency=data["agency"], grantee=data["grantee"], **sharing_terms(form))  # fmt: skip
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error, rename=SHARE_ERROR_FIELDS)
         else:
             messages.success(request, done)
@@ -63,7 +63,7 @@ def _sharing(request, record, *, done: str, revoke_view: str, template: str, con
     return render(request, template, {**context, "form": form, "shares": shares})
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def case_sharing(request, case_id: int):
     """Who else may see the case."""
@@ -73,7 +73,7 @@ def case_sharing(request, case_id: int):
                     case_id=case.pk)  # fmt: skip
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def profile_sharing(request, profile_id: int):
     """Who else may see the profile."""
@@ -89,7 +89,7 @@ def _revoke(request, record, share_id: int):
     messages.success(request, "That access has been removed.")
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def share_revoke(request, case_id: int, share_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id)
@@ -97,7 +97,7 @@ def share_revoke(request, case_id: int, share_id: int):
     return redirect("casework:case-sharing", case_id=case.pk)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def profile_sharing_revoke(request, profile_id: int, share_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id)

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from concord.errors import StorageUnavailable
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import EntryCreateForm, EntryDeleteForm, EntryEditForm
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.models import TimelineEntry
-from tenant_apps.casework.views.base import GET_POST, apply_errors, posted, writers_only
+from tenant_apps.casework.views.base import FORBIDDEN_PAGE
 from tenant_apps.directory import selectors as directory
-from tenant_apps.documents.services import StorageUnavailable
 
 __all__ = ["entry_create", "entry_delete", "entry_edit"]
 
 
-def _entry_errors(form, error: ValidationError) -> None:
-    """A service's errors on an entry form: ``occurred_at`` is the date, ``action`` the kind's action field."""
-    apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field()})
+def _entry_errors(form, error) -> None:
+    """A service's refusal on an entry form: ``occurred_at`` is the date, ``action`` the kind's action
+    field, and storage down is said on the attachments (the files that could not be stored)."""
+    apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field(),
+                                      StorageUnavailable.code: "attachments"})  # fmt: skip
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
 def entry_create(request, case_id: int):
@@ -39,9 +41,7 @@ def entry_create(request, case_id: int):
                                   is_sensitive=data["is_sensitive"],
                                   restricted_to_teams=list(data["restricted_to_teams"]),
                                   attachments=data["attachments"])  # fmt: skip
-        except StorageUnavailable as error:
-            form.add_error("attachments", str(error))
-        except ValidationError as error:
+        except REFUSALS as error:
             _entry_errors(form, error)
         else:
             files = len(data["attachments"])
@@ -58,7 +58,7 @@ def _back_to(entry: TimelineEntry):
     return redirect("casework:profile-list")
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def entry_edit(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
@@ -68,11 +68,7 @@ def entry_edit(request, entry_id: int):
             services.entry_update(user=request.user, request=request, entry=entry,
                                   version=form.cleaned_data["version"], attachments=form.cleaned_data["attachments"],
                                   **form.values())  # fmt: skip
-        except StorageUnavailable as error:
-            form.add_error("attachments", str(error))
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             _entry_errors(form, error)
         else:
             messages.success(request, "The entry has been saved. The previous version is kept in its history.")
@@ -88,7 +84,7 @@ def entry_edit(request, entry_id: int):
     return render(request, "casework/timeline/edit.html", context)
 
 
-@writers_only
+@writers_only(FORBIDDEN_PAGE)
 @GET_POST
 def entry_delete(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
@@ -97,9 +93,7 @@ def entry_delete(request, entry_id: int):
         try:
             services.entry_delete(user=request.user, request=request, entry=entry,
                                   version=form.cleaned_data["version"], reason=form.cleaned_data["reason"])  # fmt: skip
-        except services.ChangedSinceOpened as error:
-            form.add_error(None, error.message)
-        except ValidationError as error:
+        except REFUSALS as error:
             apply_errors(form, error)
         else:
             messages.success(request, "The entry has been deleted from the timeline.")
