@@ -20,6 +20,7 @@ middleware asks them whether a 404 refused a read (``tenant_apps.audit.middlewar
 
 from __future__ import annotations
 
+from tenant_apps.audit import redaction
 from tenant_apps.casework.selectors import (
     NOT_VISIBLE,
     cases_hidden_from,
@@ -48,8 +49,6 @@ def documents_hidden_from(user, document_ids) -> dict[str, str]:
 
 
 def register() -> None:
-    from tenant_apps.audit import redaction
-
     redaction.register("timeline_entry", entries_hidden_from)
     redaction.register("profile", profiles_hidden_from)
     redaction.register("case", cases_hidden_from)

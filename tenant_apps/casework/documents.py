@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from tenant_apps.casework.selectors import access_entry, profiles_visible_to
+from tenant_apps.documents import access
 
 
 def may_read_entry(user, entry_id: str) -> bool:
@@ -24,7 +25,5 @@ def may_see_profile(user, profile_id: str) -> bool:
 
 
 def register() -> None:
-    from tenant_apps.documents import access
-
     access.register("timeline_entry", may_read_entry)
     access.register("profile_photo", may_see_profile)

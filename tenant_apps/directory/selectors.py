@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from tenant_apps.accounts.models import SecuritySettings
 from tenant_apps.directory.models import Agency, Team
 
 STATUS_ACTIVE = "active"
@@ -137,8 +138,6 @@ def team_choices(*, actor) -> QuerySet[Team]:
 
 def session_idle_minutes(*, actor) -> int:
     """The partnership's idle timeout, for the settings page."""
-    from tenant_apps.accounts.models import SecuritySettings
-
     require_admin(actor)
     return SecuritySettings.current().session_idle_minutes
 

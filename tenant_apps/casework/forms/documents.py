@@ -6,8 +6,10 @@ The documents app decides what is accepted; these only offer the right files and
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from tenant_apps.casework.forms.fields import set_messages
+from tenant_apps.documents import content
 
 __all__ = ["AttachmentsMixin", "MultipleFileField", "ProfilePhotoForm"]
 
@@ -68,10 +70,6 @@ class ProfilePhotoForm(forms.Form):
                   invalid="Choose a photo to upload.")  # fmt: skip
 
     def clean_photo(self):
-        from django.conf import settings
-
-        from tenant_apps.documents import content
-
         photo = self.cleaned_data["photo"]
         if photo.size is not None and photo.size > settings.DOCUMENT_MAX_BYTES:
             return photo  # the documents service refuses it, with the limit

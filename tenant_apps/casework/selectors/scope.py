@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tenant_apps.casework.models import Case, CaseworkSettings, Profile, Share
+from tenant_apps.directory.models import Membership, TeamMembership
 
 __all__ = ["NOT_VISIBLE", "SENSITIVE_ENTRY", "Scope", "cases_visible_to", "profiles_visible_to", "user_scope"]
 
@@ -32,8 +33,6 @@ def user_scope(user) -> Scope:
     cached = getattr(user, "_casework_scope", None)
     if cached is not None:
         return cached
-    from tenant_apps.directory.models import Membership, TeamMembership
-
     loaded = getattr(user, "member_team_ids", None)  # read with the user (directory.backends.MemberBackend)
     if loaded is not None:
         team_ids, agency_id = tuple(loaded), user.member_agency_id
