@@ -86,7 +86,13 @@ class PrivateCluster:
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.data}'\n"
                 "max_locks_per_transaction = 512\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                 "max_connections = 100\n"
+                # A connection accepted while the server shuts down gets a backend that is never
+                # signalled: it waits for the client's startup packet, and the shutdown waits for it,
+                # up to this timeout (60 s by default). A client that reconnects in a loop (the job
+                # worker, under load) left `pg_ctl stop` hanging past its 20 s and the server killed.
+                "authentication_timeout = 3s\n"
             )
+        self.read_only_set = False  # whether default_transaction_read_only is on (set_read_only)
         self.start()
 
     # --- Life ------------------------------------------------------------------
@@ -171,9 +177,11 @@ class PrivateCluster:
     def set_read_only(self, on: bool) -> None:
         """Every new transaction read-only (as on a standby, or a full disk turned read-only), or back."""
         value = "on" if on else "off"
+        self.read_only_set = self.read_only_set or on  # before: a failure half-way is still undone
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f"ALTER SYSTEM SET default_transaction_read_only = {value}")
             conn.execute("SELECT pg_reload_conf()")
+        self.read_only_set = on
         time.sleep(0.2)  # backends take the reloaded setting at their next command
 
     @contextlib.contextmanager
@@ -247,7 +255,9 @@ def private_pg(private_pg_cluster, db):
     fault tests are selected: the cluster is a copy of it.)"""
     cluster = private_pg_cluster
     cluster.start()
-    cluster.set_read_only(False)
+    if cluster.read_only_set:
+        cluster.set_read_only(False)
     yield cluster
     cluster.start()
-    cluster.set_read_only(False)
+    if cluster.read_only_set:  # only set_read_only (read_only) turns it on
+        cluster.set_read_only(False)

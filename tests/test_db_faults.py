@@ -251,22 +251,31 @@ def test_an_unreadable_spool_line_stops_the_replay_and_keeps_the_file(db, settin
     spool._pending = False  # noqa: SLF001 - this process's flag, for the tests that follow
 
 
+# The writers start writing once both replayers are replaying (each touches ready-<n>), and the
+# replayers stop once every writer is done (the test touches "stop"): all the writing races replays.
 SPOOL_WRITER = """
-import sys
+import sys, time
+from pathlib import Path
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from tenant_apps.audit import spool
 from tenant_apps.audit.models import AuditEvent
+signals = Path(sys.argv[2])
+deadline = time.monotonic() + 60
+while not all((signals / f"ready-{n}").exists() for n in range(2)) and time.monotonic() < deadline:
+    time.sleep(0.01)
 with schema_context("suffolk"):
     for i in range(40):
         spool.spool_event(AuditEvent(action="case.viewed", object_type="case", object_id=f"race-{sys.argv[1]}-{i}",
                                      occurred_at=timezone.now()))
 """
 SPOOL_REPLAYER = """
-import time
+import sys
+from pathlib import Path
 from tenant_apps.audit import spool
-deadline, inserted = time.monotonic() + float(__import__("sys").argv[1]), 0
-while time.monotonic() < deadline:
+signals, inserted = Path(sys.argv[2]), spool.replay_spool()
+(signals / f"ready-{sys.argv[1]}").touch()
+while not (signals / "stop").exists():
     inserted += spool.replay_spool()
 print(inserted)
 """
@@ -280,22 +289,33 @@ def test_processes_spooling_while_others_replay_lose_no_event_and_insert_none_tw
 
     from tests.conftest import REPO, project_env
 
-    env = project_env(**private_pg.env(), AUDIT_SPOOL_DIR=str(tmp_path))
+    spool_dir, signals = tmp_path / "spool", tmp_path / "signals"
+    signals.mkdir()
+    env = project_env(**private_pg.env(), AUDIT_SPOOL_DIR=str(spool_dir))
 
     def start(script: str, arg: str):
         code = "import django; django.setup()\n" + script
-        return subprocess.Popen([sys.executable, "-c", code, arg], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        return subprocess.Popen([sys.executable, "-c", code, arg, str(signals)], env=env, cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
-    replayers = [start(SPOOL_REPLAYER, "6") for _ in range(2)]
+    replayers = [start(SPOOL_REPLAYER, str(n)) for n in range(2)]
     writers = [start(SPOOL_WRITER, str(n)) for n in range(3)]
-    for process in writers + replayers:
+    try:
+        for process in writers:
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err[-2000:]
+        assert all((signals / f"ready-{n}").exists() for n in range(2)), "the writers did not wait for the replayers"
+    finally:
+        (signals / "stop").touch()
+    for process in replayers:
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err[-2000:]
-    leftover = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SPOOL_REPLAYER, "0.01"],
-                              env=env, cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    leftover = subprocess.run(  # one replay: "stop" is there
+        [sys.executable, "-c", "import django; django.setup()\n" + SPOOL_REPLAYER, "last", str(signals)],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert leftover.returncode == 0, leftover.stderr[-2000:]
-    assert list(tmp_path.iterdir()) == []
+    assert not spool_dir.exists() or list(spool_dir.iterdir()) == []
     with psycopg.connect(private_pg.url(), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT object_id, count(*) FROM suffolk.audit_auditevent WHERE object_id LIKE 'race-%%' GROUP BY object_id"

@@ -14,16 +14,19 @@ subprocess against the cluster); outbox rows are read straight from the cluster.
 
 from __future__ import annotations
 
+import json
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
 import psycopg
 import pytest
 
-from tests.conftest import REPO, manage, project_env
+from tests.conftest import REPO, project_env
 
 WORKER = ["jobs_worker", "--queues", "mail,maintenance"]
 PASSWORD = "not-a-real-pw-7q"  # in the worker's DATABASE_URL (trust auth ignores it): must never be logged
@@ -68,22 +71,85 @@ def worker_env(private_pg, smtp_server, **extra: str) -> dict[str, str]:
         JOBS_HEARTBEAT_SECONDS="1",
         JOBS_STALLED_AFTER_SECONDS="2",
         JOBS_STALLED_CHECK_CRON="* * * * * *",  # every second
+        # Reconnect after 1 s, then 2 s (production: 1, 2, 4 ... 20 s); the outage is over once a run
+        # has lasted 1 s (production: 5 s). Every run during a fault fails within a heartbeat (1 s).
+        JOBS_RECONNECT_MAX_SECONDS="2",
+        JOBS_RECONNECT_STABLE_SECONDS="1",
         LOG_LEVEL="INFO",
         **extra,
     )
 
 
+# One ``manage.py shell`` per module queues every e-mail (starting Django for each cost half a
+# second): a line of JSON in, ``mail_send_later`` in its own transaction on a fresh connection,
+# closed afterwards, so that it holds no connection through the faults.
+QUEUER = """
+import json, sys, traceback
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+from tenant_apps.outbox.services import mail_send_later
+for line in sys.stdin:
+    asked = json.loads(line)
+    try:
+        with schema_context(asked["schema"]), transaction.atomic():
+            mail_send_later(to=[asked["to"]], subject=asked["subject"], body="Sent through a fault test.")
+        print("queuer: queued", flush=True)
+    except Exception:
+        print("queuer:", json.dumps(traceback.format_exc()), flush=True)
+    finally:
+        connection.close()
+"""
+
+
+class MailQueuer:
+    """The module's ``manage.py shell`` running ``QUEUER`` against the private cluster."""
+
+    def __init__(self, env: dict[str, str]):
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "manage.py"), "shell", "--no-imports", "-v", "0", "-c", QUEUER],
+            env=env, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.answers: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            if line.startswith("queuer: "):
+                self.answers.put(line.removeprefix("queuer: ").strip())
+        self.answers.put("exited")
+
+    def queue(self, **asked: str) -> None:
+        assert self.process.poll() is None, self.process.stderr.read()[-2000:]
+        self.process.stdin.write(json.dumps(asked) + "\n")
+        self.process.stdin.flush()
+        answer = self.answers.get(timeout=120)
+        assert answer != "exited", self.process.stderr.read()[-2000:]
+        assert answer == "queued", json.loads(answer)
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_queuers: dict[str, MailQueuer] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_mail_queuers():
+    yield
+    while _queuers:
+        _queuers.popitem()[1].stop()
+
+
 def queue_mail(private_pg, subject: str, *, to: str = "bob@suffolk.test", schema: str = "suffolk") -> None:
     """``mail_send_later`` in ``schema``, committed, through the project's own code (a subprocess)."""
-    code = (
-        "from django.db import transaction\n"
-        "from django_tenants.utils import schema_context\n"
-        "from tenant_apps.outbox.services import mail_send_later\n"
-        f"with schema_context({schema!r}), transaction.atomic():\n"
-        f"    mail_send_later(to=[{to!r}], subject={subject!r}, body='Sent through a fault test.')\n"
-    )
-    result = manage("shell", "-c", code, env=project_env(**private_pg.env()), timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    if private_pg.url() not in _queuers:
+        _queuers[private_pg.url()] = MailQueuer(project_env(**private_pg.env()))
+    _queuers[private_pg.url()].queue(schema=schema, to=to, subject=subject)
 
 
 def outbox_row(private_pg, subject: str, schema: str = "suffolk") -> dict | None:
@@ -154,7 +220,7 @@ def restart(pg) -> None:
 
 def stop_for_a_while(pg) -> None:
     pg.stop()
-    time.sleep(6)  # longer than a heartbeat, a listener reconnect and a poll
+    time.sleep(3)  # longer than a heartbeat (1 s) and the first reconnect (after 1 s)
     pg.start()
 
 
@@ -164,12 +230,12 @@ def terminate_backends(pg) -> None:
 
 def read_only_for_a_while(pg) -> None:
     with pg.read_only():
-        time.sleep(6)
+        time.sleep(3)  # as stop_for_a_while
 
 
 def statement_timeout_under_a_lock(pg) -> None:
-    """Every statement limited to 200 ms while the job table is locked for 6 s: the worker's
-    job fetch and the periodic deferrer's insert wait on the lock and are cancelled."""
+    """Every statement limited to 200 ms while the job table is locked for 3 s: the worker's
+    job fetch and the periodic deferrer's insert (every second) wait on the lock and are cancelled."""
     with psycopg.connect(pg.url("postgres"), autocommit=True) as admin:
         admin.execute("ALTER SYSTEM SET statement_timeout = '200ms'")
         admin.execute("SELECT pg_reload_conf()")
@@ -178,7 +244,7 @@ def statement_timeout_under_a_lock(pg) -> None:
         with psycopg.connect(pg.url()) as locker:
             locker.execute("SET statement_timeout = 0")
             locker.execute("LOCK TABLE public.procrastinate_jobs IN ACCESS EXCLUSIVE MODE")
-            time.sleep(6)
+            time.sleep(3)
             locker.rollback()
     finally:
         with psycopg.connect(pg.url("postgres"), autocommit=True) as admin:
@@ -227,7 +293,7 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it(private_pg, sm
     private_pg.stop()
     worker = Worker(worker_env(private_pg, smtp_server), tmp_path / "worker.log")
     try:
-        time.sleep(8)
+        time.sleep(4)  # several reconnects refused (after 1 s, 2 s, 2 s)
         assert worker.alive(), worker.log
         private_pg.start()
         queued = subject("queued once the database is back")
@@ -314,9 +380,16 @@ def children(pid: int) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if line.split() and line.split()[1] != "sleep"]
 
 
+def registered_workers(private_pg) -> int:
+    """The newest procrastinate worker row's id: a worker registers once it has started up."""
+    with psycopg.connect(private_pg.url(), autocommit=True) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM public.procrastinate_workers").fetchone()[0]
+
+
 def test_make_runs_supervisor_restarts_a_worker_that_exits_and_stops_it_on_term(private_pg, smtp_server, tmp_path):
     """infra/dev/keep-running.sh, as infra/dev/run.sh uses it, around the real worker."""
     log_path = tmp_path / "supervised.log"
+    last_worker = registered_workers(private_pg)
     supervisor = subprocess.Popen(
         [str(REPO / "infra/dev/keep-running.sh"), "The job worker", "1", sys.executable, str(REPO / "manage.py"),
          *WORKER],
@@ -327,7 +400,10 @@ def test_make_runs_supervisor_restarts_a_worker_that_exits_and_stops_it_on_term(
         while not children(supervisor.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         [first] = children(supervisor.pid)
-        time.sleep(3)  # started up
+        deadline = time.monotonic() + 30
+        while registered_workers(private_pg) == last_worker and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert registered_workers(private_pg) > last_worker, log_path.read_text()  # started up: running jobs
         subprocess.run(["kill", "-KILL", str(first)], check=True)  # the worker dies, whatever the reason
         deadline = time.monotonic() + 20
         while children(supervisor.pid) in ([], [first]) and time.monotonic() < deadline:

@@ -273,10 +273,19 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # `manage.py jobs_worker` (concord.worker) outlives database faults: after a failed run it
 # starts again on fresh connections, waiting first_seconds, then twice as long each time up to
 # max_seconds; the outage counts as over once a run has lasted stable_seconds.
-JOBS_RECONNECT_BACKOFF = {"first_seconds": 1.0, "max_seconds": 20.0, "stable_seconds": 5.0}
+# (Read from the environment so that the fault tests can run a worker with short waits.)
+JOBS_RECONNECT_BACKOFF = {
+    "first_seconds": float(env_int("JOBS_RECONNECT_FIRST_SECONDS", 1, minimum=1, maximum=60)),
+    "max_seconds": float(env_int("JOBS_RECONNECT_MAX_SECONDS", 20, minimum=1, maximum=600)),
+    "stable_seconds": float(env_int("JOBS_RECONNECT_STABLE_SECONDS", 5, minimum=1, maximum=600)),
+}
 # E-mail delivery (tenant_apps.outbox.mail): up to max_attempts tries, waiting first_wait_seconds and
 # then factor times longer each time: 15 s, 27 s, 49 s ... about an hour in all.
-MAIL_RETRY = {"max_attempts": 10, "first_wait_seconds": 15, "factor": 1.8}
+MAIL_RETRY = {
+    "max_attempts": 10,
+    "first_wait_seconds": env_int("MAIL_RETRY_FIRST_WAIT_SECONDS", 15, minimum=1, maximum=3600),
+    "factor": 1.8,
+}
 # Audit events a read-only database refused wait in this folder (one file per process) and
 # are replayed by the next successful audit write, or by a periodic job at AUDIT_SPOOL_REPLAY_CRON
 # (tenant_apps.audit.spool). Keep it on a local disk that survives restarts.
