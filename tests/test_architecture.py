@@ -299,6 +299,7 @@ def app_packages(modules: list[Module]) -> list[Module]:
 
 
 _ENTRY = re.compile(r"^\s*[-*]\s+``([A-Za-z_][\w.]*)")
+_NAME = re.compile(r"``([A-Za-z_][\w.]*)")
 
 
 def public_api_problems(package: str, docstring: str | None) -> list[str]:
@@ -313,6 +314,12 @@ def public_api_problems(package: str, docstring: str | None) -> list[str]:
     entries = [m.group(1) for line in section.splitlines() if (m := _ENTRY.match(line))]
     if not entries:
         return [f'{package}: its "Public API" section lists nothing (bullets starting with ``name``)']
+    # Further names in the section count too when they start with one of the package's own
+    # modules or names (``selectors.access_case`` after ``selectors.access_profile``); prose such
+    # as ``concord.errors`` or an audit action's name does not.
+    for name in _NAME.findall(section):
+        if "." in name and not name.endswith(".py") and name not in entries and _resolves(package, name.split(".")[0]):
+            entries.append(name)
     problems = []
     for entry in entries:
         if not _resolves(package, entry):
@@ -461,6 +468,10 @@ def test_the_public_api_rule_wants_a_section_whose_names_exist():
     docstring = "Documents.\n\nPublic API:\n\n- ``access.register(kind, check)``\n- ``services.no_such_thing()``\n"
     assert public_api_problems("tenant_apps.documents", docstring) == [
         "tenant_apps.documents: the public API names services.no_such_thing, which does not exist"
+    ]
+    later = "Public API:\n\n- ``access.register()``, ``selectors.no_such_read()``; see ``concord.errors``\n"
+    assert public_api_problems("tenant_apps.documents", later) == [
+        "tenant_apps.documents: the public API names selectors.no_such_read, which does not exist"
     ]
 
 
