@@ -1,4 +1,4 @@
-"""More of the casework API: families, a profile's details, merging and entry attachments.
+"""The casework API on families, a profile's details, merging and entry attachments.
 
 The cast is tests/test_casework_api.py's: Bob owns (council, ASB Team); Carl is in the
 council's other team (sees the case, not the entry restricted to the ASB Team); Dan is
