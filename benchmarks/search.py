@@ -233,8 +233,8 @@ def generate(count: int) -> tuple[object, float]:
         )
         cursor.execute(
             """
-            INSERT INTO casework_share (profile_id, team_id, can_edit, granted_by_id, granted_at)
-            SELECT id, %(asb)s, false, %(user)s, now() FROM casework_profile
+            INSERT INTO casework_share (profile_id, team_id, can_edit, can_share, granted_by_id, granted_at)
+            SELECT id, %(asb)s, false, false, %(user)s, now() FROM casework_profile
             WHERE owning_team_id = %(snt)s AND random() < 0.01
             """,
             {"asb": asb.pk, "snt": snt.pk, "user": user.pk},
