@@ -2,7 +2,7 @@
 
 - ``requested_page(request, object_list, per_page=)``: the page ``?page=`` asks for (the
   first for a missing or malformed number, the last for one past the end);
-- ``filter_query(request)``: the query string without ``page``, for the pagination links;
+- ``filter_query(query)``: a query (``request.GET``) without ``page``, for the pagination links;
 - ``CountedPaginator``: a paginator told how many items there are, for a list whose count
   is cheaper read another way (a case's timeline counts its live entries from a partial
   index, without building a count of the annotated query).
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
+from django.http import QueryDict
 from django.utils.functional import cached_property
 
 
@@ -29,11 +30,11 @@ def requested_page(request, object_list, *, per_page: int) -> Page:
     return Paginator(object_list, per_page).get_page(request.GET.get("page"))
 
 
-def filter_query(request) -> str:
-    """The request's query string without ``page``, urlencoded (the filters a page link keeps)."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+def filter_query(query: QueryDict) -> str:
+    """``query`` (a request's ``GET``) without ``page``, urlencoded (the filters a page link keeps)."""
+    kept = query.copy()
+    kept.pop("page", None)
+    return kept.urlencode()
 
 
 __all__ = ["CountedPaginator", "filter_query", "requested_page"]

@@ -23,6 +23,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, QueryDict, Streami
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from concord.paging import filter_query
 from tenant_apps.audit.forms import AuditFilterForm
 from tenant_apps.audit.selectors import (
     UK,
@@ -64,13 +65,11 @@ def audit_log_page(*, user, query: QueryDict) -> AuditLogPage:
     found = None
     if form.is_valid():
         found = audit_event_page(user=user, filters=form.filters(), number=query.get("page"))
-    others = query.copy()
-    others.pop("page", None)
     return AuditLogPage(
         form=form,
         page=found and found.page,
         page_range=found and found.page_range,
-        filter_query=others.urlencode(),
+        filter_query=filter_query(query),
     )
 
 

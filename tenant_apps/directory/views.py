@@ -50,7 +50,7 @@ def user_list(request):
         page = requested_page(request, users, per_page=USERS_PER_PAGE)
         for user in page.object_list:
             user.directory_status = selectors.user_status(user)
-    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "users"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request.GET), "section": "users"}
     return render(request, "directory/user_list.html", context)
 
 

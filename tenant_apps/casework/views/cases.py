@@ -26,7 +26,7 @@ def case_list(request):
     else:
         cases = []  # a filter not valid lists nothing
     page = requested_page(request, cases, per_page=PER_PAGE)
-    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "cases"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request.GET), "section": "cases"}
     return render(request, "casework/cases/list.html", context)
 
 
@@ -71,7 +71,7 @@ def case_detail(request, case_id: int):
         "may_edit": shown.may_edit,
         "may_share": shown.may_share,
         "timeline_filter": timeline_filter,
-        "filter_query": filter_query(request),
+        "filter_query": filter_query(request.GET),
         "section": "cases",
     }
     return render(request, "casework/cases/detail.html", context)

@@ -29,5 +29,5 @@ def gallery(request):
         card.profile.photo_document_id = card.photo_document_id if card.profile_visible else None
         card.photo_url = selectors.profile_photo_url(card.profile)
     services.gallery_viewed(user=request.user, request=request, page=page)
-    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "gallery"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request.GET), "section": "gallery"}
     return render(request, "casework/gallery/list.html", context)

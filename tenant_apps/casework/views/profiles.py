@@ -32,7 +32,7 @@ def profile_list(request):
     kind = form.cleaned_data["kind"] if form.is_valid() else ""
     profiles = selectors.profile_list(user=request.user, kind=kind)
     page = requested_page(request, profiles, per_page=PER_PAGE)
-    context = {"form": form, "page": page, "filter_query": filter_query(request), "section": "profiles"}
+    context = {"form": form, "page": page, "filter_query": filter_query(request.GET), "section": "profiles"}
     return render(request, "casework/profiles/list.html", context)
 
 
@@ -108,7 +108,7 @@ def profile_detail(request, profile_id: int):
         "photo_url": shown.photo_url,
         "photo_form": photo_form,
         "timeline_filter": timeline_filter,
-        "filter_query": filter_query(request),
+        "filter_query": filter_query(request.GET),
         "section": "profiles",
     }
     status = 400 if photo_form.errors else 200
