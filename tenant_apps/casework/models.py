@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
@@ -234,18 +235,60 @@ class FamilyMember(models.Model):
         return f"{self.profile_id} ({self.relationship}) in {self.family_id}"
 
 
+def all_subject_roles() -> list[str]:
+    """Every subject role, in order: a case type's roles unless the partnership narrows them."""
+    return list(CaseSubject.Role.values)
+
+
+def all_timeline_kinds() -> list[str]:
+    """Every kind of timeline entry, in order: a case type's kinds unless the partnership narrows them."""
+    return list(TimelineEntry.Kind.values)
+
+
 class CaseType(models.Model):
-    """A kind of case the partnership works (its own list; five are seeded)."""
+    """A kind of case the partnership works: its own list, shaped by its admins (five are seeded).
+
+    - ``code``: the prefix of new references (``ASB-2026-0001``). Changing it changes new
+      references only: a reference is written once, when the case opens, and numbers count per
+      prefix and year over every case, so a prefix used before (by this type or another) carries
+      on after its highest number.
+    - ``subject_roles`` / ``timeline_kinds``: what a *new* subject or case entry of this type may
+      be (at least one of each). Narrowing them never hides or removes existing subjects or entries.
+    - ``default_team``: owns a new case of this type when its creator names no team and is a
+      member of it (``services.case_create``); it never gives a team access by itself.
+    - ``is_active``: retired types (False) take no new cases; their cases keep them.
+    - ``version``: optimistic concurrency of the admin's edits (``ChangedSinceOpened``).
+    """
 
     name = models.CharField(max_length=100, unique=True)
     code = models.CharField(max_length=8, unique=True, help_text="Prefix of case references, e.g. ASB")
     is_active = models.BooleanField(default=True)
+    subject_roles = ArrayField(models.CharField(max_length=16), default=all_subject_roles)
+    timeline_kinds = ArrayField(models.CharField(max_length=16), default=all_timeline_kinds)
+    default_team = models.ForeignKey(
+        "directory.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(subject_roles=[]), name="casework_case_type_has_roles"),
+            models.CheckConstraint(condition=~Q(timeline_kinds=[]), name="casework_case_type_has_kinds"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def subject_role_labels(self) -> list[str]:
+        labels = dict(CaseSubject.Role.choices)
+        return [labels.get(role, role) for role in self.subject_roles]
+
+    @property
+    def timeline_kind_labels(self) -> list[str]:
+        labels = dict(TimelineEntry.Kind.choices)
+        return [labels.get(kind, kind) for kind in self.timeline_kinds]
 
 
 class Case(Owned):

@@ -1,4 +1,5 @@
-"""Casework pages, mounted at the root of every partnership host (``/profiles/``, ``/cases/``, ``/families/``...)."""
+"""Casework pages, mounted at the root of every partnership host (``/profiles/``, ``/cases/``, ``/families/``...,
+and the admin area's ``/admin/case-types/``)."""
 
 from django.urls import path
 
@@ -30,6 +31,13 @@ urlpatterns = [
     path("timeline/<int:entry_id>/edit/", views.entry_edit, name="entry-edit"),
     path("timeline/<int:entry_id>/delete/", views.entry_delete, name="entry-delete"),
     path("gallery/", views.gallery, name="gallery"),
+    # The admin area's case types: mounted with casework at the root (casework's URLconf is included
+    # before directory's ``admin/``), guarded by directory's ``partnership_admin_required``.
+    path("admin/case-types/", views.case_type_list, name="case-type-list"),
+    path("admin/case-types/new/", views.case_type_create, name="case-type-create"),
+    path("admin/case-types/<int:case_type_id>/", views.case_type_edit, name="case-type-edit"),
+    path("admin/case-types/<int:case_type_id>/retire/", views.case_type_retire, name="case-type-retire"),
+    path("admin/case-types/<int:case_type_id>/restore/", views.case_type_restore, name="case-type-restore"),
     path("families/", views.family_list, name="family-list"),
     path("families/new/", views.family_create, name="family-create"),
     path("families/<int:family_id>/", views.family_detail, name="family-detail"),

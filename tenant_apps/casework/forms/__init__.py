@@ -1,5 +1,6 @@
 """Forms of the casework pages. They parse input; the services decide and report errors by field."""
 
+from .case_types import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
 from .documents import *  # noqa: F403

@@ -32,7 +32,11 @@ class CaseCreateForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 4}))  # fmt: skip
     opened_on = GovukDateField(label="Date opened", required=False,
                                help_text="Leave empty for today. For example, 27 3 2025")  # fmt: skip
-    owning_team = LabelChoiceField(label="Owning team", queryset=None, empty_label="Choose a team")
+    owning_team = LabelChoiceField(
+        label="Owning team", queryset=None, required=False, empty_label="Choose a team",
+        help_text="If you choose none, the case type's default team owns it if you are in that team, "
+                  "or else your only team.",
+    )  # fmt: skip
 
     def __init__(self, *args, case_types, teams, profiles, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,9 +64,16 @@ class CaseCreateForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        case_type = data.get("case_type")
+        labels = dict(CaseSubject.Role.choices)
         for row in range(1, SUBJECT_ROWS + 1):
-            if data.get(f"subject_{row}") and not data.get(f"role_{row}"):
+            role = data.get(f"role_{row}")
+            if data.get(f"subject_{row}") and not role:
                 self.add_error(f"role_{row}", f"Choose the role of subject {row}.")
+            elif role and case_type is not None and role not in case_type.subject_roles:
+                offered = ", ".join(labels[value].lower() for value in case_type.subject_roles)
+                self.add_error(f"role_{row}", f"A case of type {case_type.name} cannot have a subject as "
+                                              f"{labels[role].lower()}: choose {offered}.")  # fmt: skip
         return data
 
     def subjects(self) -> list[tuple[Profile, str]]:

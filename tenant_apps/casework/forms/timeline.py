@@ -56,8 +56,11 @@ class EntryFieldsForm(forms.Form):
     attendees = forms.CharField(label="Who was there (optional)", required=False, max_length=2000,
                                 widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kinds: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if kinds is not None:  # on a case: the kinds its type offers (selectors.entry_kinds_offered)
+            self.fields["kind"].choices = [(value, label) for value, label in TimelineEntry.Kind.choices
+                                           if value in kinds]  # fmt: skip
         set_messages(self.fields["kind"], required="Choose what kind of entry this is.",
                   invalid_choice="Choose what kind of entry this is.")  # fmt: skip
         set_messages(self.fields["summary"], required="Enter a short summary.")

@@ -7,6 +7,7 @@ returning a small frozen dataclass (``case_page``, ``profile_page``). Callers im
 package (``selectors.access_case``); the files are named by what they read.
 """
 
+from .case_types import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
 from .documents import *  # noqa: F403

@@ -4,6 +4,7 @@ Callers import the package (``services.case_create``); the files are named by wh
 """
 
 from .base import *  # noqa: F403
+from .case_types import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
 from .documents import *  # noqa: F403

@@ -48,6 +48,19 @@ def _validate_entry(*, kind, action, occurred_at, summary) -> None:
         raise ValidationError(errors)
 
 
+_TYPE_KINDS = ("case_type__name", "case_type__timeline_kinds")
+
+
+def _refuse_kind_not_offered(kind: str, type_name: str, offered: list[str]) -> None:
+    """A new entry (or an entry changed to a new kind) on a case must be of a kind its case type
+    offers now; entries already of a kind it no longer offers stay as they are."""
+    if kind not in offered:
+        labels = dict(TimelineEntry.Kind.choices)
+        choose = ", ".join(labels[value].lower() for value in offered)
+        raise ValidationError({"kind": [f"A case of type {type_name} does not take {labels[kind].lower()} entries: "
+                                        f"choose {choose}."]})  # fmt: skip
+
+
 def entry_create(*, user, request=None, case: Case | None = None, profiles=(), kind: str, action: str = "",
                  occurred_at, summary: str, body: str = "", attendees: str = "", is_sensitive: bool = False,
                  restricted_to_teams=(), attachments=()) -> TimelineEntry:  # fmt: skip
@@ -71,8 +84,11 @@ def _entry_record(*, user, request, case, profiles, kind, action, occurred_at, s
     require_writer(user)
     _validate_entry(kind=kind, action=action, occurred_at=occurred_at, summary=summary)
     profiles = list(profiles)
-    if case is not None and not cases_visible_to(user, edit=True).filter(pk=case.pk).exists():
-        raise PermissionDenied("You may not add to this case.")
+    if case is not None:
+        case_type = cases_visible_to(user, edit=True).filter(pk=case.pk).values_list(*_TYPE_KINDS).first()
+        if case_type is None:
+            raise PermissionDenied("You may not add to this case.")
+        _refuse_kind_not_offered(kind, *case_type)
     if case is None and not profiles:
         raise ValidationError({"profiles": ["Choose who this entry is about."]})
     if profiles:
@@ -134,6 +150,8 @@ def _entry_change(*, user, request, entry: TimelineEntry, version: int, **change
     merged = {**_snapshot(current), **changes}
     occurred = changes.get("occurred_at", current.occurred_at)
     _validate_entry(kind=merged["kind"], action=merged["action"], occurred_at=occurred, summary=merged["summary"])
+    if current.case_id and merged["kind"] != current.kind:  # keeping a kind no longer offered is fine
+        _refuse_kind_not_offered(merged["kind"], *Case.objects.values_list(*_TYPE_KINDS).get(pk=current.case_id))
     TimelineEntryVersion.objects.create(entry=current, version=current.version, data=_snapshot(current),
                                         replaced_by=user)  # fmt: skip
     updated = TimelineEntry.objects.filter(pk=current.pk, version=version).update(**changes, version=F("version") + 1)

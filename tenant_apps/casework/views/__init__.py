@@ -8,6 +8,7 @@ resolved by the ``access_*`` selectors, which give the same 404 for "does not ex
 yours".
 """
 
+from .case_types import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
 from .families import *  # noqa: F403

@@ -32,8 +32,8 @@ def entry_create(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
     now = timezone.localtime()
     initial = {"occurred_on": now.date(), "occurred_time": now.strftime("%H:%M")}
-    form = EntryCreateForm(posted(request), request.FILES or None, initial=initial,
-                           teams=directory.teams_for_picker())  # fmt: skip
+    form = EntryCreateForm(posted(request), request.FILES or None, initial=initial, teams=directory.teams_for_picker(),
+                           kinds=selectors.entry_kinds_offered(case=case))  # fmt: skip
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -62,7 +62,9 @@ def _back_to(entry: TimelineEntry):
 @GET_POST
 def entry_edit(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
-    form = EntryEditForm(posted(request), request.FILES or None, initial=EntryEditForm.initial_for(entry))
+    kinds = selectors.entry_kinds_offered(case_id=entry.case_id, keep=entry.kind)
+    form = EntryEditForm(posted(request), request.FILES or None, initial=EntryEditForm.initial_for(entry),
+                         kinds=kinds)  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             services.entry_update(user=request.user, request=request, entry=entry,
