@@ -456,3 +456,24 @@ def test_the_list_runs_as_many_queries_for_fifteen_types_with_cases_as_for_five(
     assert large == small
     connection.set_schema_to_public()
     assert in_suffolk(CaseType.objects.count) == 15
+
+
+# --- The API lists them, read-only ----------------------------------------------------------------
+
+
+def test_the_api_lists_the_partnerships_types_with_their_shape_read_only(cast, bob, norfolk_client):
+    shaped("HC", is_active=False, default_team=cast["asb"], subject_roles=["victim"], timeline_kinds=["note"])
+    listed = bob.get(f"{API}/case-types/")
+    assert listed.status_code == 200 and listed.json()["count"] == 5
+    by_code = {row["code"]: row for row in listed.json()["results"]}
+    assert [row["code"] for row in listed.json()["results"]][-1] == "HC"  # in use first, then retired
+    assert by_code["HC"] == {"id": get_type("HC").pk, "code": "HC", "name": "Hate crime", "is_active": False,
+                             "subject_roles": ["victim"], "timeline_kinds": ["note"],
+                             "default_team": {"id": cast["asb"].pk, "name": "ASB Team"}}  # fmt: skip
+    assert by_code["ASB"]["default_team"] is None and by_code["ASB"]["timeline_kinds"] == ALL_KINDS
+    assert json_post(bob, f"{API}/case-types/", {"code": "NEW", "name": "New"}).status_code == 405
+    # Norfolk's list is Norfolk's own; anonymous gets nothing.
+    sign_in(norfolk_client, "nina@norfolk.test")
+    norfolk = {row["code"]: row for row in norfolk_client.get(f"{API}/case-types/").json()["results"]}
+    assert norfolk["HC"]["is_active"] is True and norfolk["HC"]["default_team"] is None
+    assert Client(HTTP_HOST="suffolk.localhost").get(f"{API}/case-types/").status_code in (401, 403)

@@ -19,6 +19,7 @@ Public API (what other apps may call):
 - ``urls`` and ``api.urls``: mounted by ``concord.urls_partnership``.
 
 Inside: ``selectors/``, ``services/``, ``forms/``, ``views/``, ``api/`` by role, each file by one
-domain word; ``detail_kinds.py`` describes a profile's details once for pages and API;
+domain word (``case_types``: the admin area's case-type pages live here, above directory, behind
+its ``partnership_admin_required``); ``detail_kinds.py`` describes a profile's details once for pages and API;
 ``audit.py`` and ``documents.py`` register casework's rules with the audit and documents apps.
 """

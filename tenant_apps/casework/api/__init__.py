@@ -5,6 +5,7 @@ Every class derives from ``concord.api.BaseApi`` and is named ``<Entity><Action>
 nested ``InputSerializer`` / ``OutputSerializer`` where it takes input or answers one shape.
 """
 
+from .case_types import *  # noqa: F403
 from .cases import *  # noqa: F403
 from .details import *  # noqa: F403
 from .documents import *  # noqa: F403

@@ -13,6 +13,7 @@ urlpatterns = [
     path(f"{PROFILE}/timeline/", api.ProfileTimelineApi.as_view(), name="api-profile-timeline"),
     path(f"{PROFILE}/shares/", api.ProfileSharesApi.as_view(), name="api-profile-shares"),
     path(f"{PROFILE}/shares/<int:share_id>/", api.ProfileShareRevokeApi.as_view(), name="api-profile-share"),
+    path("case-types/", api.CaseTypeListApi.as_view(), name="api-case-types"),
     path("cases/", api.CaseListCreateApi.as_view(), name="api-cases"),
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="api-case"),
     path("cases/<int:case_id>/status/", api.CaseStatusApi.as_view(), name="api-case-status"),
