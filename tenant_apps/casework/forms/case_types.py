@@ -7,6 +7,7 @@ from django import forms
 from concord.fields import LabelChoiceField
 from tenant_apps.casework.forms.fields import set_messages
 from tenant_apps.casework.models import CaseSubject, TimelineEntry
+from tenant_apps.casework.services.case_types import PREFIX, PREFIX_MESSAGE
 
 __all__ = ["CaseTypeEditForm", "CaseTypeForm", "CaseTypeVersionForm"]
 
@@ -46,6 +47,13 @@ class CaseTypeForm(forms.Form):
         set_messages(self.fields["timeline_kinds"], required="Choose at least one kind of timeline entry.",
                      invalid_choice="Choose kinds of timeline entry from the list.")  # fmt: skip
         set_messages(self.fields["default_team"], invalid_choice="Choose a team from the list.")
+
+    def clean_code(self) -> str:
+        """Said with the other fields' errors (the service checks again, and whether it is taken)."""
+        code = "".join(self.cleaned_data["code"].split()).upper()
+        if not PREFIX.match(code):
+            raise forms.ValidationError(PREFIX_MESSAGE)
+        return code
 
     def values(self) -> dict:
         data = self.cleaned_data

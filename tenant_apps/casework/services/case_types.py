@@ -27,6 +27,7 @@ from tenant_apps.directory.selectors import require_admin
 __all__ = ["case_type_create", "case_type_restore", "case_type_retire", "case_type_update"]
 
 PREFIX = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")  # no dash: a reference is PREFIX-YEAR-NUMBER, read unambiguously
+PREFIX_MESSAGE = "The reference prefix must be 2 to 8 letters or digits, starting with a letter."
 
 
 def _in_order(chosen, choices) -> list[str]:
@@ -48,7 +49,7 @@ def _checked(*, name, code, subject_roles, timeline_kinds, exclude_pk=None) -> d
     if not code:
         errors["code"] = ["Enter the reference prefix, for example ASB."]
     elif not PREFIX.match(code):
-        errors["code"] = ["The reference prefix must be 2 to 8 letters or digits, starting with a letter."]
+        errors["code"] = [PREFIX_MESSAGE]
     else:
         holder = CaseType.objects.filter(code=code).exclude(pk=exclude_pk).first()
         if holder is not None:
