@@ -71,7 +71,7 @@ class CaseCreateForm(forms.Form):
             if data.get(f"subject_{row}") and not role:
                 self.add_error(f"role_{row}", f"Choose the role of subject {row}.")
             elif role and case_type is not None and role not in case_type.subject_roles:
-                offered = ", ".join(labels[value].lower() for value in case_type.subject_roles)
+                offered = ", ".join(labels.get(value, value).lower() for value in case_type.subject_roles)
                 self.add_error(f"role_{row}", f"A case of type {case_type.name} cannot have a subject as "
                                               f"{labels[role].lower()}: choose {offered}.")  # fmt: skip
         return data

@@ -37,7 +37,7 @@ def _role_errors(case_type: CaseType, subjects) -> list[str]:
     refused = [role for role in dict.fromkeys(role for _, role in subjects) if role not in case_type.subject_roles]
     if not refused:
         return []
-    offered = ", ".join(labels[role].lower() for role in case_type.subject_roles)
+    offered = ", ".join(labels.get(role, role).lower() for role in case_type.subject_roles)
     return [
         f"A case of type {case_type.name} cannot have a subject as {labels.get(role, role).lower()}: choose {offered}."
         for role in refused

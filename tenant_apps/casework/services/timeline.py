@@ -56,7 +56,7 @@ def _refuse_kind_not_offered(kind: str, type_name: str, offered: list[str]) -> N
     offers now; entries already of a kind it no longer offers stay as they are."""
     if kind not in offered:
         labels = dict(TimelineEntry.Kind.choices)
-        choose = ", ".join(labels[value].lower() for value in offered)
+        choose = ", ".join(labels.get(value, value).lower() for value in offered)
         raise ValidationError({"kind": [f"A case of type {type_name} does not take {labels[kind].lower()} entries: "
                                         f"choose {choose}."]})  # fmt: skip
 
