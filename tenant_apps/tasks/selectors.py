@@ -8,14 +8,15 @@ say whether the user may open the record itself (through casework's own rules).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
 from tenant_apps.directory.models import Team
-from tenant_apps.tasks.models import Task, TaskReply
+from tenant_apps.tasks.models import Task, TaskReply, partnership_today
 
 STATUS_FILTERS = {
     "active": Task.ACTIVE,
@@ -33,10 +34,9 @@ def _visible_q(user) -> Q:
 
 
 def _for_display(tasks: QuerySet, user) -> QuerySet[Task]:
-    """Joins for lists and pages (constant queries), ``is_overdue`` and the record flags."""
-    today = timezone.localdate()
+    """Joins for lists and pages (constant queries) and the record flags. ``is_overdue`` and
+    ``is_due_today`` are the model's properties (no query)."""
     return tasks.select_related("assigned_user", "assigned_team__agency", "created_by", "case", "profile").annotate(
-        is_overdue=Q(due_date__lt=today, status__in=Task.ACTIVE),
         case_visible=Exists(cases_visible_to(user).filter(pk=OuterRef("case_id"))),
         profile_visible=Exists(profiles_visible_to(user).filter(pk=OuterRef("profile_id"))),
     )
@@ -67,7 +67,40 @@ def tasks_set_by(user, *, status: str = "active") -> QuerySet[Task]:
 
 def overdue(tasks: QuerySet[Task]) -> QuerySet[Task]:
     """Due before today and still open or in progress."""
-    return tasks.filter(due_date__lt=timezone.localdate(), status__in=Task.ACTIVE)
+    return tasks.filter(due_date__lt=partnership_today(), status__in=Task.ACTIVE)
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    """The user's active tasks due today and overdue: assigned to them in person (``mine_*``)
+    and to any of their teams (``team_*``). A task is in one pair or the other, never both."""
+
+    mine_due_today: int
+    mine_overdue: int
+    team_due_today: int
+    team_overdue: int
+
+
+def task_counts(user) -> TaskCounts:
+    """Counts for the dashboard and the navigation: one query, through ``tasks_visible_to``,
+    active tasks only (open or in progress), "today" being the partnership's date."""
+    today = partnership_today()
+    scope = user_scope(user)
+    mine = Q(assigned_user_id=scope.user_id)
+    team = Q(assigned_team_id__in=scope.team_ids)
+    due_today, late = Q(due_date=today), Q(due_date__lt=today)
+    counts = (
+        tasks_visible_to(user)
+        .filter(status__in=Task.ACTIVE, due_date__lte=today)
+        .filter(mine | team)
+        .aggregate(
+            mine_due_today=Count("pk", filter=mine & due_today),
+            mine_overdue=Count("pk", filter=mine & late),
+            team_due_today=Count("pk", filter=team & due_today),
+            team_overdue=Count("pk", filter=team & late),
+        )
+    )
+    return TaskCounts(**counts)
 
 
 def access_task(*, user, task_id) -> Task:
