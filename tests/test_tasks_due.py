@@ -10,19 +10,23 @@ The cast in Suffolk (tests/conftest.py ``cast``), as in tests/test_tasks.py:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenant_apps.audit.models import AuditEvent
 from tenant_apps.casework.selectors import user_scope
+from tenant_apps.outbox.models import OutboundEmail
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.models import Task, partnership_today
-from tests.test_tasks import fresh
+from tests.test_tasks import client_as, fresh, make_case
 
 DAY = dt.timedelta(days=1)
 
@@ -108,3 +112,111 @@ def test_due_tag_says_it_in_words_and_colour(cast):
     assert render(late) == '<strong class="govuk-tag govuk-tag--red">Overdue</strong>'
     assert render(now) == '<strong class="govuk-tag govuk-tag--yellow">Due today</strong>'
     assert render(soon) == "" and render(done) == ""
+
+
+# --- Flagged everywhere tasks are listed ------------------------------------------------------------
+
+RED = '<strong class="govuk-tag govuk-tag--red">Overdue</strong>'
+YELLOW = '<strong class="govuk-tag govuk-tag--yellow">Due today</strong>'
+
+
+def rows_of(html: str) -> list[str]:
+    return html.split("<tbody", 1)[1].split('<tr class="govuk-table__row">')[1:]
+
+
+def test_every_list_and_the_task_page_flag_overdue_and_due_today_overdue_first(cast):
+    today = partnership_today()
+    bob, dan = cast["bob"], cast["dan"]
+    for assignee in ({"assigned_user": dan}, {"assigned_team": cast["snt"]}):
+        task(cast, "Soon", due=today + 2 * DAY, **assignee)
+        task(cast, "Done long ago", due=today - 9 * DAY, status="done", **assignee)
+        task(cast, "Today", due=today, **assignee)
+        task(cast, "Late", due=today - 2 * DAY, status="in_progress", **assignee)
+        task(cast, "Later", due=today - DAY, **assignee)
+    expected = ["Late", "Later", "Today", "Soon"]  # open or in progress: most late first
+    everything = ["Late", "Later", "Done long ago", "Today", "Soon"]  # a late open task above old done ones
+    dan_client, bob_client = client_as(dan), client_as(bob)
+    for client, url, titles in [
+        (dan_client, "/tasks/", expected),
+        (dan_client, "/tasks/team/", expected),
+        (dan_client, "/tasks/?status=all", everything),
+        (bob_client, "/tasks/set-by-me/", expected + expected),
+    ]:
+        rows = rows_of(client.get(url).content.decode())
+        listed = [re.search(r'href="/tasks/\d+/">([^<]+)</a>', row).group(1) for row in rows]
+        if url == "/tasks/set-by-me/":  # Dan's and his team's, merged by the same order
+            assert listed == ["Late", "Late", "Later", "Later", "Today", "Today", "Soon", "Soon"], listed
+        else:
+            assert listed == titles, (url, listed)
+        for title, row in zip(listed, rows, strict=True):
+            assert (RED in row) == (title in ("Late", "Later")), (url, title)
+            assert (YELLOW in row) == (title == "Today"), (url, title)
+
+    late = Task.objects.get(title="Late", assigned_user=dan)
+    page = dan_client.get(f"/tasks/{late.pk}/").content.decode()
+    due_row = page.split(">Due</dt>", 1)[1].split("</dd>", 1)[0]
+    assert RED in due_row
+    today_task = Task.objects.get(title="Today", assigned_user=dan)
+    assert YELLOW in dan_client.get(f"/tasks/{today_task.pk}/").content.decode()
+
+    api = dan_client.get("/api/v1/tasks/?status=all").json()["results"]
+    assert [(t["title"], t["is_overdue"], t["is_due_today"]) for t in api] == [
+        ("Late", True, False), ("Later", True, False), ("Done long ago", False, False),
+        ("Today", False, True), ("Soon", False, False),
+    ]  # fmt: skip
+    detail = dan_client.get(f"/api/v1/tasks/{today_task.pk}/").json()
+    assert (detail["is_overdue"], detail["is_due_today"]) == (False, True)
+
+
+def test_the_schema_documents_the_due_flags_and_the_confirmation():
+    from tests.api_input_helpers import openapi_schema
+
+    components = openapi_schema()["components"]["schemas"]
+    output = components["TaskOutput"]["properties"]
+    for flag in ("is_overdue", "is_due_today"):
+        assert output[flag]["type"] == "boolean" and "Europe/London" in output[flag]["description"]
+        assert flag in components["TaskOutput"]["required"]
+    confirm = components["TaskCreateInputRequest"]["properties"]["past_due_confirmed"]
+    assert confirm["type"] == "boolean" and "400 on due_date" in confirm["description"]
+
+
+# --- A task already overdue, recorded now ----------------------------------------------------------
+
+
+def test_a_past_due_date_is_recorded_once_confirmed_and_flagged_at_once(cast):
+    case, _ = make_case(cast)
+    yesterday = (partnership_today() - DAY).isoformat()
+    client = client_as(cast["bob"])
+    data = {"title": "Chase the CCTV agreed at Monday's meeting", "due_date": yesterday,
+            "assigned_team": cast["snt"].pk}  # fmt: skip
+    box = 'name="past_due_confirmed"'
+    fresh_form = client.get(f"/tasks/new/?case={case.pk}").content.decode()
+    assert box not in fresh_form  # offered only when it is needed
+
+    asked = client.post(f"/tasks/new/?case={case.pk}", data).content.decode()
+    assert 'href="#id_due_date"' in asked and 'id="id_due_date_error"' in asked
+    assert "confirm that the task is already overdue" in asked and box in asked
+    assert f'value="{yesterday}"' in asked  # what was typed is kept
+    assert Task.objects.count() == 0 and OutboundEmail.objects.count() == 0
+
+    response = client.post(f"/tasks/new/?case={case.pk}", {**data, "past_due_confirmed": "on"})
+    assert response.status_code == 302
+    made = Task.objects.get()
+    assert made.due_date == partnership_today() - DAY and made.is_overdue
+    assert RED in client.get(response["Location"]).content.decode()
+    notices = list(OutboundEmail.objects.filter(status="queued"))
+    assert notices and all("(already overdue)" in notice.body for notice in notices)
+    assert AuditEvent.objects.get(action="task.created").summary.endswith("(already overdue)")
+
+    refused = client.post("/api/v1/tasks/", {**data, "case": case.pk}, content_type="application/json")
+    assert refused.status_code == 400 and list(refused.json()["error"]["fields"]) == ["due_date"]
+    created = client.post("/api/v1/tasks/", {**data, "case": case.pk, "past_due_confirmed": True},
+                          content_type="application/json")  # fmt: skip
+    assert created.status_code == 201 and created.json()["is_overdue"] is True
+    assert Task.objects.count() == 2
+
+
+def test_a_viewer_cannot_record_an_overdue_task_either(cast):
+    with pytest.raises(PermissionDenied):
+        services.task_create(user=fresh(cast["vera"]), title="x", due_date=partnership_today() - DAY,
+                             assigned_team=cast["asb"], past_due_confirmed=True)  # fmt: skip

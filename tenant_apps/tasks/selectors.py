@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
@@ -42,27 +42,35 @@ def _for_display(tasks: QuerySet, user) -> QuerySet[Task]:
     )
 
 
+def _overdue_first(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Overdue (active, due before today) first, then by due date: in the default list of open
+    tasks that is simply soonest due first (the most late at the top, then due today); in a list
+    of every status it keeps a late open task above old done ones, which also have past dates."""
+    late = Case(When(Q(due_date__lt=partnership_today(), status__in=Task.ACTIVE), then=Value(0)), default=Value(1))
+    return tasks.order_by(late, "due_date", "pk")
+
+
 def tasks_visible_to(user) -> QuerySet[Task]:
     """Every task the user may see (creator, assignee, or member of the assigned team)."""
     return Task.objects.filter(_visible_q(user))
 
 
 def my_tasks(user, *, status: str = "active") -> QuerySet[Task]:
-    """Tasks assigned to the user in person, soonest due first."""
-    return _for_display(Task.objects.filter(assigned_user_id=user.pk), user).filter(status__in=STATUS_FILTERS[status])
+    """Tasks assigned to the user in person, overdue first, then soonest due."""
+    tasks = Task.objects.filter(assigned_user_id=user.pk, status__in=STATUS_FILTERS[status])
+    return _overdue_first(_for_display(tasks, user))
 
 
 def my_teams_tasks(user, *, status: str = "active") -> QuerySet[Task]:
-    """Tasks assigned to any of the user's teams, soonest due first."""
-    team_ids = user_scope(user).team_ids
-    return _for_display(Task.objects.filter(assigned_team_id__in=team_ids), user).filter(
-        status__in=STATUS_FILTERS[status]
-    )
+    """Tasks assigned to any of the user's teams, overdue first, then soonest due."""
+    tasks = Task.objects.filter(assigned_team_id__in=user_scope(user).team_ids, status__in=STATUS_FILTERS[status])
+    return _overdue_first(_for_display(tasks, user))
 
 
 def tasks_set_by(user, *, status: str = "active") -> QuerySet[Task]:
-    """Tasks the user created, soonest due first."""
-    return _for_display(Task.objects.filter(created_by_id=user.pk), user).filter(status__in=STATUS_FILTERS[status])
+    """Tasks the user created, overdue first, then soonest due."""
+    tasks = Task.objects.filter(created_by_id=user.pk, status__in=STATUS_FILTERS[status])
+    return _overdue_first(_for_display(tasks, user))
 
 
 def overdue(tasks: QuerySet[Task]) -> QuerySet[Task]:

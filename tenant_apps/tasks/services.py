@@ -25,7 +25,7 @@ from concord.errors import ChangedSinceOpened
 from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.outbox.services import mail_send_later
-from tenant_apps.tasks.models import Task, TaskReply
+from tenant_apps.tasks.models import Task, TaskReply, partnership_today
 from tenant_apps.tasks.selectors import tasks_visible_to
 from tenants.hosts import absolute_url
 
@@ -69,21 +69,40 @@ def task_viewed(*, user, request=None, task: Task, what: str = "") -> None:
                  summary=what)  # fmt: skip
 
 
+PAST_DUE_LIMIT = dt.timedelta(days=366)  # further back is a mistyped year, not a late task
+PAST_DUE_DATE = "past_due_date"  # the code of the refusal that asks to confirm a past due date
+
+
+def _due_date_errors(due_date: dt.date | None, *, past_confirmed: bool) -> list[ValidationError]:
+    """Today or later; or in the past (a task agreed earlier and already late, recorded now) if
+    the creator confirms it, and no more than a year back."""
+    today = partnership_today()
+    if due_date is None:
+        return [ValidationError("Enter the date the task is due.", code="required")]
+    if due_date < today - PAST_DUE_LIMIT:
+        return [ValidationError("The due date is more than a year ago. Check the year.", code="too_old")]
+    if due_date < today and not past_confirmed:
+        message = ("The due date is in the past, so the task will be overdue as soon as it is created. "
+                   "Check the date, or confirm that the task is already overdue.")  # fmt: skip
+        return [ValidationError(message, code=PAST_DUE_DATE)]
+    return []
+
+
 def task_create(*, user, request=None, title: str, details: str = "", due_date: dt.date | None,
-                case=None, profile=None, assigned_user=None, assigned_team=None) -> Task:  # fmt: skip
+                case=None, profile=None, assigned_user=None, assigned_team=None,
+                past_due_confirmed: bool = False) -> Task:  # fmt: skip
     """Create a task and e-mail a notice to the assignee (or each active member of the team).
 
     The creator must be able to see the case and the profile it comes from; the
-    assigned user must be active; the due date must be today or later.
+    assigned user must be active; the due date must be today or later, or, with
+    ``past_due_confirmed``, up to a year in the past (a task already overdue).
     """
     _writer(user)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list] = {}
     if not (title or "").strip():
         errors["title"] = ["Enter a title for the task."]
-    if due_date is None:
-        errors["due_date"] = ["Enter the date the task is due."]
-    elif due_date < timezone.localdate():
-        errors["due_date"] = ["The due date must be today or in the future."]
+    if due_errors := _due_date_errors(due_date, past_confirmed=past_due_confirmed):
+        errors["due_date"] = due_errors
     if assigned_user is None and assigned_team is None:
         errors["assigned_user"] = ["Choose a person or a team to do the task."]
     elif assigned_user is not None and assigned_team is not None:
@@ -103,18 +122,19 @@ def task_create(*, user, request=None, title: str, details: str = "", due_date: 
     task.full_clean(exclude=["case", "profile", "assigned_user", "assigned_team", "created_by"])
     task.save()
     whom = "your team" if assigned_team is not None else "you"
+    late = " (already overdue)" if task.is_overdue else ""
     _notify(
         _assignees(task),
         subject="A task has been assigned to " + whom,
         body=(
-            f"{user.get_full_name()} has assigned a task to {whom} in Concord, due {task.due_date:%-d %B %Y}.\n\n"
+            f"{user.get_full_name()} has assigned a task to {whom} in Concord, due {task.due_date:%-d %B %Y}{late}.\n\n"
             f"Sign in to read it: {_link(task)}\n"
         ),
         skip=user,
     )
     assignee = f"team {task.assigned_team_id}" if task.assigned_team_id else f"user {task.assigned_user_id}"
     audit_record(action="task.created", request=request, actor=user, object_type="task", object_id=task.pk,
-                 summary=f"task {task.pk} created, assigned to {assignee}")  # fmt: skip
+                 summary=f"task {task.pk} created, assigned to {assignee}{late}")  # fmt: skip
     return task
 
 
