@@ -80,3 +80,21 @@ class ReplyForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].error_messages["required"] = "Enter your reply."
+
+
+class DigestForm(forms.Form):
+    """The user's own daily digest: on or off."""
+
+    wants_digest = forms.TypedChoiceField(
+        label="Do you want a daily e-mail of your tasks overdue or due today?",
+        choices=[("yes", "Yes, e-mail me on days when I have tasks overdue or due today"),
+                 ("no", "No, do not e-mail me about them")],
+        coerce=lambda value: value == "yes", widget=forms.RadioSelect,
+        help_text="It lists your tasks and your team's by due date, with a link to each: never their titles, "
+        "details, people or cases.",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["wants_digest"].error_messages["required"] = "Choose yes or no."
+        self.fields["wants_digest"].error_messages["invalid_choice"] = "Choose yes or no."

@@ -119,3 +119,21 @@ class TaskReply(models.Model):
 
     def __str__(self) -> str:
         return f"reply {self.pk} on task {self.task_id}"
+
+
+class DigestPreference(models.Model):
+    """A user's daily digest e-mail of their tasks overdue and due today.
+
+    No row means the user gets the digest (it is on unless they turn it off). ``last_sent_on``
+    is the partnership date of the last digest queued for them: ``services.task_digest_send``
+    claims the day with a conditional update of this row, so a re-run the same day, or two
+    workers at once, send nothing twice.
+    """
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    wants_digest = models.BooleanField(default=True)
+    last_sent_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"digest preference of user {self.user_id}"

@@ -15,8 +15,8 @@ from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySe
 from django.http import Http404
 
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
-from tenant_apps.directory.models import Team
-from tenant_apps.tasks.models import Task, TaskReply, partnership_today
+from tenant_apps.directory.models import Team, TeamMembership
+from tenant_apps.tasks.models import DigestPreference, Task, TaskReply, partnership_today
 
 STATUS_FILTERS = {
     "active": Task.ACTIVE,
@@ -109,6 +109,35 @@ def task_counts(user) -> TaskCounts:
         )
     )
     return TaskCounts(**counts)
+
+
+# --- The daily digest ---------------------------------------------------------------------------
+
+
+def digest_wanted(user) -> bool:
+    """Whether the user wants the daily digest e-mail (yes unless they turned it off)."""
+    return not DigestPreference.objects.filter(user_id=user.pk, wants_digest=False).exists()
+
+
+def digest_tasks(user, *, today) -> list[Task]:
+    """The user's active tasks due on or before ``today``, in person or for one of their teams,
+    most late first: what their digest lists (through ``tasks_visible_to``)."""
+    scope = user_scope(user)
+    mine_or_team = Q(assigned_user_id=scope.user_id) | Q(assigned_team_id__in=scope.team_ids)
+    tasks = tasks_visible_to(user).filter(mine_or_team, status__in=Task.ACTIVE, due_date__lte=today)
+    return list(tasks.order_by("due_date", "pk"))
+
+
+def digest_recipients(*, today) -> QuerySet:
+    """Who gets a digest on ``today``: active users who may change tasks (viewers only read them),
+    have not turned the digest off, and have an active task due by then, in person or for one of
+    their teams. Whether today's has already gone is ``services.task_digest_send``'s to decide."""
+    due = Task.objects.filter(status__in=Task.ACTIVE, due_date__lte=today)
+    in_teams = TeamMembership.objects.filter(team_id__in=due.values("assigned_team_id")).values("user_id")
+    theirs = Q(pk__in=due.values("assigned_user_id")) | Q(pk__in=in_teams)
+    opted_out = DigestPreference.objects.filter(wants_digest=False).values("user_id")
+    people = get_user_model().objects.filter(theirs, is_active=True).exclude(pk__in=opted_out)
+    return people.exclude(role=get_user_model().Role.VIEWER).order_by("pk")
 
 
 def access_task(*, user, task_id) -> Task:
