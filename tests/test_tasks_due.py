@@ -220,3 +220,34 @@ def test_a_viewer_cannot_record_an_overdue_task_either(cast):
     with pytest.raises(PermissionDenied):
         services.task_create(user=fresh(cast["vera"]), title="x", due_date=partnership_today() - DAY,
                              assigned_team=cast["asb"], past_due_confirmed=True)  # fmt: skip
+
+
+# --- The demo's tasks ---------------------------------------------------------------------------------
+
+
+def test_the_demo_seeds_tasks_overdue_and_due_today_set_before_they_fell_due(cast):
+    from tenant_apps.tasks import demo
+    from tenants.demo import Demo
+
+    for _ in range(8):
+        make_case(cast)  # Bob's (the council's) cases
+    OutboundEmail.objects.all().delete()
+    demo.seed(Demo(slug="suffolk", name="Suffolk", council="bob@suffolk.test", police="dan@suffolk.test"))
+    demo.seed(Demo(slug="suffolk", name="Suffolk", council="bob@suffolk.test", police="dan@suffolk.test"))  # once
+    today = partnership_today()
+    tasks = list(Task.objects.order_by("pk"))
+    assert len(tasks) == 8 and {t.created_by_id for t in tasks} == {cast["bob"].pk}
+    late = [t for t in tasks if t.is_overdue]
+    assert len(late) == 3 and sum(t.is_due_today for t in tasks) == 2
+    assert any(t.status == "in_progress" for t in late)
+    for t in tasks:
+        assert timezone.localtime(t.created_at).date() < today  # set on an earlier day
+    for t in late:
+        assert timezone.localtime(t.created_at).date() < t.due_date < today
+    # For the police in person and for their team; the in-person ones are Dan's.
+    assert {t.assigned_user_id for t in tasks if t.assigned_user_id} == {cast["dan"].pk}
+    assert {t.assigned_team_id for t in tasks if t.assigned_team_id} == {cast["snt"].pk}
+    counts = selectors.task_counts(fresh(cast["dan"]))
+    assert counts.mine_overdue == 2 and counts.mine_due_today == 1
+    assert counts.team_overdue == 1 and counts.team_due_today == 1
+    assert OutboundEmail.objects.filter(to=["dan@suffolk.test"]).exists()  # the notices, as for real tasks

@@ -9,7 +9,8 @@ Public API (keyword-only):
 - ``urls``: the task pages, mounted at ``tasks/`` by ``concord.urls_partnership``.
 - ``api.urls``: the tasks API, mounted at ``api/v1/tasks/``.
 - ``services.task_create(user=, request=None, title=, details="", due_date=, case=None, profile=None,
-  assigned_user=None, assigned_team=None, past_due_confirmed=False)``: a task, its notices and its audit event (the demo seed's too).
+  assigned_user=None, assigned_team=None, past_due_confirmed=False)``: a task, its notices and its
+  audit event (the demo seed's too).
 - ``selectors.task_counts(user) -> selectors.TaskCounts``: the user's active tasks due today and
   overdue, in person (``mine_due_today``, ``mine_overdue``) and for their teams (``team_due_today``,
   ``team_overdue``); one query.
