@@ -1,4 +1,5 @@
-"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status change.
+"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status and due
+date changes, the user's daily digest e-mail on or off.
 
 Each view parses a form, calls one selector or service, and redirects after a
 successful POST (with a success banner) or re-renders the form with its errors
@@ -17,7 +18,7 @@ from concord.paging import requested_page
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
-from tenant_apps.tasks.forms import ReplyForm, StatusForm, TaskFilterForm, TaskForm
+from tenant_apps.tasks.forms import DigestForm, DueDateForm, ReplyForm, StatusForm, TaskFilterForm, TaskForm
 
 TASKS_PER_PAGE = 50
 FORBIDDEN_PAGE = "tasks/403.html"  # viewers (read-only role) get it before a write page reads anything
@@ -110,6 +111,25 @@ def task_status(request, task_id: int):
 
 
 @writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def task_due_date(request, task_id: int):
+    task = selectors.access_task(user=request.user, task_id=task_id)
+    form = DueDateForm(posted(request), initial={"due_date": task.due_date, "version": task.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_set_due_date(user=request.user, request=request, task=task, **form.cleaned_data)
+        except services.ChangedSinceOpened:
+            form.add_error(None, services.ChangedSinceOpened.message)
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The task's due date has been saved.")
+            return redirect("tasks:detail", task_id=task.pk)
+    services.task_viewed(user=request.user, request=request, task=task, what="due date form")
+    return render(request, "tasks/task_due_date.html", {"form": form, "task": task})
+
+
+@writers_only(FORBIDDEN_PAGE)
 @require_POST
 def task_reply(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
@@ -125,3 +145,20 @@ def task_reply(request, task_id: int):
     status_form = StatusForm(initial={"status": task.status, "version": task.version})
     context = {"task": task, "reply_form": form, "status_form": status_form}
     return render(request, "tasks/task_detail.html", context, status=400)
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def digest_settings(request):
+    """The user's own daily digest e-mail, on or off (the digest's "to stop it" link comes here)."""
+    wanted = selectors.digest_wanted(request.user)
+    form = DigestForm(posted(request), initial={"wants_digest": "yes" if wanted else "no"})
+    if request.method == "POST" and form.is_valid():
+        wants = form.cleaned_data["wants_digest"]
+        services.digest_preference_set(user=request.user, request=request, wants_digest=wants)
+        if wants:
+            messages.success(request, "You will get a daily e-mail on days when you have tasks overdue or due today.")
+        else:
+            messages.success(request, "You will not get the daily e-mail of your tasks.")
+        return redirect("tasks:digest")
+    return render(request, "tasks/digest_settings.html", {"form": form, "wanted": wanted})

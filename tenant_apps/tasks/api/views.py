@@ -13,7 +13,7 @@ from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
 
-__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetStatusApi"]
+__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetDueDateApi", "TaskSetStatusApi"]
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
@@ -51,7 +51,12 @@ class TaskOutputSerializer(serializers.Serializer):
     details = serializers.CharField()
     status = serializers.CharField()
     due_date = serializers.DateField()
-    is_overdue = serializers.BooleanField()
+    is_overdue = serializers.BooleanField(
+        help_text="Open or in progress, and due before today (the partnership's date, Europe/London)."
+    )
+    is_due_today = serializers.BooleanField(
+        help_text="Open or in progress, and due today (the partnership's date, Europe/London)."
+    )
     version = serializers.IntegerField()
     case = TaskCaseSerializer(allow_null=True)
     case_id = serializers.SerializerMethodField()
@@ -82,7 +87,8 @@ class TaskDetailOutputSerializer(TaskOutputSerializer):
 
 class TaskListCreateApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
-    (``created``); ``status``: active (open or in progress, the default), a status, or all."""
+    (``created``); ``status``: active (open or in progress, the default), a status, or all.
+    Overdue tasks first (``is_overdue``), then by due date, soonest first."""
 
     class TaskFilterSerializer(serializers.Serializer):
         scope = ChoiceField(choices=list(SCOPES), default="mine")
@@ -92,6 +98,11 @@ class TaskListCreateApi(BaseApi):
         title = serializers.CharField(max_length=200, allow_blank=True)
         details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
         due_date = DateField(allow_null=True, required=False, default=None)
+        past_due_confirmed = serializers.BooleanField(
+            required=False, default=False,
+            help_text="Record a task that is already overdue: due_date may then be before today (up to a year "
+            "back). Without it a past due_date answers 400 on due_date.",
+        )  # fmt: skip
         case = VisibleIdField(cases_visible_to)
         profile = VisibleIdField(profiles_visible_to)
         assigned_user = VisibleIdField(selectors.assignable_people_visible_to)
@@ -146,6 +157,27 @@ class TaskSetStatusApi(BaseApi):
         task = selectors.access_task(user=request.user, task_id=task_id)
         data = valid(self.TaskStatusInputSerializer, request.data)
         services.task_set_status(user=request.user, request=request, task=task, **data)  # stale: 409
+        task = selectors.access_task(user=request.user, task_id=task.pk)
+        return Response(TaskDetailOutputSerializer(task).data)
+
+
+class TaskSetDueDateApi(BaseApi):
+    """Move an open or in-progress task's due date; send the ``version`` you read. 409 if the
+    task changed since; 400 on ``due_date`` for a past date without ``past_due_confirmed``."""
+
+    class TaskDueDateInputSerializer(serializers.Serializer):
+        due_date = DateField(allow_null=True)
+        version = serializers.IntegerField(min_value=1)
+        past_due_confirmed = serializers.BooleanField(
+            required=False, default=False,
+            help_text="A due date before today is accepted (up to a year back): the task is then overdue.",
+        )  # fmt: skip
+
+    @extend_schema(request=TaskDueDateInputSerializer, responses={200: TaskDetailOutputSerializer})
+    def post(self, request, task_id: int):
+        task = selectors.access_task(user=request.user, task_id=task_id)
+        data = valid(self.TaskDueDateInputSerializer, request.data)
+        services.task_set_due_date(user=request.user, request=request, task=task, **data)  # stale: 409
         task = selectors.access_task(user=request.user, task_id=task.pk)
         return Response(TaskDetailOutputSerializer(task).data)
 
