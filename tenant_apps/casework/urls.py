@@ -29,6 +29,7 @@ urlpatterns = [
     path("cases/<int:case_id>/timeline/new/", views.entry_create, name="entry-create"),
     path("timeline/<int:entry_id>/edit/", views.entry_edit, name="entry-edit"),
     path("timeline/<int:entry_id>/delete/", views.entry_delete, name="entry-delete"),
+    path("timeline/<int:entry_id>/history/", views.entry_history, name="entry-history"),
     path("gallery/", views.gallery, name="gallery"),
     path("families/", views.family_list, name="family-list"),
     path("families/new/", views.family_create, name="family-create"),

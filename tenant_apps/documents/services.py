@@ -23,6 +23,7 @@ from typing import Any
 import boto3.exceptions
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.db import transaction
@@ -204,6 +205,43 @@ def document_read(*, user, document: Document, request: HttpRequest | None = Non
             raise DocumentMissing() from exc
         logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
         raise DocumentUnreadable() from exc
+
+
+THUMBNAIL_CACHE = "thumbnails"
+
+
+def document_thumbnail(*, user, document: Document, request: HttpRequest | None = None) -> bytes:
+    """A small JPEG of the image ``document`` (``content.image_thumbnail``), made on its first read
+    and kept in the process (the ``thumbnails`` cache, keyed by the schema, the document and its
+    ``sha256``): later reads cost no storage call.
+
+    Access is checked on every call, before the cache is consulted (``PermissionDenied`` as
+    ``document_read``); then as ``document_read`` (``DocumentMissing``, audited;
+    ``DocumentUnreadable`` when storage cannot be reached, nothing kept). Not audited when read:
+    the page that shows it is (see ``views.thumbnail``). An image Pillow cannot decode (it was
+    decoded when stored, so only a damaged object) is ``DocumentMissing``.
+    """
+    name = _checked_name(user=user, document=document)
+    cache = caches[THUMBNAIL_CACHE]
+    key = f"thumbnail:{document.pk}:{document.sha256}:{content.THUMBNAIL_LONG_SIDE}"
+    thumbnail = cache.get(key)
+    if thumbnail is not None:
+        return thumbnail
+    try:
+        data = documents_storage().read_bytes(name)
+    except STORAGE_ERRORS as exc:
+        if is_missing(exc):
+            _record_missing(request=request, user=user, document=document, when="thumbnail")
+            raise DocumentMissing() from exc
+        logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
+        raise DocumentUnreadable() from exc
+    try:
+        thumbnail = content.image_thumbnail(data)
+    except ValueError as exc:
+        _record_missing(request=request, user=user, document=document, when="thumbnail: not readable as an image")
+        raise DocumentMissing() from exc
+    cache.set(key, thumbnail)
+    return thumbnail
 
 
 def document_download_url(*, user, document: Document, request: HttpRequest | None = None) -> str:
