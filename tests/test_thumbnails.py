@@ -201,3 +201,29 @@ def test_the_case_page_runs_as_many_queries_with_thirty_photos_as_with_three(cas
     assert len(THUMBNAIL.findall(page)) == 24  # a page of 25 of the 31: the newest entry (no photo), 24 photos
     assert len(thirty) == len(three)
     assert in_suffolk(TimelineEntry.objects.filter(case=case).count) == 31
+
+
+def test_a_thumbnail_waits_briefly_for_a_storage_call_when_a_page_asks_for_many_at_once(cast, records, s3,
+                                                                                        monkeypatch):  # fmt: skip
+    from tenants.storage import PartnershipS3Storage, StorageBusy
+
+    bob = client_as(cast, "bob")
+    assert add_entry(bob, records["case"], upload("busy.jpg", jpeg()), summary="Visit").status_code == 302
+    photo = _by_name()["busy.jpg"]
+    read, refusals = PartnershipS3Storage.read_bytes, []
+
+    def busy_twice(storage, name):
+        if len(refusals) < 2:  # every call in flight, twice: then one comes free
+            refusals.append(name)
+            raise StorageBusy("too many storage calls in flight")
+        return read(storage, name)
+
+    monkeypatch.setattr(PartnershipS3Storage, "read_bytes", busy_twice)
+    assert bob.get(f"/documents/{photo.pk}/thumbnail/").status_code == 200 and len(refusals) == 2
+    caches["thumbnails"].clear()
+
+    def always_busy(storage, name):
+        raise StorageBusy("too many storage calls in flight")
+
+    monkeypatch.setattr(PartnershipS3Storage, "read_bytes", always_busy)
+    assert bob.get(f"/documents/{photo.pk}/thumbnail/").status_code == 503

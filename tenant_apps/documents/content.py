@@ -202,7 +202,7 @@ def image_thumbnail(data: bytes, *, long_side: int = THUMBNAIL_LONG_SIDE) -> byt
         with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"]) as opened:
             opened.draft("RGB", (long_side * 2, long_side * 2))  # JPEG: decode at a fraction of its size
             image = opened.convert("RGBA") if opened.mode in ("RGBA", "LA", "P", "PA") else opened.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError("not a readable image") from exc
     size = thumbnail_size(image.width, image.height, long_side=long_side)
     image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.selectors import document_get_for_user
-from tenants.storage import StorageTimeout, is_missing, storage_saturated
+from tenants.storage import StorageBusy, StorageTimeout, is_missing, storage_saturated
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +209,23 @@ def document_read(*, user, document: Document, request: HttpRequest | None = Non
 
 
 THUMBNAIL_CACHE = "thumbnails"
+# A page asks for its thumbnails all at once (a browser sends about six requests in parallel), more
+# than the STORAGE_MAX_CALLS a process lets in flight: a thumbnail being made waits this long, in
+# short steps, for a call to come free, rather than answering 503 at once. A frozen store fills
+# every call, so then each waits this long and answers 503.
+THUMBNAIL_BUSY_WAIT_SECONDS = 1.0
+_BUSY_STEP_SECONDS = 0.05
+
+
+def _read_for_thumbnail(name: str) -> bytes:
+    deadline = time.monotonic() + THUMBNAIL_BUSY_WAIT_SECONDS
+    while True:
+        try:
+            return documents_storage().read_bytes(name)
+        except StorageBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_BUSY_STEP_SECONDS)
 
 
 def document_thumbnail(*, user, document: Document, request: HttpRequest | None = None) -> bytes:
@@ -228,7 +246,7 @@ def document_thumbnail(*, user, document: Document, request: HttpRequest | None 
     if thumbnail is not None:
         return thumbnail
     try:
-        data = documents_storage().read_bytes(name)
+        data = _read_for_thumbnail(name)
     except STORAGE_ERRORS as exc:
         if is_missing(exc):
             _record_missing(request=request, user=user, document=document, when="thumbnail")

@@ -301,12 +301,14 @@ def test_axe_core_is_a_locked_front_end_dependency(db):
 PHONE = (360, 740)
 
 
-def test_on_a_phone_the_case_pages_actions_come_first(walkthrough, server, browser):
+def test_on_a_phone_the_case_pages_actions_come_first(walkthrough, server, browser, tmp_path):
     """At 360x740: "Add to the timeline" is within the first screen of the case page, the entry
     form asks for the kind, when and a summary first (the rest in a "More details" group), and
-    the case page, the profile page and the entry form are axe-clean."""
+    the case page, the profile page and the entry form are axe-clean; a visit added there shows its
+    photo's thumbnail."""
     import pyotp
 
+    photo = photo_file(tmp_path)
     r = Round(browser, server, *PHONE)
     page = r.page
     try:
@@ -355,6 +357,18 @@ def test_on_a_phone_the_case_pages_actions_come_first(walkthrough, server, brows
         assert page.locator("textarea[name=body]").is_visible()
         assert page.get_by_label("This entry is sensitive: only named teams may read it").is_visible()
         r.check()
+        # A visit with a photo, from the phone: its thumbnail is on the timeline and opens the original.
+        page.get_by_label("Visit", exact=True).check()
+        page.get_by_label("Summary", exact=True).fill("Doorstep visit (phone)")
+        page.locator("input[type=file][name=attachments]").set_input_files(str(photo))
+        r.submit("Add entry")
+        first = page.locator("ol.concord-timeline > li").first
+        assert "Doorstep visit (phone)" in first.inner_text() and "Visit" in first.inner_text()
+        thumbnail = first.locator("img.concord-thumbnail")
+        thumbnail.scroll_into_view_if_needed()
+        r.settle()
+        assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 64  # not enlarged
+        assert "/documents/" in first.get_by_role("link", name="doorstep.jpg").get_attribute("href")
     finally:
         problems = r.problems
         r.close()
