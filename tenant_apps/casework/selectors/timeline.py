@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case as Choose
+from django.db.models import Case as Choose  # "Case" is casework's model here
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Concat
 from django.http import Http404
