@@ -43,6 +43,9 @@ NOT_AUDITED = {
     # An <img> of a page: the page showing it is audited (profile page, gallery); saving the
     # file goes through the download, which is (documents.views.image).
     "documents/<uuid:document_id>/image/",
+    # A photo's thumbnail on the timeline: the case or profile page showing it is audited, and the
+    # original (the evidence) is opened through the download, which is (documents.views.thumbnail).
+    "documents/<uuid:document_id>/thumbnail/",
 }
 KIND = "addresses"  # the one <str:kind> the walk uses for a profile's details
 

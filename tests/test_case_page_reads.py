@@ -175,7 +175,7 @@ def test_edits_renames_attachments_and_rights_show_at_once(cast, sensitive_case)
 
     services.entry_update(user=cast["bob"], entry=entry, version=entry.version, body="Now it reads NEW-WORDS.")
     edited = bob.get(url).content.decode()
-    assert "NEW-WORDS" in edited and "SECRET-DETAIL" not in edited and "(edited)" in edited
+    assert "NEW-WORDS" in edited and "SECRET-DETAIL" not in edited and "(edited: " in edited
 
     User.objects.filter(pk=cast["bob"].pk).update(full_name="Robert Practitioner")
     assert "recorded by Robert Practitioner" in bob.get(url).content.decode()

@@ -415,7 +415,11 @@ def test_a_sensitive_entry_shows_to_carl_that_it_exists_but_not_its_content(cast
     for url in (f"/cases/{case.pk}/", f"/profiles/{records['profile'].pk}/"):
         page = carl.get(url).content.decode()
         assert "Disclosure of abuse" not in page and "threats" not in page, url
-        assert "Restricted entry: visit," in page and "visible to named teams" in page, url
+        assert "Restricted entry: visit," in page, url
+        # The team that holds it, and whom to ask: team names are the partnership's directory.
+        assert (
+            "Restricted to ASB Team (District Council). Ask a member of that team, or your partnership admin." in page
+        ), url
         assert "Spoke to Kyle at the door" in page, url  # the ordinary entry is readable
     sensitive = in_suffolk(TimelineEntry.objects.get, summary="Disclosure of abuse")
     assert carl.get(f"/timeline/{sensitive.pk}/edit/").status_code == 404
@@ -430,7 +434,8 @@ def test_editing_keeps_previous_versions_and_refuses_a_concurrent_edit(cast, rec
                       occurred_time=when.strftime("%H:%M"))  # fmt: skip
     assert bob.post(f"/timeline/{entry.pk}/edit/", data).status_code == 302
     page = bob.get(f"/timeline/{entry.pk}/edit/").content.decode()
-    assert "Previous versions" in page and "Spoke to Kyle at the door" in page
+    assert f'href="/timeline/{entry.pk}/history/"' in page  # its earlier versions, in words
+    assert "Spoke to Kyle at the door" in bob.get(f"/timeline/{entry.pk}/history/").content.decode()
     assert 'name="version" value="2"' in page
     response = bob.post(f"/timeline/{entry.pk}/edit/", {**data, "summary": "Stale", "version": "1"})
     assert "changed since you opened it" in response.content.decode()
@@ -484,7 +489,8 @@ def test_the_case_page_runs_as_many_queries_for_sixty_entries_as_for_three(cast,
         page = bob.get(url)
     assert page.content.decode().count('id="entry-') == 3
     # routing 3 (no host cache in tests), session, user with teams and agency, device, the case with its
-    # type, team and lead, audit, count, page, its documents, subjects
+    # type, team and lead, audit, count, page (with the teams that hold the entries Bob may not read),
+    # its documents, subjects
     assert len(three) <= 12
     for number in range(57):
         make_entry(cast, case, summary=f"Entry {number}", kind="note")

@@ -125,7 +125,9 @@ class SecurityHeadersMiddleware:
     same-origin referrers, the Cross-Origin-Opener-Policy, HSTS on every HTTPS
     response (when ``SECURE_HSTS_SECONDS`` is set, as in production); and
     ``Cache-Control: no-store`` on everything except static files, so nothing a
-    signed-in user sees is stored on their device. Django's SecurityMiddleware sets
+    signed-in user sees is stored on their device; the one exception is a response
+    a view marks ``private_cache_allowed`` (a photo's thumbnail: ``private,
+    max-age`` for that user's browser only, never a shared cache). Django's SecurityMiddleware sets
     the same COOP and HSTS on what passes through it; this covers the responses that
     answer before it (``/healthz``, a host outside ``ALLOWED_HOSTS``).
     """
@@ -153,7 +155,9 @@ class SecurityHeadersMiddleware:
             response.setdefault("Cross-Origin-Opener-Policy", self.opener_policy)
         if self.hsts and request.is_secure():
             response.setdefault("Strict-Transport-Security", self.hsts)
-        if not request.path.startswith(self.static_prefix):
+        if getattr(response, "private_cache_allowed", False):
+            patch_cache_control(response, private=True)
+        elif not request.path.startswith(self.static_prefix):
             patch_cache_control(response, no_store=True, private=True)
         return response
 

@@ -34,9 +34,12 @@ LARGEST_KEPT = 8000
 
 def _shown(entry, show_case: bool) -> tuple:
     """Every value ``casework/timeline/_entry.html`` shows for this entry."""
-    if not entry.can_read:  # only that it exists: its kind and day
-        return (entry.pk, False, entry.kind, entry.occurred_at.isoformat())
-    attachments = tuple((a["pk"], a["original_filename"], a["size"]) for a in entry.attachments or ())
+    if not entry.can_read:  # only that it exists: its kind, its day and the teams that hold it
+        return (entry.pk, False, entry.kind, entry.occurred_at.isoformat(), tuple(getattr(entry, "held_by", ())))
+    attachments = tuple(
+        (a["pk"], a["original_filename"], a["size"], a.get("thumbnail_width"), a.get("thumbnail_height"))
+        for a in entry.attachments or ()
+    )
     case = (entry.case_id, entry.case.reference) if show_case and entry.case_id else None
     recorder = entry.recorder_full_name or entry.recorder_email
     return (

@@ -30,6 +30,7 @@ urlpatterns = [
     path("cases/<int:case_id>/timeline/new/", views.entry_create, name="entry-create"),
     path("timeline/<int:entry_id>/edit/", views.entry_edit, name="entry-edit"),
     path("timeline/<int:entry_id>/delete/", views.entry_delete, name="entry-delete"),
+    path("timeline/<int:entry_id>/history/", views.entry_history, name="entry-history"),
     path("gallery/", views.gallery, name="gallery"),
     # The admin area's case types: mounted with casework at the root (casework's URLconf is included
     # before directory's ``admin/``), guarded by directory's ``partnership_admin_required``.

@@ -9,6 +9,8 @@ Public API (keyword-only):
   (one ``Http404`` for missing and not-yours), its URL and ``expires_in``: what both download
   endpoints (the page's redirect, the API's ``download-url``) answer.
 - ``services.document_read(user=, document=, request=None)``: an inline image's bytes.
+- ``services.document_thumbnail(user=, document=, request=None)``: a small JPEG of an image, made on
+  its first read and kept in the process (the ``thumbnails`` cache); served at ``documents:thumbnail``.
 - ``services.document_delete(request_or_user=, document=, reason=)``: the row marked deleted, the object
   removed; audited.
 - ``services.StorageUnavailable`` (``concord.errors``; documents' ``services.DocumentUnreadable`` is one):
@@ -22,5 +24,6 @@ Public API (keyword-only):
 - ``access.register(attached_to_type, check)``: who may download what (fail closed); the owning app
   registers in ``AppConfig.ready()``.
 - ``models.Document``: a stored file's metadata, attached to a record by type and id.
+- ``content.thumbnail_size(width, height)``: the size of an image's thumbnail, for its ``<img>``.
 - ``content.sniff(data)``: what a file's first bytes say it is (a ``Kind``; a ``ValidationError`` if refused).
 """

@@ -184,6 +184,37 @@ def image_reencode(data: bytes, kind: Kind, *, max_pixels: int) -> CleanImage:
     return CleanImage(data=out.getvalue(), width=image.width, height=image.height)
 
 
+THUMBNAIL_LONG_SIDE = 160  # pixels: a thumbnail on the timeline
+
+
+def thumbnail_size(width: int | None, height: int | None, *, long_side: int = THUMBNAIL_LONG_SIDE) -> tuple[int, int]:
+    """The size of an image's thumbnail: its long side ``long_side`` (never enlarged), the other in
+    proportion, at least 1. What the ``<img>`` reserves and what ``image_thumbnail`` makes."""
+    width, height = max(int(width or long_side), 1), max(int(height or long_side), 1)
+    scale = min(1.0, long_side / max(width, height))
+    return max(round(width * scale), 1), max(round(height * scale), 1)
+
+
+def image_thumbnail(data: bytes, *, long_side: int = THUMBNAIL_LONG_SIDE) -> bytes:
+    """A JPEG of a stored image (already cleaned by ``image_reencode``: no metadata, turned upright),
+    ``thumbnail_size`` big. Transparency is laid on white. ``ValueError`` if it cannot be decoded."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"]) as opened:
+            opened.draft("RGB", (long_side * 2, long_side * 2))  # JPEG: decode at a fraction of its size
+            image = opened.convert("RGBA") if opened.mode in ("RGBA", "LA", "P", "PA") else opened.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError("not a readable image") from exc
+    size = thumbnail_size(image.width, image.height, long_side=long_side)
+    image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if image.mode == "RGBA":
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image, mask=image.getchannel("A"))
+        image = flat
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=82, optimize=True)
+    return out.getvalue()
+
+
 def filename_sanitise(name: str, *, max_length: int = 200) -> str:
     """A display name from what the uploader sent: no path, no control or odd characters."""
     name = unicodedata.normalize("NFC", str(name or ""))

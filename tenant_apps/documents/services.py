@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import boto3.exceptions
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.db import transaction
@@ -35,7 +37,7 @@ from tenant_apps.audit.services import audit_record
 from tenant_apps.documents import access, content
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.selectors import document_get_for_user
-from tenants.storage import StorageTimeout, is_missing, storage_saturated
+from tenants.storage import StorageBusy, StorageTimeout, is_missing, storage_saturated
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +206,60 @@ def document_read(*, user, document: Document, request: HttpRequest | None = Non
             raise DocumentMissing() from exc
         logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
         raise DocumentUnreadable() from exc
+
+
+THUMBNAIL_CACHE = "thumbnails"
+# A page asks for its thumbnails all at once (a browser sends about six requests in parallel), more
+# than the STORAGE_MAX_CALLS a process lets in flight: a thumbnail being made waits this long, in
+# short steps, for a call to come free, rather than answering 503 at once. A frozen store fills
+# every call, so then each waits this long and answers 503.
+THUMBNAIL_BUSY_WAIT_SECONDS = 1.0
+_BUSY_STEP_SECONDS = 0.05
+
+
+def _read_for_thumbnail(name: str) -> bytes:
+    deadline = time.monotonic() + THUMBNAIL_BUSY_WAIT_SECONDS
+    while True:
+        try:
+            return documents_storage().read_bytes(name)
+        except StorageBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_BUSY_STEP_SECONDS)
+
+
+def document_thumbnail(*, user, document: Document, request: HttpRequest | None = None) -> bytes:
+    """A small JPEG of the image ``document`` (``content.image_thumbnail``), made on its first read
+    and kept in the process (the ``thumbnails`` cache, keyed by the schema, the document and its
+    ``sha256``): later reads cost no storage call.
+
+    Access is checked on every call, before the cache is consulted (``PermissionDenied`` as
+    ``document_read``); then as ``document_read`` (``DocumentMissing``, audited;
+    ``DocumentUnreadable`` when storage cannot be reached, nothing kept). Not audited when read:
+    the page that shows it is (see ``views.thumbnail``). An image Pillow cannot decode (it was
+    decoded when stored, so only a damaged object) is ``DocumentMissing``.
+    """
+    name = _checked_name(user=user, document=document)
+    cache = caches[THUMBNAIL_CACHE]
+    key = f"thumbnail:{document.pk}:{document.sha256}:{content.THUMBNAIL_LONG_SIDE}"
+    thumbnail = cache.get(key)
+    if thumbnail is not None:
+        return thumbnail
+    try:
+        data = _read_for_thumbnail(name)
+    except STORAGE_ERRORS as exc:
+        if is_missing(exc):
+            _record_missing(request=request, user=user, document=document, when="thumbnail")
+            raise DocumentMissing() from exc
+        logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
+        raise DocumentUnreadable() from exc
+    try:
+        thumbnail = content.image_thumbnail(data)
+    except ValueError as exc:
+        _record_missing(request=request, user=user, document=document, when="thumbnail: not readable as an image")
+        raise DocumentMissing() from exc
+    cache.set(key, thumbnail)
+    return thumbnail
 
 
 def document_download_url(*, user, document: Document, request: HttpRequest | None = None) -> str:

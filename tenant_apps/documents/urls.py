@@ -9,4 +9,5 @@ app_name = "documents"
 urlpatterns = [
     path("<uuid:document_id>/download/", views.download, name="download"),
     path("<uuid:document_id>/image/", views.image, name="image"),
+    path("<uuid:document_id>/thumbnail/", views.thumbnail, name="thumbnail"),
 ]

@@ -2,9 +2,9 @@
 
 A download is a permission check, a probe of storage (a missing file answers 404 and
 is audited, storage down answers 503), an audit event, then a redirect to a short-lived
-presigned URL. An inline image (a profile photo in a page) is served through the
-application: the pages' CSP allows images from 'self' only, and access is checked on
-every request.
+presigned URL. An inline image (a profile photo in a page) and a thumbnail (of a photo on the timeline)
+are served through the application: the pages' CSP allows images from 'self' only, and
+access is checked on every request.
 """
 
 from __future__ import annotations
@@ -20,12 +20,18 @@ from tenant_apps.documents.services import (
     DocumentUnreadable,
     document_download_link,
     document_read,
+    document_thumbnail,
 )
 
 # Documents that may be shown inline, by what they are attached to. Only photos that
 # stand for a record (a profile's photo); evidence attached to the timeline is downloaded,
 # and every download is audited.
 INLINE_TYPES = frozenset({"profile_photo"})
+# Documents whose thumbnail (``content.THUMBNAIL_LONG_SIDE`` px) may be shown in a page: a profile's
+# photo, and a photo attached to a timeline entry (its original is downloaded, audited).
+THUMBNAIL_TYPES = frozenset({"profile_photo", "timeline_entry"})
+# A browser may keep a thumbnail for this long, for that user only ("private": never a shared cache).
+THUMBNAIL_MAX_AGE = 600
 
 
 def _problem_page(request, *, status: int, title: str, message: str) -> HttpResponse:
@@ -86,6 +92,43 @@ def image(request, document_id):
     response = HttpResponse(data, content_type=document.content_type)
     response["Content-Length"] = str(len(data))
     response["Cache-Control"] = "no-store, private"
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def thumbnail(request, document_id):
+    """A small JPEG of an image attached to a timeline entry (or of a profile photo), for the
+    timeline's ``<img>``; the original is opened through ``download`` (audited).
+
+    Access as ``image``: missing, deleted, not-yours (another team's restricted entry, another
+    partnership), not an image and not a kind with thumbnails all answer the same 404. Made on
+    its first read and kept in the process (``services.document_thumbnail``).
+
+    Not audited per request, as ``image``: the page that shows it is audited (a case or profile
+    page records its ``*.viewed`` event with every read), so a timeline of 25 photos adds one
+    event, not 26, and the original, which is the evidence, is only saved through ``download``,
+    audited each time. ``Cache-Control: private, max-age=600``: the user's own browser may keep it
+    for ten minutes, no shared cache may. 404 with a text when the object is gone; 503 when
+    storage cannot be reached (the page still renders; the ``<img>`` shows its alt text);
+    neither is cached.
+    """
+    document = document_get_for_user(user=request.user, document_id=document_id)
+    if document is None or not document.is_image or document.attached_to_type not in THUMBNAIL_TYPES:
+        raise Http404("No such image")
+    try:
+        data = document_thumbnail(user=request.user, document=document, request=request)
+    except PermissionDenied:
+        raise Http404("No such image") from None
+    except DocumentMissing as error:
+        return _problem_text(status=404, message=str(error))
+    except DocumentUnreadable:
+        return _problem_text(status=503, message="The image cannot be shown at the moment.")
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Content-Length"] = str(len(data))
+    response["Cache-Control"] = f"private, max-age={THUMBNAIL_MAX_AGE}"
+    response.private_cache_allowed = True  # concord.middleware leaves out its no-store for this one
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     return response

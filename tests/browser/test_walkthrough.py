@@ -296,3 +296,80 @@ def test_axe_core_is_a_locked_front_end_dependency(db):
     lock = json.loads((REPO / "infra" / "frontend" / "package-lock.json").read_text())
     assert "axe-core" in package["dependencies"]
     assert "node_modules/axe-core" in lock["packages"]
+
+
+PHONE = (360, 740)
+
+
+def test_on_a_phone_the_case_pages_actions_come_first(walkthrough, server, browser, tmp_path):
+    """At 360x740: "Add to the timeline" is within the first screen of the case page, the entry
+    form asks for the kind, when and a summary first (the rest in a "More details" group), and
+    the case page, the profile page and the entry form are axe-clean; a visit added there shows its
+    photo's thumbnail."""
+    import pyotp
+
+    photo = photo_file(tmp_path)
+    r = Round(browser, server, *PHONE)
+    page = r.page
+    try:
+        r.goto("/account/sign-in/")
+        page.locator("input[name=email]").fill(PRACTITIONER)
+        page.locator("input[name=password]").fill(PASSWORD)
+        r.submit("Continue")
+        page.locator("input[name=code]").fill(pyotp.TOTP(walkthrough["secret"]).now())
+        r.submit("Sign in")
+        r.goto(f"/profiles/{walkthrough['profile_id']}/")
+        profile_bottoms = {
+            "create a task": page.locator("main a", has_text="Create a task").first.bounding_box(),
+            "add a photo": page.locator("main a", has_text="Add a photo").bounding_box(),
+        }
+        # "Add a photo" takes the reader to the photo's file input (further down on a phone), on screen.
+        page.locator("main a", has_text="Add a photo").click()
+        page.wait_for_function("location.hash !== ''")
+        photo_input = page.locator("input[type=file][name=photo]")
+        photo_on_screen = photo_input.evaluate(
+            "input => { const box = input.getBoundingClientRect(); return box.top >= 0 && box.bottom <= innerHeight; }"
+        )
+        r.goto(f"/cases/{walkthrough['case_id']}/")
+        add = page.get_by_role("button", name="Add to the timeline")
+        case_task = page.get_by_role("link", name="Create a task").first
+        add_box, task_box = add.bounding_box(), case_task.bounding_box()
+        r.follow(add)
+        form_height = page.locator("main form").first.bounding_box()["height"]
+        page_height = page.evaluate("document.documentElement.scrollHeight")
+        print(f"360x740: 'Add to the timeline' at y={add_box['y']:.0f} (bottom {add_box['y'] + add_box['height']:.0f}),"
+              f" 'Create a task' at y={task_box['y']:.0f}; profile: " + ", ".join(
+                  f"{name} at y={box['y']:.0f}" for name, box in profile_bottoms.items())
+              + f"; entry form {form_height:.0f} px high, its page {page_height} px")  # fmt: skip
+        assert add_box["y"] + add_box["height"] <= PHONE[1]
+        assert task_box["y"] + task_box["height"] <= PHONE[1]
+        for name, box in profile_bottoms.items():
+            assert box["y"] + box["height"] <= PHONE[1], name
+        assert photo_on_screen
+        # The first step: the kind, when, a summary and the button; nothing else is shown until asked.
+        more = page.locator("main form details")
+        assert more.count() == 1 and not more.evaluate("details => details.open")
+        assert page.get_by_label("Summary", exact=True).is_visible()
+        assert not page.locator("textarea[name=body]").is_visible()
+        assert form_height <= 2 * PHONE[1]
+        # Opened, the rest of the form is there, and still clean.
+        more.locator("summary").click()
+        assert page.locator("textarea[name=body]").is_visible()
+        assert page.get_by_label("This entry is sensitive: only named teams may read it").is_visible()
+        r.check()
+        # A visit with a photo, from the phone: its thumbnail is on the timeline and opens the original.
+        page.get_by_label("Visit", exact=True).check()
+        page.get_by_label("Summary", exact=True).fill("Doorstep visit (phone)")
+        page.locator("input[type=file][name=attachments]").set_input_files(str(photo))
+        r.submit("Add entry")
+        first = page.locator("ol.concord-timeline > li").first
+        assert "Doorstep visit (phone)" in first.inner_text() and "Visit" in first.inner_text()
+        thumbnail = first.locator("img.concord-thumbnail")
+        thumbnail.scroll_into_view_if_needed()
+        r.settle()
+        assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 64  # not enlarged
+        assert "/documents/" in first.get_by_role("link", name="doorstep.jpg").get_attribute("href")
+    finally:
+        problems = r.problems
+        r.close()
+    assert problems == []

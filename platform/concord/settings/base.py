@@ -409,6 +409,16 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
+    # Thumbnails of photos (tenant_apps.documents.services.document_thumbnail), made on their first
+    # read: in the process only, like the fragments. 2,000 of at most about 12 KB: under 25 MB a worker.
+    "thumbnails": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "thumbnails",
+        "TIMEOUT": 86400,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    },
 }
 
 # --- Logging: no request bodies, no personal data --------------------------------

@@ -68,6 +68,18 @@ class EntryFieldsForm(forms.Form):
         for name in ("meeting_action", "enforcement_action"):
             set_messages(self.fields[name], invalid_choice="Choose an action from the list.")
 
+    # Asked after the kind, when and the summary ("More details" on the new entry form).
+    MORE = ("meeting_action", "enforcement_action", "body", "attendees", "attachments", "is_sensitive",
+            "restricted_to_teams")  # fmt: skip
+
+    def more_open(self) -> bool:
+        """Whether the "More details" group starts open: a field in it has an error, or (the form
+        shown again) a value, so nothing typed or refused is hidden."""
+        names = [name for name in self.MORE if name in self.fields]
+        if any(self[name].errors for name in names):
+            return True
+        return self.is_bound and any(self.data.get(name) for name in names if name != "attachments")
+
     def clean_occurred_time(self):
         text = self.cleaned_data["occurred_time"].strip().replace(".", ":")
         try:
@@ -103,7 +115,8 @@ class EntryCreateForm(AttachmentsMixin, EntryFieldsForm):
         help_text="Everyone who can see the case sees that it exists, with its kind and date, but not its content.",
     )  # fmt: skip
     restricted_to_teams = LabelMultipleChoiceField(label="Teams that may read it", required=False, queryset=None,
-                                                   widget=forms.CheckboxSelectMultiple)  # fmt: skip
+                                                   widget=forms.CheckboxSelectMultiple,
+                                                   help_text="Only for a sensitive entry.")  # fmt: skip
 
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 
 from tenant_apps.casework.models import Profile, TimelineEntry
+from tenant_apps.documents import content
 from tenant_apps.documents import selectors as document_selectors
 from tenant_apps.documents.models import Document
 
@@ -50,7 +51,8 @@ def profile_photo_url(profile: Profile) -> str | None:
 
 def attach_documents(entries) -> None:
     """Set ``attachments`` on each entry of a page: the stored documents of a readable entry
-    (``pk``, ``original_filename``, ``size``, oldest first), None for an entry the user may not
+    (``pk``, ``original_filename``, ``size``, and for an image its thumbnail's ``thumbnail_width``
+    and ``thumbnail_height``, else None; oldest first), None for an entry the user may not
     read. One query for the page, none when nothing on it is readable. Readability is the
     timeline's ``can_read``, the rule the documents app applies to a download
     (``casework.documents.may_read_entry``).
@@ -64,9 +66,13 @@ def attach_documents(entries) -> None:
         return
     documents = document_selectors.stored_documents_listed(
         attached_to_type=ENTRY_DOCUMENTS, attached_to_ids=readable
-    ).values_list("attached_to_id", "pk", "original_filename", "size")
-    for entry_id, pk, original_filename, size in documents:
-        readable[entry_id].attachments.append({"pk": pk, "original_filename": original_filename, "size": size})
+    ).values_list("attached_to_id", "pk", "original_filename", "size", "is_image", "width", "height")
+    for entry_id, pk, original_filename, size, is_image, width, height in documents:
+        thumbnail_width, thumbnail_height = content.thumbnail_size(width, height) if is_image else (None, None)
+        readable[entry_id].attachments.append({
+            "pk": pk, "original_filename": original_filename, "size": size,
+            "thumbnail_width": thumbnail_width, "thumbnail_height": thumbnail_height,
+        })  # fmt: skip
 
 
 def entry_attachments(*, entry: TimelineEntry, user=None) -> QuerySet[Document]:

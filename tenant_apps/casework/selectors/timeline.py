@@ -6,9 +6,17 @@ see its case sees that it exists, under its kind, not what it says.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case as Choose  # "Case" is casework's model here
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Concat
 from django.http import Http404
+from django.utils import dateformat, timezone
 
 from concord.sql import related_values
 from tenant_apps.casework.models import Case, Profile, TimelineEntry, TimelineEntryVersion
@@ -24,8 +32,10 @@ from tenant_apps.casework.selectors.scope import (
 )
 
 __all__ = [
+    "EntryChange",
     "access_entry",
     "entries_hidden_from",
+    "entry_changes",
     "entry_history",
     "live_entry_count",
     "set_listed_ids",
@@ -55,11 +65,31 @@ def _with_readability(
     )
 
 
+def _held_by():
+    """The labels of the teams an entry is restricted to ("ASB Team (District Council)"), by name, for
+    an entry the user may not read (``can_read`` false); ``[]`` for the others, whose subquery is
+    never run. So the page can say whom to ask, in the page's own query.
+
+    Team names are directory facts of the whole partnership (every writer picks from all of them
+    when restricting an entry, and sees them on every team picker), so naming the teams that hold
+    an entry shows the reader nothing of what it says: only whom to ask, as its kind and day do.
+    """
+    teams = (
+        TimelineEntry.restricted_to_teams.through.objects.filter(timelineentry_id=OuterRef("pk"))
+        .order_by("team__name", "team__agency__name")
+        .values(label=Concat("team__name", Value(" ("), "team__agency__name", Value(")"), output_field=CharField()))
+    )
+    labels = ArrayField(CharField())
+    return Choose(When(can_read=False, then=ArraySubquery(teams)), default=Value([], output_field=labels),
+                output_field=labels)  # fmt: skip
+
+
 def _stream(entries: QuerySet, scope: Scope, *, related: tuple[str, ...] = ()) -> QuerySet:
-    """A timeline to list: readability, and the recorder's name and e-mail as two columns
-    (``recorder_full_name``, ``recorder_email``) rather than a whole user for every row."""
+    """A timeline to list: readability, the recorder's name and e-mail as two columns
+    (``recorder_full_name``, ``recorder_email``) rather than a whole user for every row, and
+    ``held_by`` (``_held_by``) on the entries the user may not read."""
     return _with_readability(entries, scope, related=related).annotate(
-        recorder_full_name=F("recorded_by__full_name"), recorder_email=F("recorded_by__email")
+        recorder_full_name=F("recorded_by__full_name"), recorder_email=F("recorded_by__email"), held_by=_held_by()
     )
 
 
@@ -132,6 +162,74 @@ def access_entry(*, user, entry_id, readable: bool = False, edit: bool = False, 
 def entry_history(*, entry: TimelineEntry) -> QuerySet[TimelineEntryVersion]:
     """The entry's previous versions (``TimelineEntryVersion.Meta.ordering``), with who replaced each."""
     return entry.history.select_related("replaced_by")
+
+
+WHEN_FORMAT = "j M Y, H:i"  # every time the timeline shows: "3 Mar 2026, 14:30"
+
+_FIELD_LABELS = {
+    "kind": "Kind of entry", "action": "Action", "occurred_at": "When it happened", "summary": "Summary",
+    "body": "Details", "attendees": "Who was there", "is_sensitive": "Sensitive",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str  # the field as the form names it
+    old: str  # in words: a choice's label, a date in WHEN_FORMAT, "None" for nothing
+    new: str
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """One edit of an entry: who made it, when, and each field it changed, old and new in words."""
+
+    version: int  # the version it made (2 for the first edit)
+    changed_by: str
+    changed_at: dt.datetime
+    fields: tuple[FieldChange, ...]
+
+
+def _when(value) -> str:
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return dateformat.format(timezone.localtime(moment), WHEN_FORMAT)
+
+
+def _in_words(field: str, value) -> str:
+    if value in ("", None):
+        return "None"
+    if field == "kind":
+        return str(TimelineEntry.Kind(value).label) if value in TimelineEntry.Kind.values else str(value)
+    if field == "action":
+        return str(TimelineEntry.Action(value).label) if value in TimelineEntry.Action.values else str(value)
+    if field == "occurred_at":
+        return _when(value)
+    if field == "is_sensitive":
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def _current(entry: TimelineEntry) -> dict:
+    return {"kind": entry.kind, "action": entry.action, "occurred_at": entry.occurred_at, "summary": entry.summary,
+            "body": entry.body, "attendees": entry.attendees, "is_sensitive": entry.is_sensitive}  # fmt: skip
+
+
+def entry_changes(*, entry: TimelineEntry) -> list[EntryChange]:
+    """The edits of an entry the caller read with ``access_entry(readable=True)``, newest first: each
+    kept version (``entry_history``) against the one that replaced it (the last against the entry as
+    it is). Only the fields that changed; an edit that changed nothing shows no fields. One query."""
+    versions = sorted(entry_history(entry=entry), key=lambda version: version.version)
+    states = [version.data for version in versions] + [_current(entry)]
+    changes = []
+    for version, before, after in zip(versions, states, states[1:], strict=False):
+        fields = []
+        for field, label in _FIELD_LABELS.items():
+            old, new = _in_words(field, before.get(field)), _in_words(field, after.get(field))
+            if old != new:
+                fields.append(FieldChange(label=label, old=old, new=new))
+        who = version.replaced_by.get_full_name() or version.replaced_by.email
+        changes.append(EntryChange(version=version.version + 1, changed_by=who, changed_at=version.replaced_at,
+                                   fields=tuple(fields)))  # fmt: skip
+    return changes[::-1]
 
 
 def set_listed_ids(page: list) -> None:

@@ -1,10 +1,12 @@
-"""Pages of the timeline: recording an entry on a case (with attachments), editing and deleting one."""
+"""Pages of the timeline: recording an entry on a case (with attachments), editing and deleting one,
+and reading an entry's history."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from concord.errors import StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
@@ -15,7 +17,7 @@ from tenant_apps.casework.models import TimelineEntry
 from tenant_apps.casework.views.base import FORBIDDEN_PAGE
 from tenant_apps.directory import selectors as directory
 
-__all__ = ["entry_create", "entry_delete", "entry_edit"]
+__all__ = ["entry_create", "entry_delete", "entry_edit", "entry_history"]
 
 
 def _entry_errors(form, error) -> None:
@@ -78,7 +80,6 @@ def entry_edit(request, entry_id: int):
     context = {
         "form": form,
         "entry": entry,
-        "history": selectors.entry_history(entry=entry),
         "attachments": selectors.entry_attachments(entry=entry),  # readable: access_entry checked
         "section": "cases",
     }
@@ -102,3 +103,13 @@ def entry_delete(request, entry_id: int):
             return _back_to(entry)
     services.record_viewed(user=request.user, request=request, record=entry, what="delete form")
     return render(request, "casework/timeline/delete.html", {"form": form, "entry": entry, "section": "cases"})
+
+
+@require_GET
+def entry_history(request, entry_id: int):
+    """Who changed what in an entry, and when, in words. Only for those who may read the entry
+    (404 otherwise, as for one that does not exist); audited as a read of it."""
+    entry = selectors.access_entry(user=request.user, entry_id=entry_id, readable=True)
+    changes = selectors.entry_changes(entry=entry)
+    services.record_viewed(user=request.user, request=request, record=entry, what="history")
+    return render(request, "casework/timeline/history.html", {"entry": entry, "changes": changes, "section": "cases"})
