@@ -9,6 +9,7 @@ must never see any of it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 from django.test import Client
@@ -143,3 +144,28 @@ def test_each_page_of_the_gallery_is_audited_once_naming_its_people(cast):
         events = list(AuditEvent.objects.filter(action="gallery.viewed").order_by("pk"))[before:]
     ids = ", ".join(str(people[name].pk) for name in ("kyle", "jade", "mo"))
     assert [event.summary for event in events] == [f"page 1: 3 cards; profiles {ids}"]
+
+
+def test_the_demo_draws_a_photo_for_everyone_on_an_open_case_once(cast, s3):
+    from PIL import Image
+
+    from tenant_apps.casework.demo import casework_seed_demo_photos
+    from tenant_apps.documents.models import Document
+
+    people = _caseload(cast)
+    nobodys = make_profile(cast, first_name="Nora", last_name="Caseless", date_of_birth=None)
+    closed_only = make_profile(cast, first_name="Cliff", last_name="Closed", date_of_birth=None)
+    case = _case(cast, closed_only, "Long finished")
+    with schema_context("suffolk"):
+        services.case_set_status(user=_fresh(cast["bob"]), case=case, version=case.version,
+                                 status=Case.Status.CLOSED, outcome=Case.Outcome.RESOLVED)  # fmt: skip
+        assert casework_seed_demo_photos() == 3
+        assert casework_seed_demo_photos() == 0  # kept while their bytes are in storage
+        photos = {int(d.attached_to_id): d for d in Document.objects.filter(attached_to_type="profile_photo")}
+    assert set(photos) == {people["kyle"].pk, people["jade"].pk, people["mo"].pk}
+    assert nobodys.pk not in photos and closed_only.pk not in photos
+    bob = client_as(cast, "bob")
+    page = bob.get("/gallery/").content.decode()
+    assert sorted(name for _, _, name in IMAGE.findall(page)) == ["Jade Kowalski", "Kyle Brennan", "Mo Adeyemi"]
+    image = Image.open(io.BytesIO(bob.get(f"/documents/{photos[people['kyle'].pk].pk}/image/").content))
+    assert (image.format, image.size) == ("JPEG", (240, 300))
