@@ -1,10 +1,10 @@
-"""Two pages in a real browser, signed in to the walk-through's partnership (test_walkthrough.py's
+"""Pages in a real browser, signed in to the walk-through's partnership (test_walkthrough.py's
 fixtures: the demo directory and casework, Priya in the council's ASB Team, gunicorn, Chromium):
 
-- ``/api/docs/``, the API reference rendered from the OpenAPI schema (concord.api.docs): axe-core
-  finds no serious or critical violation and no "region" (moderate) at 1280 and 360 px, nothing
-  scrolls sideways at 360 px and nothing is logged (a Content-Security-Policy refusal is logged as
-  a console error).
+- ``/api/docs/``, the API reference rendered from the OpenAPI schema (concord.api.docs), the
+  gallery and the authenticator set-up page: axe-core finds no serious or critical violation and
+  no "region" (moderate) at 1280 and 360 px, nothing scrolls sideways at 360 px and nothing is
+  logged (a Content-Security-Policy refusal is logged as a console error).
 - The add-profile form: tabbing quickly through the names and the date of birth, on a slow network,
   fires the duplicate check (htmx) for each field left; none of it logs a console error, and the
   answer shown is the one for the last values typed.
@@ -110,6 +110,16 @@ def test_the_api_reference_is_accessible_and_csp_clean_and_the_duplicate_check_l
             assert page.get_by_role("link", name="JSON").get_attribute("href") == "/api/schema/?format=json"
             r.follow(page.locator("#operation-v1_me_retrieve").locator("xpath=..").get_by_role("link", name="Output"))
             assert page.url.endswith("/api/docs/#schema-Output")
+
+            # The gallery: one card per person.
+            r.goto("/gallery/")
+            cards = page.locator(".concord-gallery-card").evaluate_all("cards => cards.map(card => card.id)")
+            assert cards and len(cards) == len(set(cards)), cards
+
+            # Enrolling an authenticator on the phone itself: the otpauth:// link beside the QR code.
+            r.goto("/account/two-factor/setup/")
+            link = page.get_by_role("link", name="Add to an authenticator app on this phone")
+            assert link.get_attribute("href").startswith("otpauth://totp/")
 
             # The add-profile form, left field by field faster than the check answers.
             r.regions = False
