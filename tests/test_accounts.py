@@ -426,3 +426,47 @@ def test_wrong_enrolment_codes_count_towards_the_lock(db):
 
         assert AuditEvent.objects.filter(action="auth.sign_in_failed", object_id=str(bob.pk)).count() == 5
         assert AuditEvent.objects.filter(action="auth.delayed", object_id=str(bob.pk)).count() == 1
+
+
+def test_enrolling_on_the_phone_itself_offers_the_otpauth_link_never_stored_nor_logged(db, caplog):
+    """The set-up page links the same otpauth:// URI its QR code encodes (the app on this phone
+    opens with the account filled in), shows the key in groups of four, is never stored, and
+    neither the key nor the link reaches a log line."""
+    import html
+    import logging
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from tenant_apps.accounts.models import TOTPDevice
+
+    with schema_context("suffolk"):
+        User.objects.create_user("erin.enrol@suffolk.test", password=PASSWORD, full_name="Erin Enrol",
+                                 role="practitioner")  # fmt: skip
+    phone = Client(HTTP_HOST="suffolk.localhost")
+    caplog.set_level(logging.DEBUG)
+    first = phone.post("/account/sign-in/", {"email": "erin.enrol@suffolk.test", "password": PASSWORD})
+    assert first["Location"] == "/account/two-factor/setup/"
+    setup = phone.get("/account/two-factor/setup/")
+    page = setup.content.decode()
+    assert "no-store" in setup["Cache-Control"] and "private" in setup["Cache-Control"]
+    shown = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1)
+    assert re.fullmatch(r"([A-Z2-7]{4} )+[A-Z2-7]{1,4}", shown), shown
+    link = html.unescape(re.search(r'<a [^>]*href="(otpauth://[^"]+)"[^>]*>Add to an authenticator app on this phone<',
+                                   page).group(1))  # fmt: skip
+    parts = urlsplit(link)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp")
+    assert unquote(parts.path) == "/Concord Suffolk Community Safety Partnership:erin.enrol@suffolk.test"
+    assert query == {"secret": shown.replace(" ", ""), "issuer": "Concord Suffolk Community Safety Partnership",
+                     "digits": "6", "period": "30"}  # fmt: skip
+    with schema_context("suffolk"):
+        device = TOTPDevice.objects.get(user__email="erin.enrol@suffolk.test", confirmed=False)
+        assert link == services.totp_provisioning_uri(
+            device=device, partnership_name="Suffolk Community Safety Partnership"
+        )  # fmt: skip  (the QR code's text)
+
+    # An authenticator that took the link gives a code that confirms the enrolment.
+    done = phone.post("/account/two-factor/setup/", {"code": pyotp.parse_uri(link).now()})
+    assert done.status_code == 200 and "no-store" in done["Cache-Control"]
+    assert len(re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", done.content.decode())) == 10
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert query["secret"] not in logged and shown not in logged and "otpauth" not in logged

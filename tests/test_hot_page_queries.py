@@ -104,3 +104,30 @@ def test_search_results_run_as_many_queries_for_twenty_matches_as_for_two(cast):
     people(2, 20)
     large, page = _count(bob, "post", "/search/", {"query": "Kyle Brennan"})
     assert page.count("Kyle Brennan") >= 20 and large == small
+
+
+def test_the_gallery_runs_as_many_queries_for_ten_people_on_thirty_cases_as_for_two_on_two(cast):
+    def people(start: int, stop: int, cases: int) -> None:
+        with schema_context("suffolk"):
+            case_type = CaseType.objects.get(code="ASB")
+            for n in range(start, stop):
+                profile = casework.profile_create(user=cast["bob"], owning_team=cast["asb"], first_name="Gallery",
+                                                  last_name=f"Person{n}")  # fmt: skip
+                WarningMarker.objects.create(profile=profile, kind="violent")
+                WarningMarker.objects.create(profile=profile, kind="dogs")
+                for k in range(cases):
+                    case = casework.case_create(user=cast["bob"], case_type=case_type, title=f"Case {n}.{k}",
+                                                owning_team=cast["asb"],
+                                                subjects=[(profile, "perpetrator")])  # fmt: skip
+                    casework.entry_create(user=cast["bob"], case=case, kind="visit", summary=f"Visit {n}.{k}",
+                                          occurred_at=timezone.now() - dt.timedelta(hours=n * 3 + k))  # fmt: skip
+
+    people(0, 2, 1)
+    bob = client_as(cast, "bob")
+    small, page = _count(bob, "get", "/gallery/")
+    assert page.count('id="person-') == 2 and page.count("Dangerous dogs") == 2
+    assert small <= 13, small
+    people(2, 10, 3)
+    large, page = _count(bob, "get", "/gallery/")
+    assert page.count('id="person-') == 10 and page.count("Case 9.2") == 1 and page.count("Dangerous dogs") == 10
+    assert large == small

@@ -98,7 +98,10 @@ def two_factor(request):
 @access.password_only
 @never_cache
 def two_factor_setup(request):
-    """Enrol an authenticator app: QR code and the secret as text, confirmed by a first code.
+    """Enrol an authenticator app: an ``otpauth://`` link for the app on this phone, the same URI
+    as a QR code, and the secret as text in groups of four, confirmed by a first code. The page
+    holds the secret: it is never cached (``never_cache``, and the security headers' no-store)
+    and neither the secret nor the URI is logged.
 
     A user who already has one and is verified may replace it; a password-only
     session may enrol only if the user has none (invitation, or after an admin reset).
@@ -123,7 +126,7 @@ def two_factor_setup(request):
     return render(
         request,
         "accounts/two_factor_setup.html",
-        {"form": form, "qr_svg": qr_svg, "secret": services.totp_secret_text(device)},
+        {"form": form, "qr_svg": qr_svg, "otpauth_uri": uri, "secret": services.totp_secret_text(device)},
     )
 
 

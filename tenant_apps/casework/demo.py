@@ -2,7 +2,8 @@
 
 Everything goes through the services, so the demo data obeys the same rules as
 real work (visibility, validation, audit). Names, places and events are made up.
-Photos are drawn here (initials on a coloured square); nothing is downloaded.
+Photos are drawn here (a silhouette with initials on a colour per person), for everyone on an
+open or on-hold case; nothing is downloaded.
 The tasks on these cases are the tasks app's demo (``tenant_apps.tasks.demo``).
 """
 
@@ -11,16 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import zlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from tenant_apps.accounts.models import User
 from tenant_apps.casework import services
-from tenant_apps.casework.models import CaseType, FamilyMember, Profile
+from tenant_apps.casework.models import Case, CaseSubject, CaseType, FamilyMember, Profile
 from tenant_apps.directory.models import Team
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.services import StorageUnavailable, document_store
@@ -51,12 +53,22 @@ def seed(demo) -> None:
             demo.warn(f"{demo.slug}: object storage is not reachable; demo photos skipped.")
 
 
+# Background colours for the drawn photos, each dark enough for white initials (contrast >= 4.5:1).
+PHOTO_COLOURS = [(29, 112, 184), (0, 112, 60), (212, 53, 28), (80, 90, 95), (145, 43, 136), (115, 65, 0),
+                 (0, 94, 110), (150, 30, 80)]  # fmt: skip
+
+
 def _photo(initials: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
-    image = Image.new("RGB", (240, 240), colour)
+    """A clearly drawn portrait: a pale head-and-shoulders silhouette on ``colour``, with the
+    person's initials across it, 240 by 300 pixels (the gallery's 4:5 frame)."""
+    image = Image.new("RGB", (240, 300), colour)
     draw = ImageDraw.Draw(image)
-    draw.ellipse((70, 30, 170, 130), fill=(235, 235, 235))
-    draw.rectangle((45, 140, 195, 240), fill=(235, 235, 235))
-    draw.text((12, 10), initials, fill=(255, 255, 255))
+    pale = tuple(round(channel + (255 - channel) * 0.35) for channel in colour)
+    draw.ellipse((75, 40, 165, 140), fill=pale)  # head
+    draw.ellipse((25, 155, 215, 380), fill=pale)  # shoulders
+    font = ImageFont.load_default(size=64)
+    draw.text((120, 225), initials, fill=(255, 255, 255), font=font, anchor="mm", stroke_width=3,
+              stroke_fill=colour)  # fmt: skip
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return SimpleUploadedFile(f"{initials}.jpg", buffer.getvalue(), content_type="image/jpeg")
@@ -160,14 +172,16 @@ def casework_seed_demo(*, slug: str, council_email: str, police_email: str) -> b
     return True
 
 
-def casework_seed_demo_photos(*, count: int = 12) -> int:
-    """Give the first demo profiles a photo whose bytes are in storage (the development
-    storage server keeps nothing across restarts, so this runs on every seed). Returns how
-    many photos were stored."""
+def casework_seed_demo_photos() -> int:
+    """Give everyone on an open or on-hold case a drawn photo whose bytes are in storage (the
+    development storage server keeps nothing across restarts, so this runs on every seed; a
+    photo still in storage is kept). The colour follows the person, so a face stays the same
+    across seeds. Returns how many photos were stored."""
     storage = storages["documents"]
-    palette = [(29, 112, 184), (0, 112, 60), (212, 53, 28), (80, 90, 95), (145, 43, 136)]
+    on_the_caseload = CaseSubject.objects.exclude(case__status=Case.Status.CLOSED).values("profile_id")
+    people = Profile.objects.filter(pk__in=on_the_caseload, merged_into__isnull=True)
     stored = 0
-    for number, profile in enumerate(Profile.objects.order_by("pk").select_related("created_by")[:count]):
+    for profile in people.order_by("pk").select_related("created_by"):
         newest = (
             Document.objects.filter(attached_to_type="profile_photo", attached_to_id=str(profile.pk))
             .order_by("-uploaded_at")
@@ -175,8 +189,9 @@ def casework_seed_demo_photos(*, count: int = 12) -> int:
         )
         if newest is not None and storage.exists(storage.name_for_key(newest.storage_key)):
             continue
-        initials = f"{profile.first_name[:1]}{profile.last_name[:1]}"
-        document_store(request_or_user=profile.created_by, file=_photo(initials, palette[number % len(palette)]),
+        initials = f"{profile.first_name[:1]}{profile.last_name[:1]}".upper() or profile.display_name[:2].upper()
+        colour = PHOTO_COLOURS[zlib.crc32(profile.display_name.encode()) % len(PHOTO_COLOURS)]
+        document_store(request_or_user=profile.created_by, file=_photo(initials, colour),
                        attached_to_type="profile_photo", attached_to_id=profile.pk)  # fmt: skip
         stored += 1
     return stored

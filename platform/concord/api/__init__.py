@@ -1,6 +1,6 @@
 """The API's floor: one base class, one error shape, one strict JSON parser, the input fields
-every API module uses, pagination, Idempotency-Key, and the error answers documented on every
-operation of the OpenAPI schema. Imports no app.
+every API module uses, pagination, Idempotency-Key, the error answers documented on every
+operation of the OpenAPI schema, and the schema's reference page. Imports no app.
 
 Public API (``from concord.api import X``), by module:
 
@@ -20,7 +20,9 @@ Public API (``from concord.api import X``), by module:
 - ``schema``: ``ERROR_SCHEMA``, ``document_error_responses`` (a drf-spectacular hook),
   ``page_of(serializer_class, name)``;
 - ``idempotency``: ``answer_once(request, create, store=)``, ``IDEMPOTENCY_HEADER``,
-  ``IdempotencyKeyReused``, ``idempotency_key_of``, ``request_fingerprint``.
+  ``IdempotencyKeyReused``, ``idempotency_key_of``, ``request_fingerprint``;
+- ``docs``: ``api_docs`` (the ``/api/docs/`` page: the OpenAPI schema rendered on the server),
+  ``api_reference(schema)`` (a schema as that page's ``ApiReference``).
 
 Bad input is a 400, never a 500, and is refused at one layer: the body by the parser, the
 values by the fields, and the answer never echoes text that cannot be encoded.
@@ -64,6 +66,9 @@ _EXPORTS = {
     "answer_once": "idempotency",
     "idempotency_key_of": "idempotency",
     "request_fingerprint": "idempotency",
+    "api_docs": "docs",
+    "api_reference": "docs",
+    "ApiReference": "docs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -64,7 +64,6 @@ SHARED_APPS = [
     "django.contrib.postgres",  # trigram indexes and lookups (pg_trgm, installed in public)
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
     "procrastinate.contrib.django",  # the job queue: its tables live in public only (concord.jobs)
 ]
 
@@ -378,9 +377,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Casework for community-safety partnerships. Every path is served per partnership host.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Every operation documents its error answers (400/403/404/409/429) in the one Error shape.
     "POSTPROCESSING_HOOKS": [

@@ -30,8 +30,8 @@ def record_viewed(*, user, request=None, record, what: str = "") -> None:
 
 def gallery_viewed(*, user, request=None, page) -> None:
     """The gallery shows faces: one event per page shown, naming the profiles on its cards
-    (ids only, as many as fit in the summary)."""
-    ids = list(dict.fromkeys(card.profile_id for card in page.object_list))
+    (one card per profile; ids only, as many as fit in the summary)."""
+    ids = [card.pk for card in page.object_list]
     listed = ", ".join(str(pk) for pk in ids)
     summary = f"page {page.number}: {len(page.object_list)} cards; profiles {listed or '-'}"
     if len(summary) > 300:
