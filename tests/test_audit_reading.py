@@ -105,8 +105,11 @@ def test_each_kind_of_object_is_named_as_a_person_reads_it(cast, kyle, s3):
     for internal in [f"case {case.pk}", f"timeline_entry {kyle['entry'].pk}", f"task {task.pk}",
                      f"document {document.pk}", f"family {family.pk}"]:  # fmt: skip
         assert internal not in objects, internal
-    numbered = re.compile(r"^\s*[A-Z][a-z ]+ [0-9a-f-]+( \(deleted\))?\s*$")
-    assert [cell for cell in cells if numbered.match(cell)] == []
+    # Nor by type and id alone (the page also holds other tests' committed events: only ours).
+    ours = {f"Case {case.pk}", f"Profile {kyle['profile'].pk}", f"Timeline entry {kyle['entry'].pk}",
+            f"Task {task.pk}", f"Document {document.pk}", f"Family {family.pk}", f"Team {team.pk}",
+            f"Agency {agency.pk}", f"User {cast['carl'].pk}"}  # fmt: skip
+    assert [cell for cell in cells if cell.strip().removesuffix(" (deleted)") in ours] == []
 
 
 def test_the_actor_is_named_with_an_address_only_to_tell_two_apart(cast):
@@ -297,7 +300,8 @@ def _events_of_every_kind(cast, about, count: int) -> None:
 
 def test_the_page_costs_the_same_for_five_events_as_for_fifty(cast, kyle):
     alice = client_as(cast, "alice")
-    query = {"date_from": TODAY().strftime("%d/%m/%Y")}
+    # Today's status changes only: other tests leave committed events of other kinds behind.
+    query = {"date_from": TODAY().strftime("%d/%m/%Y"), "action": "case.status_changed"}
 
     def count() -> int:
         alice.get(LIST, query)  # warm the per-process caches

@@ -29,6 +29,11 @@ whole: their summaries are written without record content.
 Redaction happens when events are read, not when they are written: the trail
 keeps the truth for those entitled to it, and an entry made sensitive later hides
 its earlier events too.
+
+The rules are also asked about the objects of content-free events (and those the
+changes name, and the actors), though those events' content is not hidden: the
+trail names only objects the reader may see (``tenant_apps.audit.naming``), so a
+refused read of a hidden record shows its type and id, never its name.
 """
 
 from __future__ import annotations
