@@ -328,3 +328,29 @@ def test_the_page_costs_the_same_for_five_events_as_for_fifty(cast, kyle):
     # four, team, agency, user; the actors are users too).
     assert small <= 21, small
     assert page_of(alice, **query).count("event ") >= 50
+
+
+# --- The registry ------------------------------------------------------------------------------
+
+
+def test_a_kind_is_named_by_one_namer_and_an_unregistered_kind_reads_by_type_and_id():
+    def first(ids):
+        return {}
+
+    def second(ids):
+        return {}
+
+    naming.register("test_widget", first, label="Widget")
+    try:
+        assert naming.register("test_widget", first, label="Widget") is first  # the same again: fine
+        with pytest.raises(ValueError):
+            naming.register("test_widget", second)
+        with pytest.raises(TypeError):
+            naming.register("test_gadget", "not callable")
+        assert naming.shown("test_widget", "4", None, hidden=False) == "Widget 4 (deleted)"
+        assert naming.shown("test_widget", "4", "Blue", hidden=False) == "Widget: Blue"
+        assert naming.shown("test_widget", "4", "Blue", hidden=True) == "Widget 4"
+    finally:
+        naming.unregister("test_widget")
+    assert naming.shown("security_settings", "1", None, hidden=False) == "Security settings 1"
+    assert naming.shown("", "", None, hidden=False) == ""
