@@ -108,8 +108,9 @@ def wanted_by(events: Iterable[AuditEvent]) -> dict[str, set[str]]:
 
 
 def apply(events: Iterable[AuditEvent], hidden: Mapping[str, Mapping[str, str]]) -> list[AuditEvent]:
-    """Hide, in memory, the content of the events about hidden objects (not the reads': see
-    ``CONTENT_FREE_ACTIONS``); each event gets ``redacted`` (the reason, or ``""``)."""
+    """Hide, in memory only, the content of the events about hidden objects (not the reads': see
+    ``CONTENT_FREE_ACTIONS``); each event gets ``redacted`` (the reason, or ``""``). The rows in
+    the database are never changed (the table refuses updates anyway)."""
     events = list(events)
     for event in events:
         event.redacted = ""
@@ -123,13 +124,3 @@ def apply(events: Iterable[AuditEvent], hidden: Mapping[str, Mapping[str, str]])
             if event.changes:
                 event.changes = {field: [marker, marker] for field in event.changes}
     return events
-
-
-def redact_events(*, user, events: Iterable[AuditEvent]) -> list[AuditEvent]:
-    """The events as ``user`` may read them: hidden content replaced, in memory only.
-
-    Each returned event has ``redacted`` (the reason, or ``""``). The rows in the
-    database are never changed (the table refuses updates anyway).
-    """
-    events = list(events)
-    return apply(events, hidden_objects(user=user, wanted=wanted_by(events)))
