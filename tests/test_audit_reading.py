@@ -354,3 +354,18 @@ def test_a_kind_is_named_by_one_namer_and_an_unregistered_kind_reads_by_type_and
         naming.unregister("test_widget")
     assert naming.shown("security_settings", "1", None, hidden=False) == "Security settings 1"
     assert naming.shown("", "", None, hidden=False) == ""
+
+
+def test_without_a_namer_for_users_the_actor_reads_by_the_joined_account_or_the_address(cast):
+    from tenant_apps.directory import audit as directory_audit
+
+    with schema_context("suffolk"):
+        audit_record(action="auth.sign_in", actor=cast["bob"], object_type="user", object_id=cast["bob"].pk)
+        naming.unregister("user")
+        try:
+            joined = audit_events_as_read(user=cast["alice"], events=AuditEvent.objects.select_related("actor")[:1])
+            plain = audit_events_as_read(user=cast["alice"], events=AuditEvent.objects.all()[:1])
+        finally:
+            directory_audit.register()
+    assert [(event.actor_name, event.object_name) for event in joined] == [("Bob Brown", f"User {cast['bob'].pk}")]
+    assert [event.actor_name for event in plain] == ["bob@suffolk.test"]

@@ -285,8 +285,10 @@ def _actor_name(event, users: Mapping[str, str]) -> str:
     named = users.get(str(event.actor_id))
     if named:
         return named
-    actor = getattr(event, "actor", None)
-    return (getattr(actor, "full_name", "") or event.actor_label) if actor is not None else event.actor_label
+    # No namer for users (or the account is gone): the joined actor if the page read it (never a
+    # query per event), else the address recorded at the time.
+    actor = type(event).actor.field.get_cached_value(event, None)
+    return getattr(actor, "full_name", "") or event.actor_label
 
 
 def _changed(event, *, names, hidden) -> list[Change]:
