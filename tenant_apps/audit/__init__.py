@@ -7,6 +7,10 @@ Public API (keyword-only):
 - ``services.audit_changes(before, after)``: the ``{"field": [before, after]}`` of what changed.
 - ``redaction.register(object_type, rule)``: who may not read events about a type (the app that owns
   the type registers its rule in ``AppConfig.ready()``; a type with no rule is shown whole).
+- ``naming.register(object_type, names_for, label="", template="{label}: {name}", fields=None)``: how the
+  trail names objects of a type (``names_for(object_ids) -> {object_id: name}``, one call per type per
+  page) and reads their changed fields (``naming.Field``: a label, choice labels, a foreign key); the
+  owning app registers in ``AppConfig.ready()``. Redaction comes first: a hidden object is never named.
 - ``middleware.RefusedReadMiddleware``: records ``access.refused`` for a signed-in GET by id answering 404.
 - ``views.event_list(request)``: the trail's page (operators serve it too, for public's trail).
 - ``views.event_export(request)``: the trail as CSV (operators serve it too).

@@ -29,12 +29,17 @@ whole: their summaries are written without record content.
 Redaction happens when events are read, not when they are written: the trail
 keeps the truth for those entitled to it, and an entry made sensitive later hides
 its earlier events too.
+
+The rules are also asked about the objects of content-free events (and those the
+changes name, and the actors), though those events' content is not hidden: the
+trail names only objects the reader may see (``tenant_apps.audit.naming``), so a
+refused read of a hidden record shows its type and id, never its name.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from tenant_apps.audit.models import AuditEvent
 
@@ -81,22 +86,36 @@ def hidden_from(user, object_type: str, object_id: str) -> bool:
     return True if rule is None else bool((rule(user, [object_id]) or {}).get(object_id))
 
 
-def redact_events(*, user, events: Iterable[AuditEvent]) -> list[AuditEvent]:
-    """The events as ``user`` may read them: hidden content replaced, in memory only.
+def hidden_objects(*, user, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    """``{object_type: {object_id: reason}}`` of the objects wanted that ``user`` may not see:
+    one call of each type's rule (types without a rule are not asked, and hide nothing)."""
+    hidden: dict[str, dict[str, str]] = {}
+    for object_type, object_ids in wanted.items():
+        ids = sorted({str(value) for value in object_ids if str(value)})
+        if object_type in _rules and ids:
+            hidden[object_type] = _rules[object_type](user, ids) or {}
+    return hidden
 
-    Each returned event has ``redacted`` (the reason, or ``""``). The rows in the
-    database are never changed (the table refuses updates anyway).
-    """
-    events = list(events)
+
+def wanted_by(events: Iterable[AuditEvent]) -> dict[str, set[str]]:
+    """The objects these events are about, by type: every event's, reads included (an object
+    the reader may not see is never named, whatever the event; see ``naming``)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for event in events:
-        event.redacted = ""
-        if event.object_type in _rules and event.object_id and event.action not in CONTENT_FREE_ACTIONS:
+        if event.object_type and event.object_id:
             wanted[event.object_type].add(event.object_id)
-    hidden = {
-        object_type: _rules[object_type](user, sorted(object_ids)) or {} for object_type, object_ids in wanted.items()
-    }
+    return wanted
+
+
+def apply(events: Iterable[AuditEvent], hidden: Mapping[str, Mapping[str, str]]) -> list[AuditEvent]:
+    """Hide, in memory only, the content of the events about hidden objects (not the reads': see
+    ``CONTENT_FREE_ACTIONS``); each event gets ``redacted`` (the reason, or ``""``). The rows in
+    the database are never changed (the table refuses updates anyway)."""
+    events = list(events)
     for event in events:
+        event.redacted = ""
+        if event.action in CONTENT_FREE_ACTIONS:
+            continue
         reason = hidden.get(event.object_type, {}).get(event.object_id)
         if reason:
             marker = restricted(reason)

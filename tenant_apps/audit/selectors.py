@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from tenant_apps.audit import redaction
+from tenant_apps.audit import naming, redaction
 from tenant_apps.audit.models import AuditEvent
+from tenants.models import Partnership
 
-UK = ZoneInfo("Europe/London")
+UK = naming.UK
 PER_PAGE = 50
 
 
@@ -76,11 +76,24 @@ def audit_events_as_read(*, user, events) -> list[AuditEvent]:
     A partnership admin outside a sensitive entry's named teams, or one who may not
     see the profile, case or entry an event is about, sees ``[restricted: <why>]`` in
     place of its summary and of every value in its changes; who, when, from where,
-    the action, the object and the names of the changed fields stay. An admin in
-    the named team (or to whom the record is visible) sees everything.
+    the action, the object's type and id and the names of the changed fields stay. An
+    admin in the named team (or to whom the record is visible) sees everything.
+
+    Each event also gets, for people (``tenant_apps.audit.naming``): ``object_name`` (never a
+    name of an object hidden from ``user``), ``actor_name`` and ``changed`` (only the fields
+    whose values differ, old and new in words). One read per kind of object, whatever the
+    number of events: the redaction rule's, then the namer's.
     """
     _require_viewer(user)
-    return redaction.redact_events(user=user, events=events)
+    events = list(events)
+    wanted = redaction.wanted_by(events)
+    for event in events:
+        for object_type, ids in naming.referenced(event.object_type, event.changes).items():
+            wanted[object_type] |= ids
+        if event.actor_id is not None:
+            wanted["user"].add(str(event.actor_id))
+    hidden = redaction.hidden_objects(user=user, wanted=wanted)
+    return naming.name_events(redaction.apply(events, hidden), hidden=hidden)
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,11 @@ def audit_event_page(*, user, filters: dict, number) -> AuditEventPage:
     return AuditEventPage(
         page=page, page_range=list(paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1))
     )
+
+
+def partnerships_named(schema_names) -> dict[str, str]:
+    """The partnerships of the public trail's events (named by schema), by name: ``naming``'s rule."""
+    return dict(Partnership.objects.filter(schema_name__in=list(schema_names)).values_list("schema_name", "name"))
 
 
 def audit_actor_choices(*, user) -> list[tuple[int, str]]:

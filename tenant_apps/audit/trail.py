@@ -7,8 +7,9 @@ who must be allowed to see the trail (the selectors refuse anyone else: fail clo
 
 The CSV holds the events the filters select, redacted as the page redacts them
 (``audit_events_as_read``, a chunk at a time), every cell made safe to open in a
-spreadsheet. Its body streams after the view has returned, inside the schema the
-request was on.
+spreadsheet. It keeps the raw values (the dotted action, the object's type and id, the
+changes' JSON as stored) and adds the names the page shows (the user's, the object's).
+Its body streams after the view has returned, inside the schema the request was on.
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ from tenant_apps.audit.selectors import (
 )
 
 CSV_CHUNK = 2000
+# The raw columns first, as stored (investigators match them against other systems' logs and
+# the database); the names people read, resolved when the file is made, after them, so that
+# the columns' positions of earlier exports still hold.
 CSV_HEADER = [
     "When (UK time)", "User", "User id", "IP address", "User agent",
     "Action", "Object type", "Object id", "Summary", "Changes",
+    "User name", "Object",
 ]  # fmt: skip
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -133,5 +138,6 @@ def _csv_rows(writer, events):
             timezone.localtime(event.occurred_at, UK).isoformat(timespec="seconds"),
             event.actor_label, event.actor_id, event.ip_address, event.user_agent,
             event.action, event.object_type, event.object_id, event.summary, changes,
+            event.actor_name, event.object_name,
         ]  # fmt: skip
         yield writer.writerow([csv_cell(value) for value in row])

@@ -16,11 +16,22 @@ The trail never shows a reader what the record itself would hide from them
 
 Every rule also counts an id that names nothing as hidden: the audit's refused-read
 middleware asks them whether a 404 refused a read (``tenant_apps.audit.middleware``).
+
+And how the trail names them (``tenant_apps.audit.naming``; only objects the rules above let
+the reader see are named, and a deleted entry is not named at all):
+
+- ``case``: "Case ASB-2026-0001, Noise and intimidation on Granary Yard";
+- ``profile``: "Profile: Jade Kowalski"; ``family``: "Family: The Kowalskis";
+- ``timeline_entry``: "Timeline entry: Home visit, 3 March 2026 (case ASB-2026-0001)";
+- the fields their edits record: choices by their labels, dates and times in words.
 """
 
 from __future__ import annotations
 
-from tenant_apps.audit import redaction
+from django.utils import timezone
+
+from tenant_apps.audit import naming, redaction
+from tenant_apps.casework.models import Case, Family, Profile, TimelineEntry
 from tenant_apps.casework.selectors import (
     NOT_VISIBLE,
     cases_hidden_from,
@@ -28,6 +39,7 @@ from tenant_apps.casework.selectors import (
     families_hidden_from,
     profiles_hidden_from,
 )
+from tenant_apps.casework.selectors.scope import whole_ids
 from tenant_apps.documents import selectors as document_selectors
 
 _BY_ATTACHMENT = {"timeline_entry": entries_hidden_from, "profile_photo": profiles_hidden_from}
@@ -48,7 +60,67 @@ def documents_hidden_from(user, document_ids) -> dict[str, str]:
     return hidden
 
 
+def cases_named(case_ids) -> dict[str, str]:
+    rows = Case.objects.filter(pk__in=whole_ids(case_ids)).values_list("pk", "reference", "title")
+    return {str(pk): f"{reference}, {title}" for pk, reference, title in rows}
+
+
+def profiles_named(profile_ids) -> dict[str, str]:
+    rows = Profile.objects.filter(pk__in=whole_ids(profile_ids)).only("kind", "first_name", "last_name", "name")
+    return {str(profile.pk): profile.display_name for profile in rows}
+
+
+def families_named(family_ids) -> dict[str, str]:
+    return {str(pk): name for pk, name in Family.objects.filter(pk__in=whole_ids(family_ids)).values_list("pk", "name")}
+
+
+def entries_named(entry_ids) -> dict[str, str]:
+    """Live entries only: a deleted one reads "Timeline entry 52 (deleted)"."""
+    rows = TimelineEntry.objects.filter(pk__in=whole_ids(entry_ids), deleted_at__isnull=True).values_list(
+        "pk", "summary", "occurred_at", "case__reference"
+    )
+    named = {}
+    for pk, summary, occurred_at, reference in rows:
+        on = timezone.localtime(occurred_at, naming.UK)
+        named[str(pk)] = f"{summary}, {on.day} {on:%B %Y}" + (f" (case {reference})" if reference else "")
+    return named
+
+
+ENTRY_FIELDS = {
+    "kind": naming.Field("Kind", choices=TimelineEntry.Kind.choices),
+    "action": naming.Field("Action", choices=TimelineEntry.Action.choices),
+    "occurred_at": naming.Field("When"),
+    "summary": naming.Field("Summary"),
+    "body": naming.Field("Details"),
+    "attendees": naming.Field("Attendees"),
+    "is_sensitive": naming.Field("Sensitive"),
+}
+PROFILE_FIELDS = {
+    "first_name": naming.Field("First name"),
+    "last_name": naming.Field("Last name"),
+    "name": naming.Field("Name"),
+    "date_of_birth": naming.Field("Date of birth"),
+    "gender": naming.Field("Gender", choices=Profile.Gender.choices),
+    "phone": naming.Field("Phone"),
+    "notes": naming.Field("Notes"),
+}
+CASE_FIELDS = {
+    "status": naming.Field("Status", choices=Case.Status.choices),
+    "outcome": naming.Field("Outcome", choices=Case.Outcome.choices),
+    "closed_on": naming.Field("Closed on"),
+    "lead_practitioner": naming.Field("Lead practitioner", names="user"),
+    "owning_team": naming.Field("Owning team", names="team"),
+    "can_edit": naming.Field("May edit"),
+    "can_share": naming.Field("May share"),
+}
+
+
 def register() -> None:
+    naming.register("case", cases_named, template="{label} {name}", fields=CASE_FIELDS)
+    naming.register("profile", profiles_named, fields={**PROFILE_FIELDS, "can_edit": CASE_FIELDS["can_edit"],
+                                                       "can_share": CASE_FIELDS["can_share"]})  # fmt: skip
+    naming.register("family", families_named)
+    naming.register("timeline_entry", entries_named, fields=ENTRY_FIELDS)
     redaction.register("timeline_entry", entries_hidden_from)
     redaction.register("profile", profiles_hidden_from)
     redaction.register("case", cases_hidden_from)

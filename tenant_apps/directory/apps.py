@@ -6,3 +6,8 @@ class DirectoryConfig(AppConfig):
     label = "directory"
     verbose_name = "Directory: agencies, teams and who belongs to them"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenant_apps.directory import audit
+
+        audit.register()

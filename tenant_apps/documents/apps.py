@@ -6,3 +6,8 @@ class DocumentsConfig(AppConfig):
     label = "documents"
     verbose_name = "Documents and photos"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenant_apps.documents import audit
+
+        audit.register()

@@ -6,3 +6,8 @@ class TasksConfig(AppConfig):
     label = "tasks"
     verbose_name = "Tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenant_apps.tasks import audit
+
+        audit.register()

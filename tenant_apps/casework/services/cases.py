@@ -8,7 +8,7 @@ from django.db.models import F
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from tenant_apps.audit.services import audit_record
+from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.casework.models import Case, CaseSubject, CaseType, Profile
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
 from tenant_apps.casework.services.base import ChangedSinceOpened, owner_defaults, require_writer
@@ -119,6 +119,6 @@ def case_set_status(*, user, request=None, case: Case, version: int, status: str
                                            version=F("version") + 1, updated_at=timezone.now())  # fmt: skip
     audit_record(action="case.status_changed", request=request, actor=user, object_type="case", object_id=case.pk,
                  summary=f"case {editable.reference}: {before['status']} -> {status}",
-                 changes={"status": [before["status"], status], "outcome": [before["outcome"], outcome]})  # fmt: skip
+                 changes=audit_changes(before, {"status": status, "outcome": outcome}))  # fmt: skip
     editable.refresh_from_db()
     return editable

@@ -101,6 +101,5 @@ def profile_update(*, user, request=None, profile: Profile, version: int, **chan
     after = {field: getattr(editable, field) for field in changes}
     audit_record(action="profile.updated", request=request, actor=user, object_type="profile",
                  object_id=editable.pk, summary=f"profile {editable.pk} changed",
-                 changes=audit_changes({k: str(v) for k, v in before.items()},
-                                       {k: str(v) for k, v in after.items()}))  # fmt: skip
+                 changes=audit_changes(before, after))  # fmt: skip
     return editable

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
-from tenant_apps.audit.services import audit_record
+from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.casework.models import Case, TimelineEntry, TimelineEntryVersion
 from tenant_apps.casework.selectors import access_entry, cases_visible_to, profiles_visible_to
 from tenant_apps.casework.services.base import ChangedSinceOpened, require_writer
@@ -159,7 +159,7 @@ def _entry_change(*, user, request, entry: TimelineEntry, version: int, **change
         raise ChangedSinceOpened()
     audit_record(action="timeline.entry_updated", request=request, actor=user, object_type="timeline_entry",
                  object_id=current.pk, summary=f"entry edited (version {version} kept)",
-                 changes={k: [str(_snapshot(current).get(k)), str(v)] for k, v in changes.items()})  # fmt: skip
+                 changes=audit_changes({k: getattr(current, k) for k in changes}, changes))  # fmt: skip
     return TimelineEntry.objects.get(pk=current.pk)
 
 

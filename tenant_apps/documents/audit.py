@@ -1,0 +1,28 @@
+"""How the audit trail names documents (``tenant_apps.audit.naming``): "Document: photo.jpg".
+
+Who may read a document's events is casework's rule (``casework.audit``: a document is as
+hidden as the record it is attached to); the trail names only the documents that rule lets
+the reader see. A deleted document is not named: "Document <id> (deleted)".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from tenant_apps.audit import naming
+from tenant_apps.documents.models import Document
+
+
+def documents_named(document_ids) -> dict[str, str]:
+    ids = []
+    for value in document_ids:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    rows = Document.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("pk", "original_filename")
+    return {str(pk): filename for pk, filename in rows}
+
+
+def register() -> None:
+    naming.register("document", documents_named)
