@@ -3,10 +3,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from concord import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("tenant_apps.dashboard.urls")),
     path("", include("tenant_apps.casework.urls")),
     path("account/", include("tenant_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -107,3 +107,23 @@ def audit_actor_choices(*, user) -> list[tuple[int, str]]:
     _require_viewer(user)
     people = get_user_model().objects.order_by("full_name", "email").values_list("id", "full_name", "email")
     return [(pk, f"{name} ({email})" if name else email) for pk, name, email in people]
+
+
+# --- A user's own reads -----------------------------------------------------------------------
+# Not the audit log: only the events a user caused by reading, for their own pages (the home
+# dashboard's "records I opened recently" and "new replies since I last looked"). They name
+# only what was read and when, never another person's events, so any signed-in user may ask.
+
+
+def reads_by(*, user, actions: tuple[str, ...], limit: int) -> list[tuple[str, str, datetime]]:
+    """The user's latest ``limit`` events of ``actions`` (``*.viewed``), newest first:
+    (object type, object id, when). Served by the (actor, occurred_at) index."""
+    events = AuditEvent.objects.filter(actor_id=user.pk, action__in=actions).order_by("-occurred_at", "-id")
+    return list(events.values_list("object_type", "object_id", "occurred_at")[:limit])
+
+
+def last_read_by(*, user, action: str, object_id) -> QuerySet[AuditEvent]:
+    """When the user last did ``action`` to ``object_id`` (an ``OuterRef`` cast to text), as a
+    one-value queryset for ``Subquery`` in another app's annotation."""
+    events = AuditEvent.objects.filter(actor_id=user.pk, action=action, object_id=object_id)
+    return events.order_by("-occurred_at").values("occurred_at")[:1]
