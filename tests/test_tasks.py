@@ -312,12 +312,24 @@ def test_bob_creates_a_task_from_his_case_page(cast):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"due_date": "past"}, "due_date", "The due date must be today or in the future."),
+        (
+            {"due_date": "past"},
+            "due_date",
+            "The due date is in the past, so the task will be overdue as soon as it "
+            "is created. Check the date, or confirm that the task is already overdue.",
+        ),
+        ({"due_date": "long ago"}, "due_date", "The due date is more than a year ago. Check the year."),
         ({"assigned_team": None}, "assigned_user", "Choose a person or a team to do the task."),
         ({"assigned_user": "carl"}, "assigned_team", "Choose a person or a team, not both."),
         ({"title": ""}, "title", "Enter a title for the task."),
     ],
-    ids=["due-date-in-the-past", "no-assignee", "both-user-and-team", "no-title"],
+    ids=[
+        "due-date-in-the-past-unconfirmed",
+        "due-date-over-a-year-ago",
+        "no-assignee",
+        "both-user-and-team",
+        "no-title",
+    ],
 )
 def test_bad_input_names_the_field_and_saves_nothing(cast, fields, field, message):
     case, _ = make_case(cast)
@@ -329,6 +341,9 @@ def test_bad_input_names_the_field_and_saves_nothing(cast, fields, field, messag
             data.pop(key)
         elif value == "past":
             data[key] = (TODAY() - dt.timedelta(days=1)).isoformat()
+        elif value == "long ago":  # even confirmed: a mistyped year
+            data[key] = (TODAY() - dt.timedelta(days=367)).isoformat()
+            data["past_due_confirmed"] = True
         elif key == "assigned_user":
             data[key] = cast[value].pk
         else:
@@ -347,7 +362,8 @@ def test_bad_input_names_the_field_and_saves_nothing(cast, fields, field, messag
 
     kwargs = {"title": data.get("title", ""), "due_date": dt.date.fromisoformat(data["due_date"]),
               "assigned_team": cast["snt"] if "assigned_team" in data else None,
-              "assigned_user": cast["carl"] if "assigned_user" in data else None}  # fmt: skip
+              "assigned_user": cast["carl"] if "assigned_user" in data else None,
+              "past_due_confirmed": data.get("past_due_confirmed", False)}  # fmt: skip
     with pytest.raises(ValidationError) as error:
         services.task_create(user=fresh(cast["bob"]), **kwargs)
     assert error.value.message_dict == {field: [message]}

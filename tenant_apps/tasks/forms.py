@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from concord.fields import LabelChoiceField
 from tenant_apps.directory.models import Team
 from tenant_apps.tasks.models import Task
+from tenant_apps.tasks.services import PAST_DUE_DATE
 
 LIST_STATUS_CHOICES = [
     ("active", "Open or in progress"),
@@ -44,6 +45,10 @@ class TaskForm(forms.Form):
         label="Due date", required=False, help_text="For example, 27 3 2026 or 2026-03-27.",
         input_formats=["%Y-%m-%d", "%d %m %Y", "%d/%m/%Y"], widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip
+    past_due_confirmed = forms.BooleanField(
+        label="Yes, the task is already overdue: record it with this date", required=False,
+        help_text="For a task agreed earlier that was due before today. It is shown as overdue at once.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,6 +58,15 @@ class TaskForm(forms.Form):
         self.fields["assigned_team"].queryset = Team.objects.select_related("agency")
         self.fields["assigned_team"].error_messages["invalid_choice"] = "Choose a team from the list."
         self.fields["due_date"].error_messages["invalid"] = "Enter the due date as a real date, like 2026-03-27."
+
+    @property
+    def asks_past_due_confirmation(self) -> bool:
+        """The service refused a past due date for want of confirmation (or the creator already
+        ticked the box): the page then offers the box, beside the date it is about."""
+        if self.is_bound and self.data.get(self.add_prefix("past_due_confirmed")):
+            return True
+        refusals = self.errors.as_data().get("due_date", []) if self.is_bound else []
+        return any(error.code == PAST_DUE_DATE for error in refusals)
 
 
 class StatusForm(forms.Form):
@@ -66,3 +80,21 @@ class ReplyForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].error_messages["required"] = "Enter your reply."
+
+
+class DigestForm(forms.Form):
+    """The user's own daily digest: on or off."""
+
+    wants_digest = forms.TypedChoiceField(
+        label="Do you want a daily e-mail of your tasks overdue or due today?",
+        choices=[("yes", "Yes, e-mail me on days when I have tasks overdue or due today"),
+                 ("no", "No, do not e-mail me about them")],
+        coerce=lambda value: value == "yes", widget=forms.RadioSelect,
+        help_text="It lists your tasks and your team's by due date, with a link to each: never their titles, "
+        "details, people or cases.",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["wants_digest"].error_messages["required"] = "Choose yes or no."
+        self.fields["wants_digest"].error_messages["invalid_choice"] = "Choose yes or no."

@@ -11,12 +11,26 @@ Write only through ``tenant_apps.tasks.services``; read through its selectors.
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 USER = settings.AUTH_USER_MODEL
+
+
+def partnership_today() -> dt.date:
+    """Today's date where the partnership works (``settings.TIME_ZONE``, Europe/London).
+
+    Named explicitly rather than read from the active time zone, so a page, a job and the
+    worker agree on "today" whatever zone a request might activate; and computed in Python
+    and passed to queries as a parameter, never PostgreSQL's ``CURRENT_DATE`` (the database
+    session's zone is UTC: between midnight and 1 a.m. in summer it would still be yesterday).
+    """
+    return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
 
 
 class Task(models.Model):
@@ -71,6 +85,20 @@ class Task(models.Model):
         return f"task {self.pk}: {self.title}"
 
     @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still open or in progress, and due before today (the partnership's date)."""
+        return self.is_active and self.due_date < partnership_today()
+
+    @property
+    def is_due_today(self) -> bool:
+        """Still open or in progress, and due today (the partnership's date)."""
+        return self.is_active and self.due_date == partnership_today()
+
+    @property
     def assignee_label(self) -> str:
         if self.assigned_team_id:
             return self.assigned_team.label
@@ -91,3 +119,21 @@ class TaskReply(models.Model):
 
     def __str__(self) -> str:
         return f"reply {self.pk} on task {self.task_id}"
+
+
+class DigestPreference(models.Model):
+    """A user's daily digest e-mail of their tasks overdue and due today.
+
+    No row means the user gets the digest (it is on unless they turn it off). ``last_sent_on``
+    is the partnership date of the last digest queued for them: ``services.task_digest_send``
+    claims the day with a conditional update of this row, so a re-run the same day, or two
+    workers at once, send nothing twice.
+    """
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    wants_digest = models.BooleanField(default=True)
+    last_sent_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"digest preference of user {self.user_id}"

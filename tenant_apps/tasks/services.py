@@ -13,11 +13,12 @@ nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,11 +26,21 @@ from concord.errors import ChangedSinceOpened
 from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.outbox.services import mail_send_later
-from tenant_apps.tasks.models import Task, TaskReply
-from tenant_apps.tasks.selectors import tasks_visible_to
+from tenant_apps.tasks.models import DigestPreference, Task, TaskReply, partnership_today
+from tenant_apps.tasks.selectors import digest_recipients, digest_tasks, digest_wanted, tasks_visible_to
 from tenants.hosts import absolute_url
 
-__all__ = ["ChangedSinceOpened", "task_create", "task_reply", "task_set_status"]
+__all__ = [
+    "ChangedSinceOpened",
+    "digest_preference_set",
+    "task_create",
+    "task_digest_send",
+    "task_digests_send",
+    "task_reply",
+    "task_set_status",
+]
+
+logger = logging.getLogger(__name__)
 
 
 def _writer(user) -> None:
@@ -69,21 +80,40 @@ def task_viewed(*, user, request=None, task: Task, what: str = "") -> None:
                  summary=what)  # fmt: skip
 
 
+PAST_DUE_LIMIT = dt.timedelta(days=366)  # further back is a mistyped year, not a late task
+PAST_DUE_DATE = "past_due_date"  # the code of the refusal that asks to confirm a past due date
+
+
+def _due_date_errors(due_date: dt.date | None, *, past_confirmed: bool) -> list[ValidationError]:
+    """Today or later; or in the past (a task agreed earlier and already late, recorded now) if
+    the creator confirms it, and no more than a year back."""
+    today = partnership_today()
+    if due_date is None:
+        return [ValidationError("Enter the date the task is due.", code="required")]
+    if due_date < today - PAST_DUE_LIMIT:
+        return [ValidationError("The due date is more than a year ago. Check the year.", code="too_old")]
+    if due_date < today and not past_confirmed:
+        message = ("The due date is in the past, so the task will be overdue as soon as it is created. "
+                   "Check the date, or confirm that the task is already overdue.")  # fmt: skip
+        return [ValidationError(message, code=PAST_DUE_DATE)]
+    return []
+
+
 def task_create(*, user, request=None, title: str, details: str = "", due_date: dt.date | None,
-                case=None, profile=None, assigned_user=None, assigned_team=None) -> Task:  # fmt: skip
+                case=None, profile=None, assigned_user=None, assigned_team=None,
+                past_due_confirmed: bool = False) -> Task:  # fmt: skip
     """Create a task and e-mail a notice to the assignee (or each active member of the team).
 
     The creator must be able to see the case and the profile it comes from; the
-    assigned user must be active; the due date must be today or later.
+    assigned user must be active; the due date must be today or later, or, with
+    ``past_due_confirmed``, up to a year in the past (a task already overdue).
     """
     _writer(user)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list] = {}
     if not (title or "").strip():
         errors["title"] = ["Enter a title for the task."]
-    if due_date is None:
-        errors["due_date"] = ["Enter the date the task is due."]
-    elif due_date < timezone.localdate():
-        errors["due_date"] = ["The due date must be today or in the future."]
+    if due_errors := _due_date_errors(due_date, past_confirmed=past_due_confirmed):
+        errors["due_date"] = due_errors
     if assigned_user is None and assigned_team is None:
         errors["assigned_user"] = ["Choose a person or a team to do the task."]
     elif assigned_user is not None and assigned_team is not None:
@@ -103,18 +133,19 @@ def task_create(*, user, request=None, title: str, details: str = "", due_date: 
     task.full_clean(exclude=["case", "profile", "assigned_user", "assigned_team", "created_by"])
     task.save()
     whom = "your team" if assigned_team is not None else "you"
+    late = " (already overdue)" if task.is_overdue else ""
     _notify(
         _assignees(task),
         subject="A task has been assigned to " + whom,
         body=(
-            f"{user.get_full_name()} has assigned a task to {whom} in Concord, due {task.due_date:%-d %B %Y}.\n\n"
+            f"{user.get_full_name()} has assigned a task to {whom} in Concord, due {task.due_date:%-d %B %Y}{late}.\n\n"
             f"Sign in to read it: {_link(task)}\n"
         ),
         skip=user,
     )
     assignee = f"team {task.assigned_team_id}" if task.assigned_team_id else f"user {task.assigned_user_id}"
     audit_record(action="task.created", request=request, actor=user, object_type="task", object_id=task.pk,
-                 summary=f"task {task.pk} created, assigned to {assignee}")  # fmt: skip
+                 summary=f"task {task.pk} created, assigned to {assignee}{late}")  # fmt: skip
     return task
 
 
@@ -170,3 +201,112 @@ def task_reply(*, user, request=None, task: Task, body: str) -> TaskReply:
     audit_record(action="task.replied", request=request, actor=user, object_type="task", object_id=task.pk,
                  summary=f"reply {reply.pk} on task {task.pk}")  # fmt: skip
     return reply
+
+
+# --- The daily digest ------------------------------------------------------------------------------
+# What the digest says, and why: e-mail leaves the partnership's systems (forwarded, read on lock
+# screens, kept in mailboxes Concord does not control), and a task's title and details are free
+# text that often name people and what happened to them. So, as with the notices above, the
+# digest names no task, person, case or team: for each task only whether it is the user's or
+# their team's, its due date, how late it is, and a link that needs signing in (the link carries
+# the task's number, no personal data). That is enough to know there is work waiting and how
+# urgent it is; what the work is, the user reads in Concord.
+
+DIGEST_MAX_LISTED = 20  # beyond this the e-mail says how many more, and links to the lists
+
+
+@transaction.atomic
+def digest_preference_set(*, user, request=None, wants_digest: bool) -> DigestPreference:
+    """Turn the user's own daily digest on or off; audited when it changes."""
+    _writer(user)
+    preference, _ = DigestPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+    before = preference.wants_digest
+    if before != wants_digest:
+        preference.wants_digest = wants_digest
+        preference.updated_at = timezone.now()
+        preference.save(update_fields=["wants_digest", "updated_at"])
+        audit_record(action="task.digest_preference_changed", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary="daily task e-mail " + ("on" if wants_digest else "off"),
+                     changes=audit_changes({"wants_digest": before}, {"wants_digest": wants_digest}))  # fmt: skip
+    return preference
+
+
+def _digest_line(task: Task, today: dt.date) -> str:
+    late = (today - task.due_date).days
+    if late <= 0:
+        when = "due today"
+    else:
+        when = f"overdue, due {task.due_date:%-d %B %Y} ({late} day{'s' if late != 1 else ''} late)"
+    return f"- A task {when}: {_link(task)}"
+
+
+def _digest_body(user, tasks: list[Task], today: dt.date) -> str:
+    listed = tasks[:DIGEST_MAX_LISTED]
+    mine = [_digest_line(t, today) for t in listed if t.assigned_user_id == user.pk]
+    team = [_digest_line(t, today) for t in listed if t.assigned_user_id != user.pk]
+    parts = ["You have tasks in Concord that are overdue or due today.", ""]
+    if mine:
+        parts += ["Assigned to you:", *mine, ""]
+    if team:
+        parts += ["Assigned to your team:", *team, ""]
+    if len(tasks) > len(listed):
+        parts += [f"And {len(tasks) - len(listed)} more.", ""]
+    parts += [f"Sign in to read them: {absolute_url(reverse('tasks:mine'))}"]
+    if team:
+        parts += [f"Your team's tasks: {absolute_url(reverse('tasks:team'))}"]
+    parts += [
+        "",
+        "This e-mail names no task, person or case: e-mail is less protected than Concord.",
+        f"You get it on days when you have tasks overdue or due today. To stop it: "
+        f"{absolute_url(reverse('tasks:digest'))}",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _digest_subject(tasks: list[Task], today: dt.date) -> str:
+    late = sum(1 for t in tasks if t.due_date < today)
+    due = len(tasks) - late
+    counts = [f"{late} overdue"] if late else []
+    counts += [f"{due} due today"] if due else []
+    return "Your tasks in Concord: " + ", ".join(counts)
+
+
+def task_digest_send(*, user, today: dt.date | None = None) -> bool:
+    """Queue ``user``'s digest for ``today`` (the partnership's date) if they have tasks overdue or
+    due today, want it, are active, and have not had today's; return whether it was queued.
+
+    At most once per user and day, whoever calls: the day is claimed by a conditional update of
+    the user's ``DigestPreference`` row (created if missing) in the same transaction as the
+    e-mail. A second caller, even at the same moment, waits on that row, then finds the day
+    claimed and sends nothing; if the transaction rolls back, neither claim nor e-mail remains.
+    """
+    today = today or partnership_today()
+    if not user.is_active or user.is_read_only or not user.email:
+        return False
+    tasks = digest_tasks(user, today=today)
+    if not tasks or not digest_wanted(user):
+        return False
+    with transaction.atomic():
+        DigestPreference.objects.bulk_create([DigestPreference(user_id=user.pk)], ignore_conflicts=True)
+        unclaimed = Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=today)
+        claimed = DigestPreference.objects.filter(unclaimed, user_id=user.pk, wants_digest=True).update(
+            last_sent_on=today, updated_at=timezone.now()
+        )
+        if not claimed:
+            return False
+        mail_send_later(to=[user.email], subject=_digest_subject(tasks, today), body=_digest_body(user, tasks, today))
+    return True
+
+
+def task_digests_send(*, today: dt.date | None = None) -> int:
+    """Every digest due in the current partnership today; returns how many were queued. One
+    transaction per person, so a failure part-way keeps the ones queued and a re-run (the job
+    is retried) sends only the rest."""
+    today = today or partnership_today()
+    queued = 0
+    for person in digest_recipients(today=today):
+        try:
+            queued += task_digest_send(user=person, today=today)
+        except ValueError:  # an address the outbox refuses: nobody to send to (logged by id only)
+            logger.warning("tasks digest: user %s has no valid e-mail address; skipped", person.pk)
+    return queued

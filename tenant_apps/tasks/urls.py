@@ -11,6 +11,7 @@ urlpatterns = [
     path("team/", views.my_teams_tasks, name="team"),
     path("set-by-me/", views.tasks_set_by_me, name="created"),
     path("new/", views.task_create, name="create"),
+    path("daily-email/", views.digest_settings, name="digest"),
     path("<int:task_id>/", views.task_detail, name="detail"),
     path("<int:task_id>/status/", views.task_status, name="status"),
     path("<int:task_id>/reply/", views.task_reply, name="reply"),

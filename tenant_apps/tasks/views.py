@@ -1,4 +1,5 @@
-"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status change.
+"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status change,
+the user's daily digest e-mail on or off.
 
 Each view parses a form, calls one selector or service, and redirects after a
 successful POST (with a success banner) or re-renders the form with its errors
@@ -17,7 +18,7 @@ from concord.paging import requested_page
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
-from tenant_apps.tasks.forms import ReplyForm, StatusForm, TaskFilterForm, TaskForm
+from tenant_apps.tasks.forms import DigestForm, ReplyForm, StatusForm, TaskFilterForm, TaskForm
 
 TASKS_PER_PAGE = 50
 FORBIDDEN_PAGE = "tasks/403.html"  # viewers (read-only role) get it before a write page reads anything
@@ -125,3 +126,20 @@ def task_reply(request, task_id: int):
     status_form = StatusForm(initial={"status": task.status, "version": task.version})
     context = {"task": task, "reply_form": form, "status_form": status_form}
     return render(request, "tasks/task_detail.html", context, status=400)
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def digest_settings(request):
+    """The user's own daily digest e-mail, on or off (the digest's "to stop it" link comes here)."""
+    wanted = selectors.digest_wanted(request.user)
+    form = DigestForm(posted(request), initial={"wants_digest": "yes" if wanted else "no"})
+    if request.method == "POST" and form.is_valid():
+        wants = form.cleaned_data["wants_digest"]
+        services.digest_preference_set(user=request.user, request=request, wants_digest=wants)
+        if wants:
+            messages.success(request, "You will get a daily e-mail on days when you have tasks overdue or due today.")
+        else:
+            messages.success(request, "You will not get the daily e-mail of your tasks.")
+        return redirect("tasks:digest")
+    return render(request, "tasks/digest_settings.html", {"form": form, "wanted": wanted})

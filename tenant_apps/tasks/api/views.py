@@ -51,7 +51,12 @@ class TaskOutputSerializer(serializers.Serializer):
     details = serializers.CharField()
     status = serializers.CharField()
     due_date = serializers.DateField()
-    is_overdue = serializers.BooleanField()
+    is_overdue = serializers.BooleanField(
+        help_text="Open or in progress, and due before today (the partnership's date, Europe/London)."
+    )
+    is_due_today = serializers.BooleanField(
+        help_text="Open or in progress, and due today (the partnership's date, Europe/London)."
+    )
     version = serializers.IntegerField()
     case = TaskCaseSerializer(allow_null=True)
     case_id = serializers.SerializerMethodField()
@@ -82,7 +87,8 @@ class TaskDetailOutputSerializer(TaskOutputSerializer):
 
 class TaskListCreateApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
-    (``created``); ``status``: active (open or in progress, the default), a status, or all."""
+    (``created``); ``status``: active (open or in progress, the default), a status, or all.
+    Overdue tasks first (``is_overdue``), then by due date, soonest first."""
 
     class TaskFilterSerializer(serializers.Serializer):
         scope = ChoiceField(choices=list(SCOPES), default="mine")
@@ -92,6 +98,11 @@ class TaskListCreateApi(BaseApi):
         title = serializers.CharField(max_length=200, allow_blank=True)
         details = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
         due_date = DateField(allow_null=True, required=False, default=None)
+        past_due_confirmed = serializers.BooleanField(
+            required=False, default=False,
+            help_text="Record a task that is already overdue: due_date may then be before today (up to a year "
+            "back). Without it a past due_date answers 400 on due_date.",
+        )  # fmt: skip
         case = VisibleIdField(cases_visible_to)
         profile = VisibleIdField(profiles_visible_to)
         assigned_user = VisibleIdField(selectors.assignable_people_visible_to)
