@@ -122,7 +122,7 @@ def test_tasks_and_the_admin_area_have_their_lists_as_sub_navigation_in_the_page
     page = carl.get("/tasks/team/").content.decode()
     sub = re.search(r'<nav aria-label="Tasks".*?</nav>', page, re.S).group(0)
     assert page.index("<main") < page.index(sub)  # in the page, not a second header menu
-    assert _links(sub) == {"My tasks": "", "My team's tasks": "page", "Tasks I set": ""}
+    assert _links(sub) == {"My tasks": "", "My team's tasks": "page", "Tasks I set": "", "Daily e-mail": ""}
     assert "Tasks menu" not in page and page.count('id="navigation"') == 1
     alice = client_as(cast, "alice")
     for url, current in (("/admin/users/", "Users"), ("/admin/agencies/", "Agencies and teams"),
@@ -193,7 +193,8 @@ def test_the_dashboard_counts_my_tasks_and_my_teams_due_today_and_overdue(cast):
         _task(cast, title="Team today", due=TODAY(), assignee={"assigned_team": cast["cst"]})
         _task(cast, title="Not Carl's", due=TODAY() - dt.timedelta(days=1), assignee={"assigned_team": cast["snt"]})
         block = dashboard_for(cast["carl"]).tasks
-    assert (block.mine_overdue, block.mine_due_today, block.team_overdue, block.team_due_today) == (1, 1, 3, 1)
+    counts = block.counts
+    assert (counts.mine_overdue, counts.mine_due_today, counts.team_overdue, counts.team_due_today) == (1, 1, 3, 1)
     assert [t.title for t in block.mine] == ["Mine late", "Mine today", "Mine later"] and block.mine_total == 3
     page = client_as(cast, "carl").get("/").content.decode()
     assert "Mine late" in page and "Not Carl's" not in page and 'href="/tasks/team/"' in page

@@ -5,7 +5,7 @@ from functools import cached_property
 
 from django.urls import reverse
 
-from tenant_apps.tasks.selectors import overdue, tasks_visible_to
+from tenant_apps.tasks.selectors import task_counts
 
 # The main menu's section of a page, from its URL's namespace (and, in casework, the first word
 # of its name): the page marks that item with aria-current. Casework names its URLs by record.
@@ -21,7 +21,7 @@ _CASEWORK = (
     ("gallery", "gallery"),
 )
 # The current item of the in-page sub-navigation, by URL name (tasks) or first word (admin).
-_TASKS_SUBSECTIONS = {"mine": "mine", "team": "team", "created": "created"}
+_TASKS_SUBSECTIONS = {"mine": "mine", "team": "team", "created": "created", "digest": "digest"}
 _ADMIN_SUBSECTIONS = (("user", "users"), ("agency", "agencies"), ("team", "agencies"), ("settings", "settings"))
 
 
@@ -73,7 +73,7 @@ _SUBMENUS = {
     "tasks": (
         "Tasks",
         (("mine", "My tasks", "tasks:mine"), ("team", "My team's tasks", "tasks:team"),
-         ("created", "Tasks I set", "tasks:created")),
+         ("created", "Tasks I set", "tasks:created"), ("digest", "Daily e-mail", "tasks:digest")),
     ),
     "admin": (
         "Admin",
@@ -119,8 +119,7 @@ class Navigation:
 
     @cached_property
     def overdue_tasks(self) -> int:
-        user = self.request.user
-        return overdue(tasks_visible_to(user).filter(assigned_user_id=user.pk)).count()
+        return task_counts(self.request.user).mine_overdue
 
 
 def navigation(request):

@@ -21,6 +21,7 @@ from tenant_apps.casework.models import Case, TimelineEntry, WarningMarker
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
 from tenant_apps.tasks import selectors as tasks
 from tenant_apps.tasks.models import Task, TaskReply
+from tenant_apps.tasks.selectors import TaskCounts
 
 LIST_LENGTH = 5  # rows per block; each block links to its full list
 RECENT_LENGTH = 8  # records opened recently
@@ -31,12 +32,10 @@ _READS = ("profile.viewed", "case.viewed")
 
 @dataclass(frozen=True)
 class TaskBlock:
-    """Counts of active tasks (open or in progress), and the first of the user's own, soonest due."""
+    """Counts of active tasks (open or in progress) due today and overdue, mine and my teams'
+    (``tasks.selectors.TaskCounts``), and the first of my own, overdue first then soonest due."""
 
-    mine_due_today: int
-    mine_overdue: int
-    team_due_today: int
-    team_overdue: int
+    counts: TaskCounts
     mine: list[Task]
     mine_total: int
 
@@ -78,16 +77,8 @@ class Dashboard:
 
 
 def _task_block(user) -> TaskBlock:
-    today = timezone.localdate()
-    mine, team = tasks.my_tasks(user), tasks.my_teams_tasks(user)
-    return TaskBlock(
-        mine_due_today=mine.filter(due_date=today).count(),
-        mine_overdue=tasks.overdue(mine).count(),
-        team_due_today=team.filter(due_date=today).count(),
-        team_overdue=tasks.overdue(team).count(),
-        mine=list(mine[:LIST_LENGTH]),
-        mine_total=mine.count(),
-    )
+    mine = tasks.my_tasks(user)
+    return TaskBlock(counts=tasks.task_counts(user), mine=list(mine[:LIST_LENGTH]), mine_total=mine.count())
 
 
 def my_open_cases(user):
