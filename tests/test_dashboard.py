@@ -198,6 +198,12 @@ def test_the_dashboard_counts_my_tasks_and_my_teams_due_today_and_overdue(cast):
     assert [t.title for t in block.mine] == ["Mine late", "Mine today", "Mine later"] and block.mine_total == 3
     page = client_as(cast, "carl").get("/").content.decode()
     assert "Mine late" in page and "Not Carl's" not in page and 'href="/tasks/team/"' in page
+    late, today, later = (
+        page[page.index(title) :].split("</li>")[0] for title in ("Mine late", "Mine today", "Mine later")
+    )
+    assert (
+        ">Overdue</strong>" in late and ">Due today</strong>" in today and "govuk-tag" not in later
+    )  # tasks/_due.html
 
 
 def test_my_open_cases_show_their_last_contact_longest_without_contact_first(cast):

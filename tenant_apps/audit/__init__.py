@@ -8,7 +8,7 @@ Public API (keyword-only):
 - ``redaction.register(object_type, rule)``: who may not read events about a type (the app that owns
   the type registers its rule in ``AppConfig.ready()``; a type with no rule is shown whole).
 - ``middleware.RefusedReadMiddleware``: records ``access.refused`` for a signed-in GET by id answering 404.
-- ``selectors.reads_by(user=, actions=, limit=)``, ``selectors.last_read_by(user=, action=, object_id=)``:
+- ``selectors.reads_by(user=, actions=, limit=)``, ``selectors.last_reads_by(user=, action=, object_ids=, since=)``:
   a user's own reads (what they opened, and when they last opened one thing), for their dashboard.
 - ``views.event_list(request)``: the trail's page (operators serve it too, for public's trail).
 - ``views.event_export(request)``: the trail as CSV (operators serve it too).

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from tenant_apps.audit import redaction
 from tenant_apps.audit.models import AuditEvent
@@ -122,8 +122,12 @@ def reads_by(*, user, actions: tuple[str, ...], limit: int) -> list[tuple[str, s
     return list(events.values_list("object_type", "object_id", "occurred_at")[:limit])
 
 
-def last_read_by(*, user, action: str, object_id) -> QuerySet[AuditEvent]:
-    """When the user last did ``action`` to ``object_id`` (an ``OuterRef`` cast to text), as a
-    one-value queryset for ``Subquery`` in another app's annotation."""
-    events = AuditEvent.objects.filter(actor_id=user.pk, action=action, object_id=object_id)
-    return events.order_by("-occurred_at").values("occurred_at")[:1]
+def last_reads_by(*, user, action: str, object_ids, since: datetime) -> dict[str, datetime]:
+    """When the user last did ``action`` (``task.viewed``) to each of ``object_ids`` since
+    ``since``: {object id: time}, ids never read since then left out. One query, one pass over
+    the user's events since then (the (actor, occurred_at) index), whatever the number of ids."""
+    ids = [str(object_id) for object_id in object_ids]
+    if not ids:
+        return {}
+    events = AuditEvent.objects.filter(actor_id=user.pk, action=action, object_id__in=ids, occurred_at__gte=since)
+    return dict(events.values("object_id").annotate(last=Max("occurred_at")).values_list("object_id", "last"))

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import CharField, F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from tenant_apps.audit.selectors import last_read_by, reads_by
+from tenant_apps.audit.selectors import last_reads_by, reads_by
 from tenant_apps.casework.models import Case, TimelineEntry, WarningMarker
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
 from tenant_apps.tasks import selectors as tasks
@@ -27,6 +26,7 @@ LIST_LENGTH = 5  # rows per block; each block links to its full list
 RECENT_LENGTH = 8  # records opened recently
 RECENT_EVENTS = 200  # of the user's latest reads, de-duplicated into RECENT_LENGTH records
 REPLIES_DAYS = 30  # a reply older than this is no longer "new", looked at or not
+REPLY_CANDIDATES = 100  # the latest replies by others, of which those not yet seen are shown
 _READS = ("profile.viewed", "case.viewed")
 
 
@@ -129,17 +129,19 @@ def _recent(user) -> list[RecentRecord]:
 def _replies(user) -> list[TaskReply]:
     """Replies by others, in the last REPLIES_DAYS, on tasks the user set or is assigned in person,
     written since the user last opened that task (every opening is audited: ``task.viewed``)."""
+    since = timezone.now() - dt.timedelta(days=REPLIES_DAYS)
     involved = tasks.tasks_visible_to(user).filter(Q(created_by_id=user.pk) | Q(assigned_user_id=user.pk))
-    last_read = last_read_by(user=user, action="task.viewed", object_id=Cast(OuterRef("task_id"), CharField()))
-    replies = (
-        TaskReply.objects.filter(task__in=involved, created_at__gte=timezone.now() - dt.timedelta(days=REPLIES_DAYS))
+    candidates = list(
+        TaskReply.objects.filter(task__in=involved, created_at__gte=since)
         .exclude(author_id=user.pk)
-        .annotate(last_read=Subquery(last_read))
-        .filter(Q(last_read__isnull=True) | Q(created_at__gt=F("last_read")))
         .select_related("task", "author")
-        .order_by("-created_at", "-pk")
+        .order_by("-created_at", "-pk")[:REPLY_CANDIDATES]
     )
-    return list(replies[:LIST_LENGTH])
+    # Only an opening after a reply makes it seen: the events before the oldest candidate are not read.
+    oldest = min((r.created_at for r in candidates), default=since)
+    seen = last_reads_by(user=user, action="task.viewed", object_ids={r.task_id for r in candidates}, since=oldest)
+    fresh = [r for r in candidates if str(r.task_id) not in seen or r.created_at > seen[str(r.task_id)]]
+    return fresh[:LIST_LENGTH]
 
 
 def _warnings(user) -> list[Warning]:
