@@ -337,3 +337,18 @@ def test_norfolks_records_never_reach_a_suffolk_dashboard_nor_suffolks_norfolks(
     nina_page = norfolk_client.get("/").content.decode()
     assert "Norfolk&#x27;s noise" in nina_page and "Weapons" in nina_page  # her own blocks work
     assert "Suffolk&#x27;s noise" not in nina_page and "Sid Suffolk" not in nina_page
+
+
+def test_the_landmark_tag_wraps_content_leaves_a_landmark_alone_and_renders_nothing_for_nothing():
+    from django.template import Context, Template
+
+    def render(inner: str) -> str:
+        return Template('{% load concord %}{% landmark "Back" %}' + inner + "{% endlandmark %}").render(
+            Context({"x": "<b>"})
+        )
+
+    assert render('<a href="/cases/">Back</a>') == '<nav aria-label="Back"><a href="/cases/">Back</a></nav>'
+    assert render("  \n ") == ""
+    crumbs = '<nav class="govuk-breadcrumbs" aria-label="Breadcrumb"><ol></ol></nav>'
+    assert render(crumbs) == crumbs
+    assert render("{{ x }}") == '<nav aria-label="Back">&lt;b&gt;</nav>'  # escaped once, not twice
