@@ -132,6 +132,8 @@ def test_tasks_and_the_admin_area_have_their_lists_as_sub_navigation_in_the_page
         assert list(sub) == ["Users", "Agencies and teams", "Settings", "Audit log"]
         assert sub[current] == "page" and sum(bool(v) for v in sub.values()) == 1, (url, sub)
     assert 'aria-label="Admin"' not in carl.get("/profiles/").content.decode()
+    vera = client_as(cast, "vera").get("/tasks/").content.decode()  # a viewer has no daily e-mail to set
+    assert "My team&#x27;s tasks" in vera and "daily-email" not in vera
 
 
 # --- Search from every page ----------------------------------------------------------------------

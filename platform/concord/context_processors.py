@@ -108,9 +108,11 @@ class Navigation:
         """The section's own lists (tasks, the admin area), shown at the top of its pages."""
         if self.section not in _SUBMENUS or (self.section == "admin" and not self.request.user.is_partnership_admin):
             return []
+        read_only = self.request.user.is_read_only  # viewers have no daily e-mail to set
         return [
             MenuItem(name, label, url := reverse(view), self._current(url) if name == self.subsection else "")
             for name, label, view in _SUBMENUS[self.section][1]
+            if not (name == "digest" and read_only)
         ]
 
     @property

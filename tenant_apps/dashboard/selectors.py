@@ -59,7 +59,7 @@ class RecentRecord:
 
 
 @dataclass(frozen=True)
-class Warning:
+class CaseloadWarning:
     """A profile on one of the user's open cases, with its warning markers."""
 
     profile_id: int
@@ -73,7 +73,7 @@ class Dashboard:
     open_cases: OpenCases
     recent: list[RecentRecord]
     replies: list[TaskReply]  # with task and author; newest first
-    warnings: list[Warning]
+    warnings: list[CaseloadWarning]
 
 
 def _task_block(user) -> TaskBlock:
@@ -144,7 +144,7 @@ def _replies(user) -> list[TaskReply]:
     return fresh[:LIST_LENGTH]
 
 
-def _warnings(user) -> list[Warning]:
+def _warnings(user) -> list[CaseloadWarning]:
     """Warning markers of the visible profiles on the user's open cases, by name."""
     subjects = profiles_visible_to(user).filter(case_roles__case__in=my_open_cases(user))
     markers = (
@@ -152,14 +152,14 @@ def _warnings(user) -> list[Warning]:
         .select_related("profile")
         .order_by("profile__last_name", "profile__first_name", "profile__name", "profile_id", "kind")
     )
-    by_profile: dict[int, Warning] = {}
+    by_profile: dict[int, CaseloadWarning] = {}
     for marker in markers[:100]:
         known = by_profile.get(marker.profile_id)
         label = marker.get_kind_display()
         if known is None:
-            by_profile[marker.profile_id] = Warning(marker.profile_id, marker.profile.display_name, (label,))
+            by_profile[marker.profile_id] = CaseloadWarning(marker.profile_id, marker.profile.display_name, (label,))
         elif label not in known.markers:
-            by_profile[marker.profile_id] = Warning(known.profile_id, known.name, (*known.markers, label))
+            by_profile[marker.profile_id] = CaseloadWarning(known.profile_id, known.name, (*known.markers, label))
     return list(by_profile.values())
 
 
