@@ -2,7 +2,8 @@
 
 The walk-through's partnership (tests/browser/test_walkthrough.py: the demo casework and its
 tasks, committed, served by gunicorn): Priya, of the council's ASB Team, reads her lists, with
-the demo's tasks overdue and due today flagged and the late ones first; opens a late task;
+the demo's tasks overdue and due today flagged and the late ones first; opens a late task and
+moves its due date on;
 records a task already overdue (the form asks her to confirm the past date); and turns her
 daily e-mail off and on. axe-core (no serious or critical violation), no console error and, at
 360 px, no sideways scroll, on every page, as in the walk-through.
@@ -59,6 +60,13 @@ def tasks_round(r: Round, secret: str, *, window: int, label: str) -> None:
     r.goto("/tasks/set-by-me/")
     r.follow(page.locator("main table tbody tr").first.get_by_role("link").first)
     assert "Overdue" in page.locator("main dl").inner_text()
+    # ... and its date can be moved on (the form opens on the date it has).
+    task_path = page.url.removeprefix(r.base_url)
+    r.follow(page.get_by_role("link", name="Change due date"))
+    assert page.get_by_label("New due date").input_value() < dt.date.today().isoformat()
+    page.get_by_label("New due date").fill((dt.date.today() + dt.timedelta(days=2)).isoformat())
+    r.submit("Save due date")
+    assert page.url.endswith(task_path) and "Overdue" not in page.locator("main dl").inner_text()
 
     # A task agreed last week and already late: the form asks to confirm the past date.
     r.goto("/tasks/new/")

@@ -137,6 +137,23 @@ def test_opting_out_on_the_tasks_page_is_audited_and_stops_the_digest(cast, day)
     assert "daily-email" not in vera.get("/tasks/team/").content.decode()
 
 
+def test_a_suspended_partnership_sends_no_digests_and_the_job_is_scheduled_daily(cast, day, settings):
+    import croniter
+
+    from tenant_apps.tasks.jobs import task_digests
+    from tenants.models import Partnership
+
+    Partnership.objects.filter(schema_name="suffolk").update(status=Partnership.Status.SUSPENDED)
+    assert task_digests(schema_name="suffolk") == 0  # the job, as the worker runs it
+    assert digests() == {}
+    Partnership.objects.filter(schema_name="suffolk").update(status=Partnership.Status.ACTIVE)
+    assert task_digests(schema_name="suffolk") == 2
+    assert "tenant_apps.tasks.jobs" in settings.PROCRASTINATE_IMPORT_PATHS
+    ticks = croniter.croniter(settings.TASKS_DIGEST_CRON, dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
+    first, second = ticks.get_next(dt.datetime), ticks.get_next(dt.datetime)
+    assert second - first == dt.timedelta(days=1) and 5 <= first.hour <= 7  # once a day, early
+
+
 # --- Committed: the worker, the SMTP server, two partnerships, two workers at once ---------------------
 
 MARK = "[digest-test]"

@@ -91,6 +91,9 @@ def test_task_counts_mine_and_my_teams_in_one_query(cast):
     dan = selectors.task_counts(fresh(cast["dan"]))  # the police team's late task
     assert dan == selectors.TaskCounts(mine_due_today=0, mine_overdue=0, team_due_today=0, team_overdue=1)
     assert selectors.task_counts(fresh(cast["carl"])) == selectors.TaskCounts(0, 0, 0, 0)
+    task(cast, "Alice's late", due=today - DAY, assigned_user=cast["alice"])  # Alice is in no team
+    alice = selectors.task_counts(fresh(cast["alice"]))
+    assert alice == selectors.TaskCounts(mine_due_today=0, mine_overdue=1, team_due_today=0, team_overdue=0)
 
 
 def test_nina_in_norfolk_counts_nothing_of_suffolks(cast):
@@ -251,3 +254,78 @@ def test_the_demo_seeds_tasks_overdue_and_due_today_set_before_they_fell_due(cas
     assert counts.mine_overdue == 2 and counts.mine_due_today == 1
     assert counts.team_overdue == 1 and counts.team_due_today == 1
     assert OutboundEmail.objects.filter(to=["dan@suffolk.test"]).exists()  # the notices, as for real tasks
+
+
+# --- Moving a due date --------------------------------------------------------------------------------
+
+
+def test_moving_a_due_date_keeps_a_past_one_asks_to_confirm_a_new_past_one_and_tells_the_other_side(cast):
+    today = partnership_today()
+    late = task(cast, "Check CCTV", due=today - 2 * DAY, assigned_team=cast["snt"])
+    OutboundEmail.objects.all().delete()
+    dan, bob = client_as(cast["dan"]), client_as(cast["bob"])
+    url = f"/tasks/{late.pk}/due-date/"
+    assert f'href="{url}"' in dan.get(f"/tasks/{late.pk}/").content.decode()
+    form = dan.get(url).content.decode()
+    assert f'value="{late.due_date.isoformat()}"' in form and RED in form
+
+    # Keeping the past date it has is no change, and needs no confirmation.
+    kept = dan.post(url, {"due_date": late.due_date.isoformat(), "version": late.version})
+    assert kept.status_code == 302 and Task.objects.get(pk=late.pk).version == late.version
+    assert not AuditEvent.objects.filter(action="task.due_date_changed").exists()
+
+    # Dan (the team) moves it on: Bob, who set it, is told; the audit has the old and new dates.
+    later = today + 3 * DAY
+    moved = dan.post(url, {"due_date": later.isoformat(), "version": late.version})
+    assert moved.status_code == 302 and moved["Location"] == f"/tasks/{late.pk}/"
+    now = Task.objects.get(pk=late.pk)
+    assert (now.due_date, now.version, now.is_overdue) == (later, late.version + 1, False)
+    event = AuditEvent.objects.get(action="task.due_date_changed")
+    assert event.changes == {"due_date": [late.due_date.isoformat(), later.isoformat()]}
+    assert [mail.to for mail in OutboundEmail.objects.all()] == [["bob@suffolk.test"]]
+    assert "Check CCTV" not in OutboundEmail.objects.get().body  # no title in e-mail
+
+    # A stale version is refused; so is a new past date until confirmed (named on due_date).
+    stale = bob.post(url, {"due_date": today.isoformat(), "version": late.version})
+    assert stale.status_code == 200 and "changed since you opened it" in stale.content.decode()
+    past = (today - DAY).isoformat()
+    asked = bob.post(url, {"due_date": past, "version": now.version}).content.decode()
+    assert 'href="#id_due_date"' in asked and 'name="past_due_confirmed"' in asked
+    assert Task.objects.get(pk=late.pk).due_date == later
+    OutboundEmail.objects.all().delete()
+    confirmed = bob.post(url, {"due_date": past, "version": now.version, "past_due_confirmed": "on"})
+    assert confirmed.status_code == 302 and Task.objects.get(pk=late.pk).is_overdue
+    assert sorted(mail.to[0] for mail in OutboundEmail.objects.all()) == ["dan@suffolk.test", "erin@suffolk.test"]
+
+    # The API: the same rules, 409 when stale, 400 naming due_date.
+    current = Task.objects.get(pk=late.pk)
+    api = f"/api/v1/tasks/{late.pk}/due-date/"
+    refused = dan.post(api, {"due_date": (today - 3 * DAY).isoformat(), "version": current.version},
+                       content_type="application/json")  # fmt: skip
+    assert refused.status_code == 400 and list(refused.json()["error"]["fields"]) == ["due_date"]
+    ok = dan.post(api, {"due_date": today.isoformat(), "version": current.version}, content_type="application/json")
+    assert ok.status_code == 200 and ok.json()["is_due_today"] is True and ok.json()["version"] == current.version + 1
+    again = dan.post(api, {"due_date": later.isoformat(), "version": current.version}, content_type="application/json")
+    assert again.status_code == 409
+
+
+def test_a_done_task_keeps_its_date_and_only_those_in_the_task_may_move_it(cast, norfolk_client):
+    today = partnership_today()
+    done = task(cast, "Done", due=today - DAY, status="done", assigned_team=cast["snt"])
+    dan = client_as(cast["dan"])
+    assert f"/tasks/{done.pk}/due-date/" not in dan.get(f"/tasks/{done.pk}/").content.decode()
+    refused = dan.post(f"/tasks/{done.pk}/due-date/", {"due_date": today.isoformat(), "version": done.version})
+    assert "This task is done or cancelled" in refused.content.decode()
+    assert Task.objects.get(pk=done.pk).due_date == today - DAY
+
+    open_task = task(cast, "Open", due=today + DAY, assigned_team=cast["snt"])
+    body = {"due_date": (today + 9 * DAY).isoformat(), "version": open_task.version}
+    assert client_as(cast["carl"]).post(f"/tasks/{open_task.pk}/due-date/", body).status_code == 404
+    assert client_as(cast["vera"]).post(f"/tasks/{open_task.pk}/due-date/", body).status_code == 403
+    from tests.conftest import sign_in
+
+    sign_in(norfolk_client, "nina@norfolk.test")
+    assert norfolk_client.post(f"/tasks/{open_task.pk}/due-date/", body).status_code == 404
+    assert norfolk_client.post(f"/api/v1/tasks/{open_task.pk}/due-date/", body).status_code == 404
+    with schema_context("suffolk"):
+        assert Task.objects.get(pk=open_task.pk).due_date == today + DAY

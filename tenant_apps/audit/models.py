@@ -97,6 +97,8 @@ class AuditAction(models.TextChoices):
     TASK_CREATED = "task.created", "Task created"
     TASK_STATUS_CHANGED = "task.status_changed", "Task status changed"
     TASK_REPLIED = "task.replied", "Reply on a task"
+    TASK_DUE_DATE_CHANGED = "task.due_date_changed", "Task due date changed"
+    TASK_DIGEST_PREFERENCE_CHANGED = "task.digest_preference_changed", "Daily task e-mail turned on or off"
     # Partnership settings
     SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
     # The platform (public schema: operators)

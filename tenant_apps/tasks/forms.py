@@ -29,7 +29,23 @@ class PersonChoiceField(forms.ModelChoiceField):
         return obj.get_full_name()
 
 
-class TaskForm(forms.Form):
+DATE_INPUTS = ["%Y-%m-%d", "%d %m %Y", "%d/%m/%Y"]
+
+
+class PastDueMixin:
+    """A form with ``due_date`` and ``past_due_confirmed``: the box is offered only once needed."""
+
+    @property
+    def asks_past_due_confirmation(self) -> bool:
+        """The service refused a past due date for want of confirmation (or the box was already
+        ticked): the page then offers the box, beside the date it is about."""
+        if self.is_bound and self.data.get(self.add_prefix("past_due_confirmed")):
+            return True
+        refusals = self.errors.as_data().get("due_date", []) if self.is_bound else []
+        return any(error.code == PAST_DUE_DATE for error in refusals)
+
+
+class TaskForm(PastDueMixin, forms.Form):
     """A new task. Person or team: the service refuses neither and both, naming the field."""
 
     title = forms.CharField(label="Title", max_length=200, help_text="What needs doing, in a few words.")
@@ -43,7 +59,7 @@ class TaskForm(forms.Form):
     )  # fmt: skip
     due_date = forms.DateField(
         label="Due date", required=False, help_text="For example, 27 3 2026 or 2026-03-27.",
-        input_formats=["%Y-%m-%d", "%d %m %Y", "%d/%m/%Y"], widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=DATE_INPUTS, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )  # fmt: skip
     past_due_confirmed = forms.BooleanField(
         label="Yes, the task is already overdue: record it with this date", required=False,
@@ -59,14 +75,23 @@ class TaskForm(forms.Form):
         self.fields["assigned_team"].error_messages["invalid_choice"] = "Choose a team from the list."
         self.fields["due_date"].error_messages["invalid"] = "Enter the due date as a real date, like 2026-03-27."
 
-    @property
-    def asks_past_due_confirmation(self) -> bool:
-        """The service refused a past due date for want of confirmation (or the creator already
-        ticked the box): the page then offers the box, beside the date it is about."""
-        if self.is_bound and self.data.get(self.add_prefix("past_due_confirmed")):
-            return True
-        refusals = self.errors.as_data().get("due_date", []) if self.is_bound else []
-        return any(error.code == PAST_DUE_DATE for error in refusals)
+
+class DueDateForm(PastDueMixin, forms.Form):
+    """A task's new due date. The service decides (a past date needs confirming, as for a new task)."""
+
+    due_date = forms.DateField(
+        label="New due date", required=False, help_text="For example, 27 3 2026 or 2026-03-27.",
+        input_formats=DATE_INPUTS, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )  # fmt: skip
+    past_due_confirmed = forms.BooleanField(
+        label="Yes, the task is already overdue: give it this date", required=False,
+        help_text="It is shown as overdue at once.",
+    )  # fmt: skip
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_date"].error_messages["invalid"] = "Enter the due date as a real date, like 2026-03-27."
 
 
 class StatusForm(forms.Form):

@@ -34,7 +34,7 @@ def partnership_today() -> dt.date:
 
 
 class Task(models.Model):
-    """A request with a due date. ``version`` guards status changes (optimistic concurrency)."""
+    """A request with a due date. ``version`` guards status and due date changes (optimistic concurrency)."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

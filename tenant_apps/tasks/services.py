@@ -37,6 +37,7 @@ __all__ = [
     "task_digest_send",
     "task_digests_send",
     "task_reply",
+    "task_set_due_date",
     "task_set_status",
 ]
 
@@ -172,6 +173,47 @@ def task_set_status(*, user, request=None, task: Task, status: str, version: int
     audit_record(action="task.status_changed", request=request, actor=user, object_type="task",
                  object_id=locked.pk, summary=f"task {locked.pk} status changed",
                  changes=audit_changes({"status": before}, {"status": status}))  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def task_set_due_date(*, user, request=None, task: Task, due_date: dt.date | None, version: int,
+                      past_due_confirmed: bool = False) -> Task:  # fmt: skip
+    """Move an open or in-progress task's due date (creator, assignee or a member of the assigned
+    team), if nobody saved the task since ``version``; the other party is e-mailed (the assignees
+    when the creator moves it, the creator otherwise). The same rule as a new task: today or
+    later, or up to a year back if confirmed; keeping the date it has, even a past one, is no
+    change and always allowed."""
+    _writer(user)
+    visible = tasks_visible_to(user).select_related("created_by", "assigned_user", "assigned_team")
+    locked = visible.select_for_update(of=("self",)).filter(pk=task.pk).first()
+    if locked is None:
+        raise PermissionDenied("You may not change this task.")
+    if locked.version != version:
+        raise ChangedSinceOpened()
+    if due_date == locked.due_date:
+        return locked
+    if not locked.is_active:
+        raise ValidationError({"due_date": ["This task is done or cancelled: its due date stays as it was."]})
+    if errors := _due_date_errors(due_date, past_confirmed=past_due_confirmed):
+        raise ValidationError({"due_date": errors})
+    before = locked.due_date
+    locked.due_date, locked.updated_at, locked.version = due_date, timezone.now(), F("version") + 1
+    locked.save(update_fields=["due_date", "updated_at", "version"])
+    locked.refresh_from_db(fields=["version"])
+    others = _assignees(locked) if user.pk == locked.created_by_id else [locked.created_by]
+    _notify(
+        others,
+        subject="A task's due date has changed",
+        body=(
+            f"{user.get_full_name()} has moved the due date of a task in Concord to {due_date:%-d %B %Y}.\n\n"
+            f"Sign in to read it: {_link(locked)}\n"
+        ),
+        skip=user,
+    )
+    audit_record(action="task.due_date_changed", request=request, actor=user, object_type="task",
+                 object_id=locked.pk, summary=f"task {locked.pk} due date changed",
+                 changes=audit_changes({"due_date": before}, {"due_date": due_date}))  # fmt: skip
     return locked
 
 

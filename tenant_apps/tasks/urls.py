@@ -14,5 +14,6 @@ urlpatterns = [
     path("daily-email/", views.digest_settings, name="digest"),
     path("<int:task_id>/", views.task_detail, name="detail"),
     path("<int:task_id>/status/", views.task_status, name="status"),
+    path("<int:task_id>/due-date/", views.task_due_date, name="due-date"),
     path("<int:task_id>/reply/", views.task_reply, name="reply"),
 ]

@@ -1,5 +1,5 @@
-"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status change,
-the user's daily digest e-mail on or off.
+"""Pages of tasks (``/tasks/``): the lists, a task with its replies, new task, status and due
+date changes, the user's daily digest e-mail on or off.
 
 Each view parses a form, calls one selector or service, and redirects after a
 successful POST (with a success banner) or re-renders the form with its errors
@@ -18,7 +18,7 @@ from concord.paging import requested_page
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
-from tenant_apps.tasks.forms import DigestForm, ReplyForm, StatusForm, TaskFilterForm, TaskForm
+from tenant_apps.tasks.forms import DigestForm, DueDateForm, ReplyForm, StatusForm, TaskFilterForm, TaskForm
 
 TASKS_PER_PAGE = 50
 FORBIDDEN_PAGE = "tasks/403.html"  # viewers (read-only role) get it before a write page reads anything
@@ -108,6 +108,25 @@ def task_status(request, task_id: int):
             return redirect("tasks:detail", task_id=task.pk)
     services.task_viewed(user=request.user, request=request, task=task, what="status form")
     return render(request, "tasks/task_status.html", {"form": form, "task": task})
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def task_due_date(request, task_id: int):
+    task = selectors.access_task(user=request.user, task_id=task_id)
+    form = DueDateForm(posted(request), initial={"due_date": task.due_date, "version": task.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_set_due_date(user=request.user, request=request, task=task, **form.cleaned_data)
+        except services.ChangedSinceOpened:
+            form.add_error(None, services.ChangedSinceOpened.message)
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The task's due date has been saved.")
+            return redirect("tasks:detail", task_id=task.pk)
+    services.task_viewed(user=request.user, request=request, task=task, what="due date form")
+    return render(request, "tasks/task_due_date.html", {"form": form, "task": task})
 
 
 @writers_only(FORBIDDEN_PAGE)

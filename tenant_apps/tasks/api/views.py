@@ -13,7 +13,7 @@ from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.forms import LIST_STATUS_CHOICES
 from tenant_apps.tasks.models import Task
 
-__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetStatusApi"]
+__all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetDueDateApi", "TaskSetStatusApi"]
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
 
@@ -157,6 +157,27 @@ class TaskSetStatusApi(BaseApi):
         task = selectors.access_task(user=request.user, task_id=task_id)
         data = valid(self.TaskStatusInputSerializer, request.data)
         services.task_set_status(user=request.user, request=request, task=task, **data)  # stale: 409
+        task = selectors.access_task(user=request.user, task_id=task.pk)
+        return Response(TaskDetailOutputSerializer(task).data)
+
+
+class TaskSetDueDateApi(BaseApi):
+    """Move an open or in-progress task's due date; send the ``version`` you read. 409 if the
+    task changed since; 400 on ``due_date`` for a past date without ``past_due_confirmed``."""
+
+    class TaskDueDateInputSerializer(serializers.Serializer):
+        due_date = DateField(allow_null=True)
+        version = serializers.IntegerField(min_value=1)
+        past_due_confirmed = serializers.BooleanField(
+            required=False, default=False,
+            help_text="A due date before today is accepted (up to a year back): the task is then overdue.",
+        )  # fmt: skip
+
+    @extend_schema(request=TaskDueDateInputSerializer, responses={200: TaskDetailOutputSerializer})
+    def post(self, request, task_id: int):
+        task = selectors.access_task(user=request.user, task_id=task_id)
+        data = valid(self.TaskDueDateInputSerializer, request.data)
+        services.task_set_due_date(user=request.user, request=request, task=task, **data)  # stale: 409
         task = selectors.access_task(user=request.user, task_id=task.pk)
         return Response(TaskDetailOutputSerializer(task).data)
 
