@@ -60,6 +60,7 @@ LADDER: tuple[tuple[str, tuple[str, ...]], ...] = (
             "shared_apps.*.management",
         ),
     ),
+    ("dashboard", ("tenant_apps.dashboard",)),
     ("leaves", ("tenant_apps.tasks", "tenant_apps.search")),
     ("casework", ("tenant_apps.casework",)),
     ("documents", ("tenant_apps.documents",)),

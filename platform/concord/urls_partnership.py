@@ -3,11 +3,10 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from concord import views
 from concord.api.docs import api_docs
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("tenant_apps.dashboard.urls")),
     path("", include("tenant_apps.casework.urls")),
     path("account/", include("tenant_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

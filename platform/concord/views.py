@@ -9,10 +9,6 @@ from concord.postgresql.faults import READ_ONLY, database_fault
 from tenant_apps.accounts import access
 
 
-def home(request):
-    return render(request, "home.html")
-
-
 @access.public
 def public_home(request):
     return render(request, "public_home.html")

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from tenant_apps.audit import naming, redaction
 from tenant_apps.audit.models import AuditEvent
@@ -125,3 +125,27 @@ def audit_actor_choices(*, user) -> list[tuple[int, str]]:
     _require_viewer(user)
     people = get_user_model().objects.order_by("full_name", "email").values_list("id", "full_name", "email")
     return [(pk, f"{name} ({email})" if name else email) for pk, name, email in people]
+
+
+# --- A user's own reads -----------------------------------------------------------------------
+# Not the audit log: only the events a user caused by reading, for their own pages (the home
+# dashboard's "records I opened recently" and "new replies since I last looked"). They name
+# only what was read and when, never another person's events, so any signed-in user may ask.
+
+
+def reads_by(*, user, actions: tuple[str, ...], limit: int) -> list[tuple[str, str, datetime]]:
+    """The user's latest ``limit`` events of ``actions`` (``*.viewed``), newest first:
+    (object type, object id, when). Served by the (actor, occurred_at) index."""
+    events = AuditEvent.objects.filter(actor_id=user.pk, action__in=actions).order_by("-occurred_at", "-id")
+    return list(events.values_list("object_type", "object_id", "occurred_at")[:limit])
+
+
+def last_reads_by(*, user, action: str, object_ids, since: datetime) -> dict[str, datetime]:
+    """When the user last did ``action`` (``task.viewed``) to each of ``object_ids`` since
+    ``since``: {object id: time}, ids never read since then left out. One query, one pass over
+    the user's events since then (the (actor, occurred_at) index), whatever the number of ids."""
+    ids = [str(object_id) for object_id in object_ids]
+    if not ids:
+        return {}
+    events = AuditEvent.objects.filter(actor_id=user.pk, action=action, object_id__in=ids, occurred_at__gte=since)
+    return dict(events.values("object_id").annotate(last=Max("occurred_at")).values_list("object_id", "last"))

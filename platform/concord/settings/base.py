@@ -74,6 +74,7 @@ TENANT_APPS = [
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
     "tenant_apps.search",  # one search box over profiles and cases (no models)
     "tenant_apps.tasks",  # tasks to people or teams, from cases or profiles, with replies
+    "tenant_apps.dashboard",  # the home page: my work, with counts, from the other apps' selectors
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -130,7 +131,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "concord.context_processors.site",
+                "concord.context_processors.navigation",
             ],
+            "libraries": {"concord": "concord.templatetags.concord"},
         },
     },
 ]
