@@ -6,3 +6,7 @@ class DirectoryConfig(AppConfig):
     label = "directory"
     verbose_name = "Directory: agencies, teams and who belongs to them"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The token authentication's OpenAPI extension registers itself when its module loads.
+        from tenant_apps.directory import authentication  # noqa: F401, PLC0415

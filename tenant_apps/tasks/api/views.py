@@ -84,6 +84,8 @@ class TaskListCreateApi(BaseApi):
     """Tasks assigned to me (``scope=mine``, the default), to my teams (``team``) or set by me
     (``created``); ``status``: active (open or in progress, the default), a status, or all."""
 
+    api_area = "tasks"
+
     class TaskFilterSerializer(serializers.Serializer):
         scope = ChoiceField(choices=list(SCOPES), default="mine")
         status = ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
@@ -127,6 +129,8 @@ class TaskListCreateApi(BaseApi):
 
 
 class TaskDetailApi(BaseApi):
+    api_area = "tasks"
+
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
@@ -136,6 +140,8 @@ class TaskDetailApi(BaseApi):
 
 class TaskSetStatusApi(BaseApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
+
+    api_area = "tasks"
 
     class TaskStatusInputSerializer(serializers.Serializer):
         status = ChoiceField(choices=Task.Status.choices)
@@ -151,6 +157,8 @@ class TaskSetStatusApi(BaseApi):
 
 
 class TaskReplyApi(BaseApi):
+    api_area = "tasks"
+
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 
