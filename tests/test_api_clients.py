@@ -544,3 +544,35 @@ def test_a_class_without_an_area_is_refused_to_every_token(cast):
 def test_the_token_has_the_shape_secret_scanners_look_for(cast):
     token = issue(cast).token
     assert TOKEN.fullmatch(token)
+
+
+def test_a_token_call_costs_a_fixed_number_of_queries(cast):
+    """The token's row, the service account with its teams and agency, the rate counter and the
+    api.call event: four queries besides the view's own and the host's (the partnership's lookup
+    and two search_path settings, uncached in tests), whatever the data."""
+    from django.test.utils import CaptureQueriesContext
+
+    api = bearer(issue(cast, scopes=["profiles:read"]).token)
+    with CaptureQueriesContext(connection) as me:
+        assert api.get(f"{API}/me/").status_code == 200
+    counts = []
+    for extra in (1, 6):
+        for index in range(extra):
+            make_profile(cast, first_name=f"P{extra}x{index}", share_with="snt")
+        with CaptureQueriesContext(connection) as listed:
+            assert api.get(f"{API}/profiles/").status_code == 200
+        counts.append(len(listed))
+    assert len(me) == 3 + 4, "\n".join(q["sql"][:150] for q in me.captured_queries)
+    assert counts[0] == counts[1], counts
+
+
+def test_a_new_encryption_key_in_front_keeps_tokens_working(cast):
+    from cryptography.fernet import Fernet
+    from django.conf import settings
+
+    token = issue(cast).token
+    new = Fernet.generate_key().decode()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new, *settings.FIELD_ENCRYPTION_KEYS]):
+        assert bearer(token).get(f"{API}/me/").status_code == 200
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new]):
+        assert bearer(token).get(f"{API}/me/").status_code == 401

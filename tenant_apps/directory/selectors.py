@@ -15,8 +15,6 @@ every member's forms offer (sharing, an owning team), and their look-ups by id.
 
 from __future__ import annotations
 
-import hmac
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied
@@ -29,7 +27,7 @@ from concord.api import WRITE_SCOPES, ClientCredential, scope_label
 from tenant_apps.accounts.models import SecuritySettings
 from tenant_apps.directory.backends import member_with_places
 from tenant_apps.directory.models import Agency, ApiClient, ApiToken, Team
-from tenant_apps.directory.tokens import token_digest, token_parts
+from tenant_apps.directory.tokens import token_matches, token_parts
 
 STATUS_ACTIVE = "active"
 STATUS_PENDING = "pending"
@@ -255,7 +253,7 @@ def api_token_authenticate(*, token: str):
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .first()
     )
-    if row is None or not hmac.compare_digest(row.digest, token_digest(token)):
+    if row is None or not token_matches(token, row.digest):
         return None
     user = member_with_places(pk=row.client.service_account_id, is_active=True, is_integration=True)
     if user is None:

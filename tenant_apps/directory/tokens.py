@@ -10,13 +10,15 @@ check a guess, and a row copied into another schema matches nothing.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import string
 
 from django.db import connection
 
-from concord.crypto import keyed_hash
+from concord.crypto import keyed_hash, keyed_hashes
 
+PURPOSE = "api-client-token"
 TOKEN_PREFIX = "concord"  # noqa: S105 - the public prefix secret scanners match, not a secret
 LOOKUP_LENGTH = 12
 SECRET_LENGTH = 40
@@ -40,8 +42,17 @@ def token_parts(token: str) -> tuple[str, str] | None:
 
 
 def token_digest(token: str) -> str:
-    """The keyed hash stored for ``token`` in the current schema."""
-    return keyed_hash(f"{connection.schema_name}:{token}", purpose="api-client-token")
+    """The keyed hash stored for a new ``token`` in the current schema (under the first key)."""
+    return keyed_hash(f"{connection.schema_name}:{token}", purpose=PURPOSE)
+
+
+def token_matches(token: str, digest: str) -> bool:
+    """Whether ``digest`` is ``token``'s under any of the keys (a key rotation keeps tokens
+    working), each compared in constant time."""
+    found = False
+    for candidate in keyed_hashes(f"{connection.schema_name}:{token}", purpose=PURPOSE):
+        found |= hmac.compare_digest(candidate, digest)
+    return found
 
 
 def token_new() -> tuple[str, str]:
