@@ -27,7 +27,15 @@ from concord.api import ANY_CLIENT, AREAS, BaseApi
 from tenant_apps.accounts.models import User
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.directory import services
-from tenant_apps.directory.models import Agency, ApiClient, ApiToken, Membership, Team, TeamMembership
+from tenant_apps.directory.models import (
+    Agency,
+    ApiClient,
+    ApiClientWindow,
+    ApiToken,
+    Membership,
+    Team,
+    TeamMembership,
+)
 from tests.conftest import PASSWORD, sign_in
 
 API = "/api/v1"
@@ -474,6 +482,48 @@ def test_the_rate_limit_holds_across_two_connections(committed_db):
             assert limited.count() == 1  # once per window, however many calls are refused
             calls = AuditEvent.objects.filter(action="api.call", object_id=str(issued.client.pk))
             assert calls.count() == 3
+    finally:
+        with schema_context("suffolk"):
+            account_id = issued.client.service_account_id
+            ApiClient.objects.filter(pk=issued.client.pk).delete()
+            TeamMembership.objects.filter(team=team).delete()
+            Membership.objects.filter(agency=agency).delete()
+            team.delete()
+            agency.delete()
+            User.objects.filter(pk=account_id).update(is_active=False)
+        connection.set_schema_to_public()
+
+
+def test_a_read_only_database_keeps_a_clients_reads_working(committed_db, tmp_path):
+    """As for people (tests/test_db_faults.py): the call is not counted, its api.call event waits in
+    the audit spool and is replayed once the database is writable. Committed rows, removed after."""
+    from tenant_apps.audit import spool
+
+    suffix = uuid.uuid4().hex[:8]
+    with schema_context("suffolk"):
+        agency = Agency.objects.create(name=f"Read-only test agency {suffix}", kind=Agency.Kind.OTHER)
+        team = Team.objects.create(agency=agency, name="Integrations")
+        issued = services.api_client_issue(
+            request=fake_request(User.objects.get(email="alice@suffolk.test")), name=f"Read-only {suffix}",
+            team=team, scopes=["profiles:read"], expires_on=timezone.localdate() + dt.timedelta(days=2),
+        )  # fmt: skip
+    connection.set_schema_to_public()
+    try:
+        with override_settings(AUDIT_SPOOL_DIR=str(tmp_path)):
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            try:
+                response = bearer(issued.token).get(f"{API}/me/")
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+            assert response.status_code == 200, response.content[:500]
+            assert list(tmp_path.iterdir()), "the api.call event waits in the spool"
+            assert spool.replay_spool() == 1
+        with schema_context("suffolk"):
+            assert not ApiClientWindow.objects.filter(client_id=issued.client.pk).exists()
+            [event] = AuditEvent.objects.filter(action="api.call", object_id=str(issued.client.pk))
+            assert event.summary.endswith("GET /api/v1/me/ answered 200")
     finally:
         with schema_context("suffolk"):
             account_id = issued.client.service_account_id

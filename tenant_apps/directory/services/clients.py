@@ -19,6 +19,7 @@ account; it is final.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from concord.api import SCOPES, WRITE_SCOPES
+from concord.postgresql.faults import is_read_only
 from tenant_apps.audit.services import audit_record
 from tenant_apps.directory.models import ApiClient, ApiClientWindow, ApiToken, Membership, Team, TeamMembership
 from tenant_apps.directory.selectors import require_admin
@@ -44,6 +46,8 @@ __all__ = [
     "api_client_revoke",
     "api_client_call_count",
 ]
+
+logger = logging.getLogger(__name__)
 
 API_CLIENT_ISSUED = "api_client.issued"
 API_CLIENT_ROTATED = "api_client.rotated"
@@ -234,12 +238,21 @@ def api_client_call_count(*, request, client_id: int, actor) -> CallCount:
     refused after it in the same window are not, so a runaway client cannot flood the trail."""
     limit = int(settings.API_CLIENT_RATE_LIMIT)
     seconds = int(settings.API_CLIENT_RATE_WINDOW_SECONDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _COUNT_SQL.format(table=connection.ops.quote_name(ApiClientWindow._meta.db_table)),
-            {"client": client_id, "seconds": seconds},
-        )
-        calls, retry_after = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _COUNT_SQL.format(table=connection.ops.quote_name(ApiClientWindow._meta.db_table)),
+                {"client": client_id, "seconds": seconds},
+            )
+            calls, retry_after = cursor.fetchone()
+    except DatabaseError as exc:
+        # A read-only database (a fail-over, maintenance) keeps reads working for people: so for
+        # clients, uncounted (their writes are refused with 503 like anyone's). Outside a
+        # transaction only, as the audit spool: DRF authenticates before a view opens one.
+        if not is_read_only(exc) or connection.in_atomic_block:
+            raise
+        logger.warning("API client calls not counted in %s: the database is read-only", connection.schema_name)
+        return CallCount(calls=0, limit=limit, retry_after=seconds)
     count = CallCount(calls=calls, limit=limit, retry_after=retry_after)
     if calls == limit + 1:
         audit_record(action=API_RATE_LIMITED, request=request, actor=actor, object_type="api_client",
