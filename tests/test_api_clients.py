@@ -64,7 +64,8 @@ def issue(cast, *, name="Police RMS", team="snt", scopes=("profiles:read",), day
 
 
 def bearer(token: str, slug: str = "suffolk") -> Client:
-    return Client(HTTP_HOST=f"{slug}.localhost", headers={"Authorization": f"Bearer {token}"})
+    """A partner system: a token, no cookies, and CSRF checked as for a browser (it never applies)."""
+    return Client(HTTP_HOST=f"{slug}.localhost", enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token}"})
 
 
 def make_profile(cast, *, owner="asb", share_with=None, **fields):
@@ -405,6 +406,9 @@ def test_the_service_account_can_never_sign_in_to_pages(cast):
 
 def test_a_session_and_a_token_together_are_the_token_only(cast, alice_client):
     token = issue(cast, scopes=["profiles:read"]).token
+    alice_client.handler.enforce_csrf_checks = True  # as a browser's request is checked
+    own = alice_client.post(f"{API}/profiles/", {"first_name": "A", "last_name": "B"}, content_type="application/json")
+    assert own.status_code == 403 and "CSRF" in own.json()["error"]["message"]  # her session needs the token
     me = alice_client.get(f"{API}/me/", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["full_name"] == "API client: Police RMS"
     # Alice may write; the token may not, and the token is what counts. No CSRF check either.
@@ -614,6 +618,30 @@ def test_a_token_call_costs_a_fixed_number_of_queries(cast):
         counts.append(len(listed))
     assert len(me) == 3 + 4, "\n".join(q["sql"][:150] for q in me.captured_queries)
     assert counts[0] == counts[1], counts
+
+
+def test_the_list_and_a_clients_page_run_as_many_queries_for_four_clients_as_for_one(cast, alice_client):
+    from django.test.utils import CaptureQueriesContext
+
+    first = issue(cast, name="Client 0")
+
+    def count(url: str) -> int:
+        alice_client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get(url).status_code == 200
+        return len(captured)
+
+    one = count("/admin/api-clients/")
+    page = count(f"/admin/api-clients/{first.client.pk}/")
+    for n in range(1, 4):
+        issue(cast, name=f"Client {n}")
+    with schema_context("suffolk"):
+        services.api_client_rotate(
+            request=fake_request(cast["alice"]), client=first.client, old_token_ends="day",
+            expires_on=timezone.localdate() + dt.timedelta(days=9),
+        )  # fmt: skip
+    assert count("/admin/api-clients/") == one
+    assert count(f"/admin/api-clients/{first.client.pk}/") == page
 
 
 def test_a_new_encryption_key_in_front_keeps_tokens_working(cast):
