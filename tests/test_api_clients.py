@@ -545,6 +545,7 @@ def test_a_read_only_database_keeps_a_clients_reads_working(committed_db, tmp_pa
 
 def test_the_schema_has_the_bearer_scheme_on_every_operation(cast, alice_client):
     schema = alice_client.get("/api/schema/?format=json").json()
+    assert bearer(issue(cast).token).get("/api/schema/?format=json").json() == schema  # a client may read it
     scheme = schema["components"]["securitySchemes"]["apiClientToken"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
     for path, item in schema["paths"].items():
