@@ -40,11 +40,16 @@ def test_openapi_schema_and_browsable_docs(db, alice_client):
     assert b"swagger" not in docs.content.lower()
 
 
-def test_token_authentication_is_not_configured():
+def test_authentication_is_an_api_clients_token_first_then_the_session():
+    """No other token scheme (DRF's TokenAuthentication, basic auth) is configured: a Bearer token
+    is an API client's (tests/test_api_clients.py), and without one the session decides."""
     from django.conf import settings
 
     classes = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
-    assert classes == ["rest_framework.authentication.SessionAuthentication"]
+    assert classes == [
+        "tenant_apps.directory.authentication.ApiClientTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ]
 
 
 class _Input(serializers.Serializer):

@@ -26,7 +26,7 @@ from django_tenants.utils import schema_context
 from tenant_apps.accounts.models import TOTPDevice, User
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.directory import urls as directory_urls
-from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
+from tenant_apps.directory.models import Agency, ApiClient, Membership, Team, TeamMembership
 from tests.conftest import PASSWORD, sign_in
 
 
@@ -61,21 +61,23 @@ def suffolk_directory(db):
             "iom": Team.objects.create(agency=police, name="IOM"),
             "asb": Team.objects.create(agency=council, name="ASB Team"),
         }
+        account = User.objects.create_user("api-client-test@api-clients.invalid", is_integration=True)
+        client = ApiClient.objects.create(
+            name="Police RMS", team=teams["snt"], scopes=["profiles:read"], service_account=account
+        )
     connection.set_schema_to_public()
-    return {"police": police, "council": council, **teams}
+    return {"police": police, "council": council, "client": client, **teams}
 
 
-def url_kwargs(pattern, *, user_id: int, agency_id: int, team_id: int) -> dict:
-    values = {"user_id": user_id, "agency_id": agency_id, "team_id": team_id}
+def url_kwargs(pattern, *, user_id: int, agency_id: int, team_id: int, client_id: int = 1) -> dict:
+    values = {"user_id": user_id, "agency_id": agency_id, "team_id": team_id, "client_id": client_id}
     return {name: values[name] for name in pattern.pattern.converters}
 
 
-def every_admin_url(*, user_id: int, agency_id: int, team_id: int) -> list[str]:
+def every_admin_url(*, user_id: int, agency_id: int, team_id: int, client_id: int) -> list[str]:
     """Every page of the admin area, from its URLconf (a page added later is covered too)."""
-    return [
-        reverse(f"directory:{p.name}", kwargs=url_kwargs(p, user_id=user_id, agency_id=agency_id, team_id=team_id))
-        for p in directory_urls.urlpatterns
-    ]
+    ids = {"user_id": user_id, "agency_id": agency_id, "team_id": team_id, "client_id": client_id}
+    return [reverse(f"directory:{p.name}", kwargs=url_kwargs(p, **ids)) for p in directory_urls.urlpatterns]
 
 
 ADMIN_URL_NAMES = [p.name for p in directory_urls.urlpatterns]
@@ -100,7 +102,11 @@ def test_bob_the_practitioner_gets_403_on_every_admin_page_and_changes_nothing(s
     url = reverse(
         f"directory:{name}",
         kwargs=url_kwargs(
-            pattern, user_id=alice.pk, agency_id=suffolk_directory["police"].pk, team_id=suffolk_directory["iom"].pk
+            pattern,
+            user_id=alice.pk,
+            agency_id=suffolk_directory["police"].pk,
+            team_id=suffolk_directory["iom"].pk,
+            client_id=suffolk_directory["client"].pk,
         ),
     )
     client = signed_in("suffolk", "bob@suffolk.test")
@@ -138,9 +144,12 @@ def test_alice_can_open_every_admin_page(suffolk_directory):
     bob = person("suffolk", "bob@suffolk.test")
     client = signed_in("suffolk", "alice@suffolk.test")
     urls = every_admin_url(
-        user_id=bob.pk, agency_id=suffolk_directory["police"].pk, team_id=suffolk_directory["iom"].pk
+        user_id=bob.pk,
+        agency_id=suffolk_directory["police"].pk,
+        team_id=suffolk_directory["iom"].pk,
+        client_id=suffolk_directory["client"].pk,
     )
-    assert len(urls) == len(ADMIN_URL_NAMES) >= 16
+    assert len(urls) == len(ADMIN_URL_NAMES) >= 21
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url

@@ -132,6 +132,8 @@ def test_the_gallery_runs_as_many_queries_for_ten_people_on_thirty_cases_as_for_
     large, page = _count(bob, "get", "/gallery/")
     assert page.count('id="person-') == 10 and page.count("Case 9.2") == 1 and page.count("Dangerous dogs") == 10
     assert large == small
+
+
 def _caseload(cast, start: int, stop: int) -> None:
     """Bob's work grown: cases of his team with a contact and a warned subject each, opened by him,
     tasks for him (some overdue) and for his team, each with a reply from Carl."""

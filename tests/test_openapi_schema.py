@@ -3,7 +3,7 @@
 - The tasks list answers a page and is documented as one (it was documented as a bare list).
 - Date-times are bounded to 1900..2100 and answered in RFC 3339 (``occurred_at`` took year 85 and
   answered ``0085-11-10T08:53:45-00:01:15``).
-- Every operation documents its error answers (400/403/404/409/415/429, and 503 where it stores
+- Every operation documents its error answers (400/401/403/404/409/415/429, and 503 where it stores
   files) in the one ``Error`` shape, and real error answers match it.
 The cast: Bob (Suffolk, ASB Team) with real records; Nina in Norfolk for a 404.
 """
@@ -82,7 +82,7 @@ def test_every_operation_documents_its_error_answers(schema):
         takes_version = "version" in query or any(
             "version" in resolve(schema, media["schema"]).get("properties", {}) for media in body.values()
         )
-        expected = {"403", "429"}
+        expected = {"401", "403", "429"}
         expected |= {"400"} if body or query - {"page"} else set()
         expected |= {"415"} if body else set()
         expected |= {"404"} if "{" in path or "page" in query else set()
@@ -113,6 +113,7 @@ def test_real_error_answers_match_the_documented_error_shape(schema, cast, norfo
         "400 surrogate": bob.post(f"{API}/profiles/", {"aliases": ["\ud800"]}, content_type="application/json"),
         "400 parse": bob.post(f"{API}/profiles/", "{", content_type="application/json"),
         "400 nested": bob.post(f"{API}/profiles/", {"aliases": [{"a": 1}]}, content_type="application/json"),
+        "401": suffolk_client.get(f"{API}/me/", headers={"Authorization": "Bearer concord_suffolk_unknown"}),
         "403": suffolk_client.get(f"{API}/me/"),
         "404": bob.get(f"{API}/profiles/{profile.pk + 10_000}/"),
         "409": bob.post(

@@ -86,6 +86,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, ca
     statuses: dict[int, int] = {}
 
     def call(case):
+        # The schema's bearer scheme (API clients' tokens) makes schemathesis invent tokens, which
+        # can only be refused (401, tests/test_api_clients.py): the calls go as Bob, by his session.
+        if case.headers:
+            case.headers.pop("Authorization", None)
         response = case.call(base_url=f"http://{HOST}", session=browser, headers=headers)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         case.validate_response(response, checks=checks)

@@ -22,7 +22,13 @@ _CASEWORK = (
 )
 # The current item of the in-page sub-navigation, by URL name (tasks) or first word (admin).
 _TASKS_SUBSECTIONS = {"mine": "mine", "team": "team", "created": "created", "digest": "digest"}
-_ADMIN_SUBSECTIONS = (("user", "users"), ("agency", "agencies"), ("team", "agencies"), ("settings", "settings"))
+_ADMIN_SUBSECTIONS = (
+    ("user", "users"),
+    ("agency", "agencies"),
+    ("team", "agencies"),
+    ("settings", "settings"),
+    ("api-client", "api-clients"),
+)
 
 
 def site(request):
@@ -78,7 +84,8 @@ _SUBMENUS = {
     "admin": (
         "Admin",
         (("users", "Users", "directory:user-list"), ("agencies", "Agencies and teams", "directory:agency-list"),
-         ("case-types", "Case types", "casework:case-type-list"), ("settings", "Settings", "directory:settings"),
+         ("case-types", "Case types", "casework:case-type-list"),
+         ("api-clients", "API clients", "directory:api-client-list"), ("settings", "Settings", "directory:settings"),
          ("audit", "Audit log", "audit:list")),
     ),
 }  # fmt: skip

@@ -33,5 +33,15 @@ def decrypt(token: str) -> bytes:
 
 def keyed_hash(value: str, *, purpose: str) -> str:
     """HMAC-SHA256 of a high-entropy value (a backup code), keyed by the environment."""
-    key = hashlib.sha256(f"{purpose}:{settings.FIELD_ENCRYPTION_KEYS[0]}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return _keyed_hash(value, purpose=purpose, key=settings.FIELD_ENCRYPTION_KEYS[0])
+
+
+def keyed_hashes(value: str, *, purpose: str) -> list[str]:
+    """``keyed_hash`` under each of ``FIELD_ENCRYPTION_KEYS``, the first key's first: a value
+    stored under an older key still matches after a new key is put in front."""
+    return [_keyed_hash(value, purpose=purpose, key=key) for key in settings.FIELD_ENCRYPTION_KEYS]
+
+
+def _keyed_hash(value: str, *, purpose: str, key: str) -> str:
+    derived = hashlib.sha256(f"{purpose}:{key}".encode()).digest()
+    return hmac.new(derived, value.encode(), hashlib.sha256).hexdigest()

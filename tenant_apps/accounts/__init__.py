@@ -2,7 +2,8 @@
 
 Public API (keyword-only):
 
-- ``models.User``: the user model (``AUTH_USER_MODEL``); ``role``, ``is_partnership_admin``, ``is_read_only``.
+- ``models.User``: the user model (``AUTH_USER_MODEL``); ``role``, ``is_partnership_admin``, ``is_read_only``,
+  ``is_integration`` (an API client's service account: never signs in, never mailed).
 - ``models.SecuritySettings``: the partnership's session policy (``SecuritySettings.current()``).
 - ``access.public(view)``: marks a view anyone may reach (sign-in, password reset).
 - ``access.password_only(view)``: marks a view reachable before the second factor (enrolment).

@@ -58,13 +58,22 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
+def _is_token_api_call(request, view_func) -> bool:
+    """An API view (DRF's, which authenticates the token itself: 401 for a bad one) called with
+    ``Authorization: Bearer``. Pages never are: a token opens the API only."""
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
+    return _is_api(request) and scheme.lower() == "bearer" and getattr(view_func, "cls", None) is not None
+
+
 def _api_refusal(code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"status": 403, "code": code, "message": message}}, status=403)
 
 
 class RequireSecondFactorMiddleware:
     """Fail closed: every view needs a session verified by the second factor, unless it
-    is marked ``public`` or ``password_only`` (``tenant_apps.accounts.access``)."""
+    is marked ``public`` or ``password_only`` (``tenant_apps.accounts.access``), or it is an
+    API view called with an API client's token (the API's token authentication and its
+    ``IsVerified`` decide; the session, if any, is ignored there)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -74,7 +83,7 @@ class RequireSecondFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         mark = access.access_of(view_func)
-        if mark == access.PUBLIC:
+        if mark == access.PUBLIC or _is_token_api_call(request, view_func):
             return None
         user = request.user
         if not user.is_authenticated:

@@ -65,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Sessions started before this moment are refused ("sign out everywhere", deactivation).
     sessions_valid_after = models.DateTimeField(null=True, blank=True)
     invited_at = models.DateTimeField(null=True, blank=True)
+    # A partner system's service account (directory.ApiClient): no password, no second factor,
+    # never signs in to pages, receives no e-mail; it calls the API with its client's token only.
+    is_integration = models.BooleanField(default=False)
 
     objects = UserManager()
 

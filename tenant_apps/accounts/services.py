@@ -294,7 +294,7 @@ def sign_in_with_password(*, request, email: str, password: str) -> User:
     address: a wrong password, or the wait this source now owes (see "Brute force").
     """
     email = (email or "").strip().lower()
-    user = User.objects.filter(email=email, is_active=True).first()
+    user = User.objects.filter(email=email, is_active=True, is_integration=False).first()
     source = _source(request, email, user)
     with _one_attempt_at_a_time(source):
         _refuse_if_waiting(request, user, source)
@@ -561,8 +561,8 @@ def user_invite(*, request, email: str, full_name: str, role: str, partnership_n
 def password_reset_request(*, request, email: str, partnership_name: str) -> None:
     """Send a reset link if an active account has this address. Says nothing either way."""
     email = (email or "").strip().lower()
-    user = User.objects.filter(email=email, is_active=True).first()
-    if user is None:
+    user = User.objects.filter(email=email, is_active=True, is_integration=False).first()
+    if user is None:  # an API client's service account has no password to reset either
         audit_record(action="auth.reset_requested", request=request, summary="no active account with that address")
         return
     link = _link("accounts:reset-password", user, reset_tokens.make_token(user))

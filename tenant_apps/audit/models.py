@@ -103,6 +103,12 @@ class AuditAction(models.TextChoices):
     TASK_REPLIED = "task.replied", "Reply on a task"
     TASK_DUE_DATE_CHANGED = "task.due_date_changed", "Task due date changed"
     TASK_DIGEST_PREFERENCE_CHANGED = "task.digest_preference_changed", "Daily task e-mail turned on or off"
+    # API clients (partner systems) and their calls
+    API_CLIENT_ISSUED = "api_client.issued", "API client issued"
+    API_CLIENT_ROTATED = "api_client.rotated", "API client's token rotated"
+    API_CLIENT_REVOKED = "api_client.revoked", "API client revoked"
+    API_CALL = "api.call", "API call by a client"
+    API_RATE_LIMITED = "api.rate_limited", "API client rate-limited"
     # Partnership settings
     SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
     # The platform (public schema: operators)

@@ -8,6 +8,7 @@ class DirectoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenant_apps.directory import audit
+        # The token authentication's OpenAPI extension registers itself when its module loads.
+        from tenant_apps.directory import audit, authentication  # noqa: F401, PLC0415
 
         audit.register()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from concord.api import SCOPES, scope_label
 from concord.fields import LabelChoiceField, LabelMultipleChoiceField
 from tenant_apps.directory.models import Agency
 from tenant_apps.directory.selectors import STATUS_CHOICES
+from tenant_apps.directory.services import ROTATION_OVERLAPS
 
 
 def _role_choices():
@@ -148,3 +151,70 @@ class IdleTimeoutForm(forms.Form):
                 "max_value": "The timeout must be 480 minutes (8 hours) or fewer.",
             }
         )
+
+
+# --- API clients ----------------------------------------------------------------------------
+
+
+def _expiry_field() -> forms.DateField:
+    return forms.DateField(
+        label="Token expires on",
+        help_text=f"The token works until the end of this day, at most {settings.API_CLIENT_MAX_DAYS} days from "
+        "today. For example, 31/12/2027 or 2027-12-31.",
+        input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d %m %Y"],
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        error_messages={
+            "required": "Enter the date the token stops working.",
+            "invalid": "Enter the expiry as a real date, like 2027-12-31.",
+        },
+    )
+
+
+class ApiClientIssueForm(forms.Form):
+    name = forms.CharField(
+        label="Name of the system",
+        max_length=100,
+        help_text="The partner system that will use the token, for example Police RMS. "
+        "The audit log names its calls \u201cAPI client: \u201d and this name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Enter the name of the system, for example Police RMS."},
+    )
+    team = LabelChoiceField(
+        label="Team it acts for",
+        queryset=None,
+        empty_label="Choose a team",
+        help_text="It sees and changes exactly what a member of this team may.",
+        error_messages={
+            "required": "Choose the team the client acts for.",
+            "invalid_choice": "Choose a team from the list.",
+        },
+    )
+    scopes = forms.MultipleChoiceField(
+        label="What it may use",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply. Read lets it look only; read and write lets it add and change too.",
+        error_messages={
+            "required": "Choose at least one area the client may read or write.",
+            "invalid_choice": "Choose areas from the list.",
+        },
+    )
+    expires_on = _expiry_field()
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["scopes"].choices = [(scope, scope_label(scope)) for scope in SCOPES]
+
+
+class ApiClientRotateForm(forms.Form):
+    expires_on = _expiry_field()
+    old_token_ends = forms.ChoiceField(
+        label="The old token",
+        widget=forms.RadioSelect,
+        choices=[(value, label) for value, label, _ in ROTATION_OVERLAPS],
+        help_text="An overlap lets the partner switch their system to the new token without an outage.",
+        error_messages={
+            "required": "Choose when the old token stops working.",
+            "invalid_choice": "Choose when the old token stops working.",
+        },
+    )

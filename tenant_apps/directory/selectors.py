@@ -6,6 +6,9 @@ The ``access_*`` helpers fetch one thing by the id a request named, in the
 current schema only; "does not exist" and "not yours" are the same 404, and an
 id from another partnership's schema names a different row or nothing.
 
+API clients (``api_client_*``) are read by admins too; ``api_token_authenticate`` is what the API's
+token authentication asks, for anyone (the token is the credential).
+
 The pickers at the end are the exception: the lists of teams, agencies and active people that
 every member's forms offer (sharing, an owning team), and their look-ups by id.
 """
@@ -15,11 +18,16 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
+from concord.api import WRITE_SCOPES, ClientCredential, scope_label
 from tenant_apps.accounts.models import SecuritySettings
-from tenant_apps.directory.models import Agency, Team
+from tenant_apps.directory.backends import member_with_places
+from tenant_apps.directory.models import Agency, ApiClient, ApiToken, Team
+from tenant_apps.directory.tokens import token_matches, token_parts
 
 STATUS_ACTIVE = "active"
 STATUS_PENDING = "pending"
@@ -72,7 +80,7 @@ def user_list(
 ) -> QuerySet:
     """The partnership's users, by name, filtered; agency and teams prefetched (no N+1)."""
     require_admin(actor)
-    users = get_user_model().objects.order_by("full_name", "email", "pk")
+    users = get_user_model().objects.filter(is_integration=False).order_by("full_name", "email", "pk")
     if status == STATUS_DEACTIVATED:
         users = users.filter(is_active=False)
     elif status == STATUS_PENDING:
@@ -92,9 +100,10 @@ def user_list(
 
 
 def access_user(*, actor, user_id) -> object:
-    """The user with this id in the current partnership, with agency and teams; else 404."""
+    """The user with this id in the current partnership, with agency and teams; else 404. An API
+    client's service account is managed from its client's page, not as a user."""
     require_admin(actor)
-    user = _with_directory(get_user_model().objects.filter(pk=user_id)).first()
+    user = _with_directory(get_user_model().objects.filter(pk=user_id, is_integration=False)).first()
     if user is None:
         raise Http404("No such user.")
     return user
@@ -103,10 +112,10 @@ def access_user(*, actor, user_id) -> object:
 def agency_list(*, actor) -> QuerySet[Agency]:
     """Agencies by name with their teams (each with its member count) and member counts."""
     require_admin(actor)
-    teams = Team.objects.annotate(member_count=Count("team_memberships")).order_by("name")
-    return Agency.objects.annotate(member_count=Count("memberships")).prefetch_related(
-        Prefetch("teams", queryset=teams)
-    )
+    people = Q(team_memberships__user__is_integration=False)  # API clients' service accounts are not people
+    teams = Team.objects.annotate(member_count=Count("team_memberships", filter=people)).order_by("name")
+    members = Count("memberships", filter=Q(memberships__user__is_integration=False))
+    return Agency.objects.annotate(member_count=members).prefetch_related(Prefetch("teams", queryset=teams))
 
 
 def access_agency(*, actor, agency_id) -> Agency:
@@ -162,8 +171,8 @@ def agencies_for_picker() -> QuerySet[Agency]:
 
 
 def people_for_picker() -> QuerySet:
-    """The active people of the partnership, by name."""
-    return get_user_model().objects.filter(is_active=True).order_by("full_name", "email")
+    """The active people of the partnership, by name (API clients' service accounts are not people)."""
+    return get_user_model().objects.filter(is_active=True, is_integration=False).order_by("full_name", "email")
 
 
 def team_by_id(team_id) -> Team | None:
@@ -176,4 +185,76 @@ def agency_by_id(agency_id) -> Agency | None:
 
 def person_by_id(user_id):
     """An active person of the partnership, or None."""
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return people_for_picker().filter(pk=user_id).first()
+
+
+# --- API clients ----------------------------------------------------------------------------
+API_CLIENT_ACTIVE = "active"
+API_CLIENT_EXPIRED = "expired"
+API_CLIENT_REVOKED = "revoked"
+
+
+def _clients() -> QuerySet[ApiClient]:
+    now = timezone.now()
+    live = ApiToken.objects.filter(client=OuterRef("pk"), expires_at__gt=now).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    )
+    return ApiClient.objects.select_related("team__agency", "window").annotate(
+        token_expires_at=Subquery(live.order_by("-expires_at").values("expires_at")[:1]),  # the latest that works
+    )
+
+
+def api_client_status(client: ApiClient) -> str:
+    """active (a token works), expired (none does) or revoked."""
+    if client.revoked_at is not None:
+        return API_CLIENT_REVOKED
+    return API_CLIENT_ACTIVE if client.token_expires_at is not None else API_CLIENT_EXPIRED
+
+
+def api_client_list(*, actor) -> list[ApiClient]:
+    """The partnership's API clients by name, each with its team, status and last window of calls."""
+    require_admin(actor)
+    clients = list(_clients().order_by("name", "pk"))
+    for client in clients:
+        client.status = api_client_status(client)
+    return clients
+
+
+def access_api_client(*, actor, client_id) -> ApiClient:
+    """The API client with this id in the current partnership, with its tokens; else 404."""
+    require_admin(actor)
+    client = _clients().select_related("created_by").filter(pk=client_id).prefetch_related("tokens").first()
+    if client is None:
+        raise Http404("No such API client.")
+    client.status = api_client_status(client)
+    writes = {scope.split(":")[0] for scope in client.scopes if scope in WRITE_SCOPES}
+    client.scope_labels = [
+        scope_label(scope) for scope in client.scopes if scope in WRITE_SCOPES or scope.split(":")[0] not in writes
+    ]
+    return client
+
+
+def api_token_authenticate(*, token: str):
+    """(service account with its teams and agency, ``ClientCredential``) for a token that works
+    now in the current schema, else None: malformed, another partnership's, unknown, expired,
+    rotated out, revoked, or its service account deactivated all read the same. The stored
+    digest is compared in constant time."""
+    parts = token_parts(token)
+    if parts is None or parts[0] != connection.schema_name:
+        return None
+    now = timezone.now()
+    row = (
+        ApiToken.objects.select_related("client")
+        .filter(lookup=parts[1], expires_at__gt=now, client__revoked_at__isnull=True)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .first()
+    )
+    if row is None or not token_matches(token, row.digest):
+        return None
+    user = member_with_places(pk=row.client.service_account_id, is_active=True, is_integration=True)
+    if user is None:
+        return None
+    client = row.client
+    return user, ClientCredential(
+        client_id=client.pk, token_id=row.pk, name=client.name, scopes=frozenset(client.scopes)
+    )

@@ -69,7 +69,9 @@ class TaskForm(PastDueMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["title"].error_messages["required"] = "Enter a title for the task."
-        self.fields["assigned_user"].queryset = get_user_model().objects.filter(is_active=True).order_by("full_name")
+        self.fields["assigned_user"].queryset = (
+            get_user_model().objects.filter(is_active=True, is_integration=False).order_by("full_name")
+        )
         self.fields["assigned_user"].error_messages["invalid_choice"] = "Choose a person from the list."
         self.fields["assigned_team"].queryset = Team.objects.select_related("agency")
         self.fields["assigned_team"].error_messages["invalid_choice"] = "Choose a team from the list."

@@ -50,7 +50,9 @@ def _writer(user) -> None:
 
 
 def _team_members(team) -> list:
-    return list(get_user_model().objects.filter(team_memberships__team=team, is_active=True).order_by("pk"))
+    # An API client's service account is a member (it sees the team's tasks) but has no mailbox.
+    people = get_user_model().objects.filter(team_memberships__team=team, is_active=True, is_integration=False)
+    return list(people.order_by("pk"))
 
 
 def _assignees(task: Task) -> list:
@@ -61,10 +63,11 @@ def _assignees(task: Task) -> list:
 
 
 def _notify(recipients, *, subject: str, body: str, skip=None) -> None:
-    """One e-mail per person (nobody learns who else was told)."""
+    """One e-mail per person (nobody learns who else was told); never to an API client's service account."""
     seen = set()
     for person in recipients:
-        if person.is_active and person.pk != getattr(skip, "pk", None) and person.email not in seen:
+        wanted = person.is_active and not person.is_integration and person.pk != getattr(skip, "pk", None)
+        if wanted and person.email not in seen:
             seen.add(person.email)
             mail_send_later(to=[person.email], subject=subject, body=body)
 

@@ -6,7 +6,11 @@ Public API (``from concord.api import X``), by module:
 
 - ``base``: ``BaseApi`` (every API view's base: ``IsVerified``, ``WritersOnly``, the escaped
   renderer), ``valid(serializer_class, data, **kwargs)`` (validated data, or a 400);
-- ``permissions``: ``IsVerified`` (the default permission), ``WritersOnly``;
+- ``permissions``: ``IsVerified`` (the default permission: a verified session or an API client's
+  token), ``WritersOnly``;
+- ``clients``: ``ClientCredential`` (``request.auth`` of a token request), ``client_of(request)``,
+  ``AREAS``, ``SCOPES``, ``WRITE_SCOPES``, ``ANY_CLIENT``, ``scope_label``, ``scope_needed``,
+  ``scope_refusal`` (every ``BaseApi`` checks it: 403 ``scope_missing``);
 - ``renderers``: ``EscapedJSONRenderer`` (``<``, ``>``, ``&`` as ``\\u003c`` ...);
 - ``errors``: ``exception_handler`` (Django's ``ValidationError`` -> 400 naming the field;
   ``concord.errors``: ``Conflict`` -> 409, ``Unavailable`` -> 503 with ``Retry-After``,
@@ -41,6 +45,15 @@ _EXPORTS = {
     "valid": "base",
     "IsVerified": "permissions",
     "WritersOnly": "permissions",
+    "ClientCredential": "clients",
+    "client_of": "clients",
+    "AREAS": "clients",
+    "SCOPES": "clients",
+    "WRITE_SCOPES": "clients",
+    "ANY_CLIENT": "clients",
+    "scope_label": "clients",
+    "scope_needed": "clients",
+    "scope_refusal": "clients",
     "EscapedJSONRenderer": "renderers",
     "exception_handler": "errors",
     "error_response": "errors",

@@ -4,13 +4,18 @@
 viewer's POST, PATCH or DELETE is refused before its input is read), and JSON with ``<``,
 ``>`` and ``&`` escaped (``EscapedJSONRenderer``). A view open to viewers for a write that
 only reads (a search POSTed so that terms stay out of URLs) sets
-``permission_classes = [IsVerified]``.
+``permission_classes = [IsVerified]`` (and ``api_reads_only = True``).
+
+A request with an API client's token is also held to the client's scopes here
+(``concord.api.clients``): each class declares its ``api_area``; the check runs whatever the
+class's permission classes are, so overriding them cannot drop it.
 """
 
 from __future__ import annotations
 
 from rest_framework.views import APIView
 
+from concord.api.clients import scope_refusal
 from concord.api.permissions import IsVerified, WritersOnly
 from concord.api.renderers import EscapedJSONRenderer
 
@@ -18,6 +23,14 @@ from concord.api.renderers import EscapedJSONRenderer
 class BaseApi(APIView):
     permission_classes = [IsVerified, WritersOnly]
     renderer_classes = [EscapedJSONRenderer]
+    api_area: str | None = None  # one of concord.api.clients.AREAS (or ANY_CLIENT); None: no token may call it
+    api_reads_only = False  # True: every method only reads (a POSTed search), so a read scope suffices
+
+    def check_permissions(self, request):
+        refusal = scope_refusal(request, self)  # first: a token's missing scope is the clearer answer
+        if refusal is not None:
+            raise refusal
+        super().check_permissions(request)
 
 
 def valid(serializer_class, data, **kwargs) -> dict:

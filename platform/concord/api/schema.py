@@ -37,8 +37,8 @@ ERROR_SCHEMA = {
                 "status": {"type": "integer", "description": "The HTTP status, repeated."},
                 "code": {
                     "type": "string",
-                    "description": "invalid, not_authenticated, permission_denied, "
-                    "not_found, changed_since_opened, parse_error, throttled ...",
+                    "description": "invalid, not_authenticated, authentication_failed, permission_denied, "
+                    "scope_missing, not_found, changed_since_opened, parse_error, throttled ...",
                 },
                 "message": {"type": "string"},
                 "fields": {
@@ -58,7 +58,10 @@ ERROR_SCHEMA = {
 }
 ERROR_ANSWERS = {
     "400": "Invalid input: ``fields`` names each field and what is wrong with it.",
-    "403": "Not signed in with a second factor (``not_authenticated``), or not allowed (``permission_denied``).",
+    "401": "An API client's token that is malformed, unknown here, expired, rotated out or revoked "
+    "(``authentication_failed``).",
+    "403": "Not signed in with a second factor (``not_authenticated``), not allowed (``permission_denied``), "
+    "or an API client without this operation's scope (``scope_missing``).",
     "404": "No such record, or one you may not see (the same answer for both); or no such page.",
     "409": "The record changed since you opened it (``changed_since_opened``): read it again.",
     "422": "This ``Idempotency-Key`` was sent before with another request (``idempotency_key_reused``).",
@@ -69,7 +72,7 @@ ERROR_ANSWERS = {
 
 def document_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: the error answers of every operation, in the one
-    ``Error`` shape. Every operation may answer 403 and 429; 400 if it takes a body or a query
+    ``Error`` shape. Every operation may answer 401 (a token), 403 and 429; 400 if it takes a body or a query
     (``page`` alone excepted); 415 if it takes a body; 404 if it names a record in its path or takes a ``page``; 409 if
     it takes the ``version`` you read; 422 if it takes an ``Idempotency-Key``. An answer a view documents
     itself is kept."""
@@ -82,7 +85,7 @@ def document_error_responses(result, generator, request, public):
                 continue
             parameters = operation.get("parameters", [])
             query = {p["name"] for p in parameters if p["in"] == "query"}
-            codes = {"403", "429"}
+            codes = {"401", "403", "429"}
             if "requestBody" in operation or query - {"page"}:
                 codes.add("400")
             if "requestBody" in operation:

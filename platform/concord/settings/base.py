@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "tenant_apps.accounts.middleware.SessionPolicyMiddleware",  # idle/absolute timeouts, sign-out everywhere
     "tenant_apps.accounts.middleware.RequireSecondFactorMiddleware",  # fail closed: every view needs 2FA
     "tenant_apps.audit.middleware.RefusedReadMiddleware",  # a GET by id answering 404: access.refused
+    "tenant_apps.directory.middleware.ApiClientAuditMiddleware",  # every API client's call: api.call
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -359,7 +360,11 @@ DOCUMENTS_SWEEP_CRON = "17 * * * *"
 
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # An API client's Bearer token first (a request with one is the token's only), else the session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenant_apps.directory.authentication.ApiClientTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["concord.api.permissions.IsVerified"],
     # JSON with <, > and & escaped (also BaseApi's): no stored text is ever markup in the bytes.
     "DEFAULT_RENDERER_CLASSES": ["concord.api.renderers.EscapedJSONRenderer"],
@@ -375,6 +380,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# API clients (tenant_apps.directory: partner systems with a token). Each may make at most
+# API_CLIENT_RATE_LIMIT calls per window (counted in PostgreSQL, so across processes); a token's
+# expiry is at most API_CLIENT_MAX_DAYS ahead.
+API_CLIENT_RATE_LIMIT = env_int("API_CLIENT_RATE_LIMIT", 600, minimum=1, maximum=1_000_000)
+API_CLIENT_RATE_WINDOW_SECONDS = 60
+API_CLIENT_MAX_DAYS = env_int("API_CLIENT_MAX_DAYS", 365, minimum=1, maximum=3650)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concord API",
     "DESCRIPTION": "Casework for community-safety partnerships. Every path is served per partnership host.",

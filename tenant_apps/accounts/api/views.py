@@ -6,13 +6,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from concord.api import BaseApi
+from concord.api import ANY_CLIENT, BaseApi
 
 __all__ = ["MeDetailApi"]
 
 
 class MeDetailApi(BaseApi):
     """The signed-in user and the partnership they are signed in to."""
+
+    api_area = ANY_CLIENT
 
     class OutputSerializer(serializers.Serializer):
         email = serializers.EmailField()

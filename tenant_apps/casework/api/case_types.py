@@ -37,6 +37,8 @@ class CaseTypeOutput(serializers.Serializer):
 
 
 class CaseTypeListApi(BaseApi):
+    api_area = "cases"  # the types a partner system may open cases of: read with cases:read
+
     @extend_schema(
         operation_id="case_types_list",
         parameters=[OpenApiParameter("page", int)],

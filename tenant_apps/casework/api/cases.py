@@ -56,6 +56,8 @@ class CaseDetailOutput(CaseSummaryOutput):
 
 
 class CaseListCreateApi(BaseApi):
+    api_area = "cases"
+
     class InputSerializer(serializers.Serializer):
         case_type = SlugRelatedField(slug_field="code", queryset=selectors.case_type_choices())
         title = serializers.CharField(max_length=200)
@@ -131,6 +133,8 @@ def _case_data(case: Case) -> dict:
 
 
 class CaseDetailApi(BaseApi):
+    api_area = "cases"
+
     @extend_schema(operation_id="cases_retrieve", responses=CaseDetailOutput)
     def get(self, request, case_id):
         case = selectors.case_detail(user=request.user, case_id=case_id)
@@ -139,6 +143,8 @@ class CaseDetailApi(BaseApi):
 
 
 class CaseStatusApi(BaseApi):
+    api_area = "cases"
+
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         status = ChoiceField(choices=Case.Status.choices)

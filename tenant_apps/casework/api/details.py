@@ -45,6 +45,7 @@ def _apis(kind: DetailKind) -> tuple[type[BaseApi], type[BaseApi]]:
     )
 
     class ListAddApi(BaseApi):
+        api_area = "profiles"
         InputSerializer = Input
         OutputSerializer = ItemOutput
 
@@ -74,6 +75,8 @@ def _apis(kind: DetailKind) -> tuple[type[BaseApi], type[BaseApi]]:
             return api_create_once(request, create)
 
     class RemoveApi(BaseApi):
+        api_area = "profiles"
+
         @extend_schema(
             operation_id=f"profiles_{kind.plural}_remove", parameters=[VERSION_PARAMETER], responses={200: RemoveOutput}
         )

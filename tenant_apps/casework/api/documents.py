@@ -28,6 +28,7 @@ class DocumentOutput(serializers.Serializer):
 
 
 class EntryAttachmentsApi(BaseApi):
+    api_area = "timeline"
     parser_classes = [MultiPartParser, FormParser]
     OutputSerializer = DocumentOutput
 
@@ -63,6 +64,8 @@ class EntryAttachmentsApi(BaseApi):
 
 
 class DocumentDownloadUrlApi(BaseApi):
+    api_area = "timeline"
+
     class OutputSerializer(serializers.Serializer):
         url = serializers.URLField()
         expires_in = serializers.IntegerField(help_text="Seconds the URL stays valid.")

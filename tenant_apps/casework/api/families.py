@@ -61,6 +61,8 @@ def _family_detail(user, family: Family) -> dict:
 
 
 class FamilyListCreateApi(BaseApi):
+    api_area = "families"
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         owning_team = IdField(required=False, allow_null=True, default=None)
@@ -95,6 +97,8 @@ class FamilyListCreateApi(BaseApi):
 
 
 class FamilyDetailApi(BaseApi):
+    api_area = "families"
+
     @extend_schema(operation_id="families_retrieve", responses=FamilyDetailOutput)
     def get(self, request, family_id):
         family = selectors.access_family(user=request.user, family_id=family_id)
@@ -103,6 +107,8 @@ class FamilyDetailApi(BaseApi):
 
 
 class FamilyMembersApi(BaseApi):
+    api_area = "families"
+
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         profile = IdField(help_text="A profile you may edit.")
@@ -132,6 +138,8 @@ class FamilyMembersApi(BaseApi):
 
 
 class FamilyMemberRemoveApi(BaseApi):
+    api_area = "families"
+
     @extend_schema(
         operation_id="families_members_remove", parameters=[VERSION_PARAMETER], responses={200: FamilyDetailOutput}
     )

@@ -15,6 +15,8 @@ __all__ = ["ProfileMergeApi"]
 
 
 class ProfileMergeApi(BaseApi):
+    api_area = "profiles"
+
     class InputSerializer(serializers.Serializer):
         merge_id = IdField(help_text="The profile merged into this one (it stays, marked merged).")
 

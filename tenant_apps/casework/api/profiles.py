@@ -82,6 +82,8 @@ def profile_detail(profile: Profile) -> dict:
 
 
 class ProfileListCreateApi(BaseApi):
+    api_area = "profiles"
+
     class InputSerializer(serializers.Serializer):
         kind = ChoiceField(choices=Profile.Kind.choices, default=Profile.Kind.PERSON)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -131,6 +133,9 @@ class ProfileListCreateApi(BaseApi):
 class ProfileDuplicatesApi(BaseApi):
     """Profiles the user can see that may be the person about to be created (a read, so viewers may ask)."""
 
+    api_area = "profiles"
+    api_reads_only = True
+
     permission_classes = [IsVerified]
 
     class InputSerializer(serializers.Serializer):
@@ -155,6 +160,8 @@ class ProfileDuplicatesApi(BaseApi):
 
 
 class ProfileDetailApi(BaseApi):
+    api_area = "profiles"
+
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -81,6 +81,7 @@ def _share_revoke(request, record, share_id):
 
 
 class CaseSharesApi(BaseApi):
+    api_area = "cases"
     InputSerializer = ShareInput
     OutputSerializer = ShareOutput
 
@@ -101,12 +102,15 @@ class CaseSharesApi(BaseApi):
 
 
 class CaseShareRevokeApi(BaseApi):
+    api_area = "cases"
+
     @extend_schema(operation_id="cases_shares_revoke", responses={204: None})
     def delete(self, request, case_id, share_id):
         return _share_revoke(request, selectors.access_case(user=request.user, case_id=case_id), share_id)
 
 
 class ProfileSharesApi(BaseApi):
+    api_area = "profiles"
     InputSerializer = ShareInput
     OutputSerializer = ShareOutput
 
@@ -127,6 +131,8 @@ class ProfileSharesApi(BaseApi):
 
 
 class ProfileShareRevokeApi(BaseApi):
+    api_area = "profiles"
+
     @extend_schema(operation_id="profiles_shares_revoke", responses={204: None})
     def delete(self, request, profile_id, share_id):
         return _share_revoke(request, selectors.access_profile(user=request.user, profile_id=profile_id), share_id)

@@ -168,6 +168,7 @@ TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", s
 
 
 class CaseTimelineApi(BaseApi):
+    api_area = "timeline"
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
@@ -198,6 +199,7 @@ class CaseTimelineApi(BaseApi):
 
 
 class ProfileTimelineApi(BaseApi):
+    api_area = "timeline"
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
@@ -228,6 +230,8 @@ class ProfileTimelineApi(BaseApi):
 
 
 class EntryDetailApi(BaseApi):
+    api_area = "timeline"
+
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         kind = kind_field(TimelineEntry.Kind.choices, required=False)
@@ -255,6 +259,8 @@ class EntryDetailApi(BaseApi):
 
 
 class EntryDeleteApi(BaseApi):
+    api_area = "timeline"
+
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, help_text=VERSION_HELP)
         reason = serializers.CharField(max_length=300)

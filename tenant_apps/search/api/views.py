@@ -18,6 +18,9 @@ __all__ = ["SearchRunApi"]
 class SearchRunApi(BaseApi):
     """Profiles and cases the signed-in user may see, matching one query."""
 
+    api_area = "search"
+    api_reads_only = True
+
     permission_classes = [IsVerified]  # POSTed, but a read: viewers may search
 
     class SearchInputSerializer(serializers.Serializer):

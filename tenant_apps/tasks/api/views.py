@@ -90,6 +90,8 @@ class TaskListCreateApi(BaseApi):
     (``created``); ``status``: active (open or in progress, the default), a status, or all.
     Overdue tasks first (``is_overdue``), then by due date, soonest first."""
 
+    api_area = "tasks"
+
     class TaskFilterSerializer(serializers.Serializer):
         scope = ChoiceField(choices=list(SCOPES), default="mine")
         status = ChoiceField(choices=[value for value, _ in LIST_STATUS_CHOICES], default="active")
@@ -138,6 +140,8 @@ class TaskListCreateApi(BaseApi):
 
 
 class TaskDetailApi(BaseApi):
+    api_area = "tasks"
+
     @extend_schema(responses=TaskDetailOutputSerializer)
     def get(self, request, task_id: int):
         task = selectors.access_task(user=request.user, task_id=task_id)
@@ -147,6 +151,8 @@ class TaskDetailApi(BaseApi):
 
 class TaskSetStatusApi(BaseApi):
     """Change the status; send the ``version`` you read. 409 if the task changed since."""
+
+    api_area = "tasks"
 
     class TaskStatusInputSerializer(serializers.Serializer):
         status = ChoiceField(choices=Task.Status.choices)
@@ -183,6 +189,8 @@ class TaskSetDueDateApi(BaseApi):
 
 
 class TaskReplyApi(BaseApi):
+    api_area = "tasks"
+
     class TaskReplyInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000, allow_blank=True)
 

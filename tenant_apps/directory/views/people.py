@@ -1,4 +1,5 @@
 """Pages of the partnership admin area (``/admin/``): users, agencies, teams, settings.
+(API clients: ``views/clients.py``.)
 
 Each view is a few lines: it parses a form, calls one selector or service, and
 redirects after a successful POST (with a success banner) or re-renders the form
