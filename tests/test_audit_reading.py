@@ -322,11 +322,12 @@ def test_the_page_costs_the_same_for_five_events_as_for_fifty(cast, kyle):
     _events_of_every_kind(cast, about, 45)
     large = count()
     assert large == small
-    # Measured: 21 with seven kinds of object on the page. A signed-in page's reads, the page's own
+    # Measured: 22 with seven kinds of object on the page. A signed-in page's reads, the page's own
     # (the filter's users, the count, the events with their actors), one redaction read per kind
     # with a rule (case, profile, timeline entry, task) and one name read per kind named (those
-    # four, team, agency, user; the actors are users too).
-    assert small <= 21, small
+    # four, team, agency, user; the actors are users too), and the main menu's count of the
+    # reader's overdue tasks (base.html).
+    assert small <= 22, small
     assert page_of(alice, **query).count("event ") >= 50
 
 
@@ -369,3 +370,26 @@ def test_without_a_namer_for_users_the_actor_reads_by_the_joined_account_or_the_
             directory_audit.register()
     assert [(event.actor_name, event.object_name) for event in joined] == [("Bob Brown", f"User {cast['bob'].pk}")]
     assert [event.actor_name for event in plain] == ["bob@suffolk.test"]
+
+
+def test_a_case_type_and_an_api_client_are_named_and_a_case_types_change_reads_in_words(cast):
+    from tenant_apps.casework.services import case_type_create, case_type_update
+    from tenant_apps.directory.models import ApiClient
+
+    with schema_context("suffolk"):
+        alice = _fresh(cast["alice"])
+        created = case_type_create(user=alice, name="Hate crime review", code="HCR", subject_roles=["victim"],
+                                   timeline_kinds=["visit", "note"])  # fmt: skip
+        case_type_update(user=alice, case_type=created, version=created.version, name="Hate crime review",
+                         code="HCR", subject_roles=["victim", "witness"], timeline_kinds=["visit", "note"])  # fmt: skip
+        bob = _fresh(cast["bob"])
+        service_account = User.objects.create_user("rms@clients.suffolk.test", full_name="API client: Police RMS",
+                                                   role="viewer")  # fmt: skip
+        client = ApiClient.objects.create(name="Police RMS", team=cast["asb"], scopes=["profiles:read"],
+                                          service_account=service_account, created_by=bob)  # fmt: skip
+        audit_record(action="api_client.issued", actor=alice, object_type="api_client", object_id=client.pk)
+    html = page_of(client_as(cast, "alice"))
+    assert "Case type: Hate crime review (HCR)" in html
+    assert f"API client: Police RMS, for {cast['asb'].name} (" in html
+    # The edit names the one field it changed, its values by their labels.
+    assert "Subject roles" in html and "</span> Victim, Witness</dd>" in html

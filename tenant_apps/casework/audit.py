@@ -31,7 +31,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from tenant_apps.audit import naming, redaction
-from tenant_apps.casework.models import Case, Family, Profile, TimelineEntry
+from tenant_apps.casework.models import Case, CaseSubject, CaseType, Family, Profile, TimelineEntry
 from tenant_apps.casework.selectors import (
     NOT_VISIBLE,
     cases_hidden_from,
@@ -115,7 +115,25 @@ CASE_FIELDS = {
 }
 
 
+def case_types_named(case_type_ids) -> dict[str, str]:
+    """A case type by its name and prefix ("Anti-social behaviour (ASB)"): admin settings, hidden from
+    nobody who reads the trail."""
+    rows = CaseType.objects.filter(pk__in=whole_ids(case_type_ids)).values_list("pk", "name", "code")
+    return {str(pk): f"{name} ({code})" for pk, name, code in rows}
+
+
+CASE_TYPE_FIELDS = {
+    "name": naming.Field("Name"),
+    "prefix": naming.Field("Reference prefix"),
+    "subject_roles": naming.Field("Subject roles", choices=CaseSubject.Role.choices),
+    "timeline_kinds": naming.Field("Timeline kinds", choices=TimelineEntry.Kind.choices),
+    "default_team": naming.Field("Default team"),
+    "is_active": naming.Field("In use"),
+}
+
+
 def register() -> None:
+    naming.register("case_type", case_types_named, label="Case type", fields=CASE_TYPE_FIELDS)
     naming.register("case", cases_named, template="{label} {name}", fields=CASE_FIELDS)
     naming.register("profile", profiles_named, fields={**PROFILE_FIELDS, "can_edit": CASE_FIELDS["can_edit"],
                                                        "can_share": CASE_FIELDS["can_share"]})  # fmt: skip

@@ -3,6 +3,7 @@
 - ``user``: "User: Priya Shah"; with the e-mail address too ("Priya Shah (priya@...)") only when
   another account of the schema has the same name, so that two are told apart. The same names
   serve the trail's "Who" column (the public trail's users are the operators).
+- ``api_client``: "API client: Police RMS, for ASB Team (Ipswich Borough Council)".
 - ``team``: "Team: ASB Team (Ipswich Borough Council)"; ``agency``: "Agency: Ipswich Borough Council".
 - the fields their events record: a role or an agency's kind by its label, yes or no.
 
@@ -15,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 
 from tenant_apps.audit import naming
-from tenant_apps.directory.models import Agency, Team
+from tenant_apps.directory.models import Agency, ApiClient, Team
 
 
 def _whole(ids) -> list[int]:
@@ -45,7 +46,16 @@ def agencies_named(agency_ids) -> dict[str, str]:
     return {str(pk): name for pk, name in Agency.objects.filter(pk__in=_whole(agency_ids)).values_list("pk", "name")}
 
 
+def api_clients_named(client_ids) -> dict[str, str]:
+    """An API client by its integration's name and team: "Police RMS, for ASB Team (Council)"."""
+    rows = ApiClient.objects.filter(pk__in=_whole(client_ids)).values_list(
+        "pk", "name", "team__name", "team__agency__name"
+    )
+    return {str(pk): f"{name}, for {team} ({agency})" for pk, name, team, agency in rows}
+
+
 def register() -> None:
+    naming.register("api_client", api_clients_named, label="API client")
     User = get_user_model()  # noqa: N806
     naming.register("user", users_named, fields={
         "role": naming.Field("Role", choices=User.Role.choices),
