@@ -126,10 +126,11 @@ def test_tasks_and_the_admin_area_have_their_lists_as_sub_navigation_in_the_page
     assert "Tasks menu" not in page and page.count('id="navigation"') == 1
     alice = client_as(cast, "alice")
     for url, current in (("/admin/users/", "Users"), ("/admin/agencies/", "Agencies and teams"),
+                         ("/admin/case-types/", "Case types"), ("/admin/api-clients/", "API clients"),
                          ("/admin/settings/", "Settings"), ("/admin/audit/", "Audit log")):  # fmt: skip
         page = alice.get(url).content.decode()
         sub = _links(re.search(r'<nav aria-label="Admin".*?</nav>', page, re.S).group(0))
-        assert list(sub) == ["Users", "Agencies and teams", "Settings", "Audit log"]
+        assert list(sub) == ["Users", "Agencies and teams", "Case types", "API clients", "Settings", "Audit log"]
         assert sub[current] == "page" and sum(bool(v) for v in sub.values()) == 1, (url, sub)
     assert 'aria-label="Admin"' not in carl.get("/profiles/").content.decode()
     vera = client_as(cast, "vera").get("/tasks/").content.decode()  # a viewer has no daily e-mail to set

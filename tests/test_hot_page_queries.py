@@ -127,7 +127,7 @@ def test_the_gallery_runs_as_many_queries_for_ten_people_on_thirty_cases_as_for_
     bob = client_as(cast, "bob")
     small, page = _count(bob, "get", "/gallery/")
     assert page.count('id="person-') == 2 and page.count("Dangerous dogs") == 2
-    assert small <= 13, small
+    assert small <= 14, small  # 13 measured for the gallery's own, and the main menu's overdue count
     people(2, 10, 3)
     large, page = _count(bob, "get", "/gallery/")
     assert page.count('id="person-') == 10 and page.count("Case 9.2") == 1 and page.count("Dangerous dogs") == 10

@@ -97,7 +97,7 @@ def issue_and_revoke(r: Round, *, team, window: int, label: str) -> str:
     page.locator("input[name=code]").fill(pyotp.TOTP(TOTP_SECRETS["alice@suffolk.test"]).at(time.time() + 30 * window))
     r.submit("Sign in")
     r.goto("/admin/")
-    r.follow(page.locator("main").get_by_role("link", name="API clients", exact=True))
+    r.follow(page.locator("main .govuk-list--spaced").get_by_role("link", name="API clients", exact=True))
     r.follow(page.get_by_role("button", name="Issue an API client"))
     # Bad input first: the error summary names each field.
     r.submit("Issue API client")

@@ -4,10 +4,12 @@ A partnership of its own (``walkthrough``) is provisioned with committed data: t
 directory and casework, and Priya, a practitioner in the council's ASB Team with a
 password and an authenticator. gunicorn serves it with the test settings, its documents
 storage pointed at the session's moto server (tests/s3.py). Debian's Chromium, driven by
-Playwright, then: signs in (password, then a TOTP code), searches a misspelt name, opens
-the person's profile and case, adds a visit with a photo, tasks the police's Safer
-Neighbourhood Team, and finds the visit at the top of the timeline and the task under
-"Tasks I set".
+Playwright, then: signs in (password, then a TOTP code) to the home dashboard, opens one of
+her open cases from it, searches from that page's header for a surname alone, misspelt, opens
+the person's profile and case, adds a visit with a photo (the action on the first screen, at
+360 px too), sees the photo's thumbnail on the timeline, tasks the police's Safer
+Neighbourhood Team, finds the task under "Tasks I set", the person's face in the gallery, and
+the API's reference page. Then Ada, the partnership admin, reads the visit's audit event.
 
 On every page: axe-core (infra/frontend/node_modules, installed by build.sh's npm ci)
 reports no serious or critical violation and no content outside a landmark ("region"),
@@ -26,14 +28,16 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, REPO, free_port, project_env
+from tests.conftest import PASSWORD, REPO, enrol_authenticator, free_port, project_env
 from tests.demo_partnership import GUNICORN_WITH_S3, demo_partnership, s3_launcher_env
 
 SLUG = "walkthrough"
 PRACTITIONER = "priya.shah@walkthrough.test"
 POLICE = "pc.doyle@walkthrough.test"
+ADMIN = f"admin@{SLUG}.test"
 AXE = REPO / "infra" / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = [(1280, 800), (360, 740)]
 
@@ -62,6 +66,26 @@ def walkthrough(committed_db):
         }
         connection.set_schema_to_public()
         yield data
+
+
+@pytest.fixture
+def walkthrough_admin(walkthrough, s3):
+    """Ada, the partnership's first admin, with the cast's password and an authenticator, in a
+    partnership that lets its admins read every record; and the demo's drawn photos of the people on
+    open cases, stored in the test's bucket (the server's storage). Yields Ada's secret."""
+    from tenant_apps.accounts.models import User
+    from tenant_apps.casework.demo import casework_seed_demo_photos
+    from tenant_apps.casework.models import CaseworkSettings
+
+    with schema_context(SLUG):
+        CaseworkSettings.objects.update_or_create(pk=1, defaults={"admins_see_everything": True})
+        admin = User.objects.get(email=ADMIN)
+        admin.set_password(PASSWORD)
+        admin.save()
+        secret = enrol_authenticator(admin)
+        assert casework_seed_demo_photos() > 0
+    connection.set_schema_to_public()
+    return secret
 
 
 @pytest.fixture
@@ -219,18 +243,25 @@ def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
     r.submit("Sign in")
     assert "/account/" not in page.url, page.url
 
-    # 2. Search from the header of the home dashboard (its menu folds behind "Menu" on a phone; "/"
-    # goes to the box), with the surname misspelt: the search is posted, never in the address bar.
+    # 2. The home dashboard: her open cases among its blocks; she opens one of them (its menu folds
+    # behind "Menu" on a phone).
+    main = page.locator("main")
+    assert "My open cases" in main.inner_text() and "My tasks" in main.inner_text()
     menu = page.locator("#navigation")
     if r.width <= 360:
         assert page.get_by_role("button", name="Menu").is_visible() and not menu.is_visible()
         page.get_by_role("button", name="Menu").click()
     assert menu.get_by_role("link", name="Home").get_attribute("aria-current") == "page"
+    r.follow(main.locator("a[href^='/cases/']:not([href='/cases/'])").first)
+    assert "/cases/" in page.url, page.url
+
+    # 3. On that case page, the header search ("/" goes to its box) with the surname alone, misspelt:
+    # the search is posted, never in the address bar.
     page.locator("h1").click()
     page.keyboard.press("/")
     box = page.locator("header input[name=query]")
     assert box.evaluate("box => box === document.activeElement") and box.input_value() == ""
-    box.fill(f"{data['first_name']} {misspell(data['last_name'])}")
+    box.fill(misspell(data["last_name"]))
     with page.expect_navigation(wait_until="load"):
         page.locator("header").get_by_role("button", name="Search", exact=True).click()
     r.check()
@@ -245,14 +276,17 @@ def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
         label,
     )
 
-    # 3. The person's profile, then their case.
+    # 4. The person's profile, then their case.
     r.follow(results.get_by_role("link", name=data["display_name"]).first)
     assert page.url.endswith(f"/profiles/{data['profile_id']}/"), page.url
     r.follow(page.locator(f"a[href='/cases/{data['case_id']}/']").first)
     assert page.url.endswith(f"/cases/{data['case_id']}/"), page.url
 
-    # 4. A visit, with a photo.
-    r.follow(page.get_by_role("button", name="Add to the timeline"))
+    # 5. A visit, with a photo: the action is on the first screen, at 360 px too, found without scrolling.
+    add = page.get_by_role("button", name="Add to the timeline")
+    box = add.bounding_box()
+    assert page.evaluate("scrollY") == 0 and box["y"] + box["height"] <= page.viewport_size["height"], box
+    r.follow(add)
     page.get_by_label("Visit", exact=True).check()
     when = dt.date.today()
     page.get_by_label("Day", exact=True).fill(str(when.day))
@@ -268,8 +302,14 @@ def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
     assert summary in first.inner_text()
     attachment = first.get_by_role("link", name="doorstep.jpg")
     assert attachment.count() == 1 and "/documents/" in attachment.get_attribute("href")
+    # Its thumbnail, through the access-checked route (64 px wide: a thumbnail never enlarges).
+    thumbnail = first.locator("img.concord-thumbnail")
+    thumbnail.scroll_into_view_if_needed()
+    r.settle()
+    assert "/thumbnail/" in thumbnail.get_attribute("src")
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 64
 
-    # 5. A task for the police's Safer Neighbourhood Team, from the case.
+    # 6. A task for the police's Safer Neighbourhood Team, from the case.
     r.follow(page.get_by_role("link", name="Create a task").first)
     title = f"Check CCTV near the address ({label})"
     page.get_by_label("Title", exact=True).fill(title)
@@ -277,22 +317,65 @@ def walk(r: Round, data: dict, *, window: int, photo: Path, label: str) -> None:
     page.get_by_label("Due date").fill((when + dt.timedelta(days=7)).isoformat())
     r.submit(page.locator("form button[type=submit]").last.inner_text().strip())
 
-    # 6. The task is among "Tasks I set".
+    # 7. The task is among "Tasks I set".
     r.goto("/tasks/set-by-me/")
     assert title in page.locator("main").inner_text()
 
+    # 8. The gallery: the person's face on their card (the demo's drawn photo), latest contact first.
+    if r.width <= 360:
+        page.get_by_role("button", name="Menu").click()
+    r.follow(page.locator("#navigation").get_by_role("link", name="Gallery", exact=True))
+    card = page.locator(f"#person-{data['profile_id']}")
+    assert card.count() == 1, page.locator("main").inner_text()
+    face = card.locator("img")
+    assert face.get_attribute("alt") == f"Photo of {data['display_name']}"
+    face.scroll_into_view_if_needed()
+    r.settle()
+    assert face.evaluate("img => img.complete && img.naturalWidth") > 0
 
-def test_a_practitioners_round_at_desktop_and_phone_widths(walkthrough, server, browser, tmp_path):
+    # 9. The API's reference, for the partner systems' developers.
+    r.goto("/api/docs/")
+    assert page.locator("h1").inner_text().strip()
+    return summary
+
+
+def admin_reads_the_visit(r: Round, secret: str, *, window: int, summary: str) -> None:
+    """Ada, the partnership admin, finds the visit's audit event: the entry named as a person
+    reads it, by whom, in words."""
+    import pyotp
+
+    page = r.page
+    r.goto("/account/sign-in/")
+    page.locator("input[name=email]").fill(ADMIN)
+    page.locator("input[name=password]").fill(PASSWORD)
+    r.submit("Continue")
+    page.locator("input[name=code]").fill(pyotp.TOTP(secret).at(time.time() + 30 * window))
+    r.submit("Sign in")
+    r.goto("/admin/audit/")
+    page.get_by_label("Action").select_option(label="Timeline entry recorded")
+    r.submit("Apply filters")
+    row = page.locator("table tbody tr", has_text=summary)
+    assert row.count() == 1, page.locator("main").inner_text()
+    text = row.inner_text()
+    assert f"Timeline entry: {summary}" in text and "Priya Shah" in text, text
+
+
+def test_a_practitioners_round_at_desktop_and_phone_widths(walkthrough, walkthrough_admin, server, browser,
+                                                           tmp_path):  # fmt: skip
     photo = photo_file(tmp_path)
     problems: list[str] = []
     for window, (width, height) in enumerate(SIZES):
-        r = Round(browser, server, width, height)
-        try:
-            walk(r, walkthrough, window=window, photo=photo, label=f"{width}px")
-        finally:
-            problems += r.problems
-            print(f"{width}px: checked {len(r.checked)} pages: {', '.join(r.checked)}")
-            r.close()
+        for who in ("practitioner", "admin"):
+            r = Round(browser, server, width, height)
+            try:
+                if who == "practitioner":
+                    summary = walk(r, walkthrough, window=window, photo=photo, label=f"{width}px")
+                else:
+                    admin_reads_the_visit(r, walkthrough_admin, window=window, summary=summary)
+            finally:
+                problems += r.problems
+                print(f"{width}px, {who}: checked {len(r.checked)} pages: {', '.join(r.checked)}")
+                r.close()
     for problem in problems:
         print(problem)
     assert problems == []

@@ -171,6 +171,8 @@ class TaskSetDueDateApi(BaseApi):
     """Move an open or in-progress task's due date; send the ``version`` you read. 409 if the
     task changed since; 400 on ``due_date`` for a past date without ``past_due_confirmed``."""
 
+    api_area = "tasks"
+
     class TaskDueDateInputSerializer(serializers.Serializer):
         due_date = DateField(allow_null=True)
         version = serializers.IntegerField(min_value=1)
