@@ -9,16 +9,25 @@ the police (some of those shared with the user's team), so the visibility filter
 works as in production. 2% of profiles get an alias. The profile indexes are
 dropped for the load and built again afterwards, then ``ANALYZE``.
 
+First, recall (before the large set is made): one person per surname of
+``data/uk_surnames.txt`` (common UK surnames, source in its header), then
+``BENCH_SEARCH_MISSPELLINGS`` (10,000) misspellings of them (``misspellings``: one or two
+dropped, added, swapped or substituted letters, two of any kind, or a phonetic respelling,
+the kinds in turn), each searched alone; recall is the share that finds the intended person
+on the first page (goal >= 0.95). Those people are removed before the large set is made.
+
 Measured (in-process, the real selector code, ``tenant_apps.search.selectors.find``,
 which is ``search_run`` without its audit insert), for sampled real profiles with
-one typo put into the surname:
+their surname misspelt (the same kinds in turn):
 
 - name + date of birth (goal: p99 < 5 ms);
-- name alone, typo-tolerant: half full names, half surnames alone (goal: p95 < 100 ms);
+- surname alone (goal: p95 < 100 ms) and full name, half the samples each;
 - baselines in the same run, same shape (visible, counted, first 50): an exact
-  b-tree lookup ``search_name = '<exact name>'`` and ``search_name ILIKE '%<exact surname>%'``.
+  b-tree lookup ``search_name = '<exact name>'`` and ``search_name ILIKE '%<exact surname>%'``;
+  each goal's figure is also printed as a ratio to the exact look-up's same percentile.
 
-Knobs: ``BENCH_SEARCH_PROFILES`` (1000000), ``BENCH_SEARCH_SAMPLES`` (300).
+Knobs: ``BENCH_SEARCH_PROFILES`` (1000000), ``BENCH_SEARCH_SAMPLES`` (300),
+``BENCH_SEARCH_MISSPELLINGS`` (10000).
 """
 
 from __future__ import annotations
@@ -324,12 +333,13 @@ def phonetic_variant(word: str, rng: random.Random) -> str | None:
 def misspell(word: str, kind: str, rng: random.Random) -> str | None:
     """``word`` (lower case) with one edit (``drop``, ``add``, ``swap``, ``substitute``), two
     (``drop2`` ..., and ``mixed2``: two of any kind), or a phonetic respelling
-    (``phonetic``); None where it makes no sense (two edits in a word of under five letters,
-    any edit in a word of under three, a swap of two equal letters)."""
+    (``phonetic``); None where it makes no sense: two edits in a name of under six letters
+    (they leave too little of it: "row" for Brown), any edit in one of under three, a swap
+    of two equal letters."""
     if kind == "phonetic":
         return phonetic_variant(word, rng)
     edits = 2 if kind.endswith("2") else 1
-    if len(word) < 3 or (edits == 2 and len(word) < 5):
+    if len(word) < 3 or (edits == 2 and len(word) < 6):
         return None
     typed = word
     for _ in range(edits):
@@ -461,7 +471,9 @@ def measure(user, report: Report) -> None:
     timings: dict[str, list[float]] = {k: [] for k in ("dob", "full", "surname", "exact", "ilike")}
     found_with_dob = 0
     for index, (pk, first, last, dob) in enumerate(sample):
-        last_typo = _typo(last.replace("'", ""), rng)
+        plain = last.lower().replace("'", "")
+        kind = MISSPELLING_KINDS[index % len(MISSPELLING_KINDS)]
+        last_typo = misspell(plain, kind, rng) or _typo(plain, rng)
         exact, surname = f"{first} {last}".lower().replace("'", " "), last.lower().replace("'", " ")
         runs = [
             ("dob", find, {"user": user, "query": f"{first} {last_typo}", "date_of_birth": dob}),
@@ -482,9 +494,9 @@ def measure(user, report: Report) -> None:
             if kind == "dob" and pk in visible and any(p.pk == pk for p in result.profiles):
                 found_with_dob += 1
     labels = {
-        "dob": "name (one typo) + date of birth",
-        "full": "full name (one typo in the surname), no date",
-        "surname": "surname alone (one typo), no date",
+        "dob": "name (misspelt surname) + date of birth",
+        "full": "full name (misspelt surname), no date",
+        "surname": "surname alone (misspelt), no date",
         "exact": "baseline: exact b-tree search_name = ...",
         "ilike": "baseline: search_name ILIKE '%surname%' (exact surname)",
     }
@@ -498,16 +510,21 @@ def measure(user, report: Report) -> None:
     report.lines.append(f"search: {line}")
     exact_p50 = statistics.median(timings["exact"])
     ratios = (
-        f"p50 ratios to the exact b-tree lookup: name+DOB {statistics.median(timings['dob']) / exact_p50:.1f}x, "
-        f"name alone {statistics.median(name_only) / exact_p50:.1f}x, "
-        f"ILIKE {statistics.median(timings['ilike']) / exact_p50:.1f}x"
+        f"ratios to the exact b-tree lookup, same percentile: surname alone p95"
+        f" {_pct(timings['surname'], 95) / _pct(timings['exact'], 95):.1f}x,"
+        f" name+DOB p99 {_pct(timings['dob'], 99) / _pct(timings['exact'], 99):.1f}x;"
+        f" p50: name+DOB {statistics.median(timings['dob']) / exact_p50:.1f}x,"
+        f" name alone {statistics.median(name_only) / exact_p50:.1f}x,"
+        f" ILIKE {statistics.median(timings['ilike']) / exact_p50:.1f}x"
     )
-    recall = f"name (typo) + DOB found the sampled visible profile in {found_with_dob}/{len(visible)} cases"
+    recall = f"name (misspelt) + DOB found the sampled visible profile in {found_with_dob}/{len(visible)} cases"
     for text in (ratios, recall):
         say(f"  {text}")
         report.lines.append(f"search: {text}")
     report.goals.append(Goal("search: name + DOB p99 / 5 ms", _pct(timings["dob"], 99) / 0.005, 1.0, at_most=True))
-    report.goals.append(Goal("search: name alone p95 / 100 ms", _pct(name_only, 95) / 0.1, 1.0, at_most=True))
+    report.goals.append(
+        Goal("search: surname alone p95 / 100 ms", _pct(timings["surname"], 95) / 0.1, 1.0, at_most=True)
+    )
 
 
 def run(report: Report) -> None:

@@ -10,16 +10,19 @@ Norfolk, has a Jade Kowalski of her own that Suffolk must never reach (and the o
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from benchmarks.search import misspell, misspellings, recall, recall_population, uk_surnames
 from tenant_apps.casework import services
 from tenant_apps.search.selectors import find
 from tenant_apps.search.selectors.names import deletion_keys, edit_distance, name_matches, word_score
-from tests.test_search import bob_client, fresh, make_profile, names  # noqa: F401 - bob_client is a fixture
+from tests.conftest import sign_in
+from tests.test_search import fresh, make_profile, names
 
 RECALL_SAMPLE = 700  # misspellings in the suite (quick); `make bench` runs 10,000
 
@@ -260,4 +263,33 @@ def test_misspell_makes_what_it_says():
     rng = random.Random(1)
     assert misspell("kowalski", "drop", rng) in {"kowalski"[:i] + "kowalski"[i + 1 :] for i in range(8)}
     assert edit_distance("kowalski", misspell("kowalski", "swap2", rng), 4) <= 2
-    assert misspell("cox", "drop2", rng) is None  # two edits only in five letters or more
+    assert misspell("brown", "drop2", rng) is None  # two edits only in six letters or more
+
+
+# --- The page and the API ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bob_client(cast):
+    client = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(client, "bob@suffolk.test")
+    connection.set_schema("suffolk")
+    return client
+
+
+def test_the_page_groups_profiles_and_cases_with_counts_and_says_what_matched(people, bob_client):
+    body = bob_client.post("/search/", {"query": "Koawlski"}).content.decode()
+    assert "Profiles (3)" in body and "Cases (0)" in body
+    assert body.count("Similar name: Kowalski") == 2 and "Similar name: Kowalska" in body
+    assert "Cases are found by their reference" in body
+    assert "Koawlski" not in "".join(re.findall(r'(?:href|action)="([^"]*)"', body))  # no term in any link
+    body = bob_client.post("/search/", {"query": "Jade Kowalski"}).content.decode()
+    assert "Profiles (2)" in body  # Jade Kowalski, then Jan Kowalski (jan: two edits from jade)
+    first, second = body.split("Jan Kowalski</a>", 1)
+    assert "Similar name" not in first and "Similar name: Jan" in second  # the exact one is not explained
+
+
+def test_the_api_says_what_matched(people, bob_client):
+    data = bob_client.post("/api/v1/search/", {"query": "Ryan Ilroi"}, content_type="application/json").json()
+    (ryan,) = data["profiles"]
+    assert (ryan["display_name"], ryan["similar_name"], ryan["alias_match"]) == ("Ryan Ilori", "Ilori", "")

@@ -219,6 +219,54 @@ _SELECT = ", ".join(f'casework_profile."{column}"' for column in _COLUMNS)
 _MARKER_LABELS = dict(WarningMarker.Kind.choices)
 
 
+TIERS_MAX = 6  # branches of the tiered query; the words past them share the last one
+
+
+def _tiers_sql(
+    matches: NameMatches, where: list[str], params: list, score_sql: str, score_params: list, hits: list[int]
+) -> tuple[str, list]:
+    """One query word: its words grouped by score, best first, each group a branch of a
+    ``UNION ALL`` under the ``LIMIT``, so PostgreSQL stops reading once ``MATCHES_MAX + 1``
+    rows are found ("smiht": the first ~1,000 visible Smiths, the Smyths never read). Alias
+    and identifier hits come first; each branch leaves out the rows of those before it."""
+    (scores,) = matches.scores
+    groups: list[list[str]] = []
+    last_score = None
+    for word, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
+        if score != last_score and len(groups) < TIERS_MAX:
+            groups.append([])
+            last_score = score
+        groups[-1].append(word)
+    words = _WORDS.format(column="casework_profile.search_name")
+    branches, branch_params = [], []
+    base = " AND ".join(where)
+    if hits:
+        branches.append(
+            f"SELECT {_SELECT}, {score_sql} AS score FROM casework_profile"
+            f" WHERE {base} AND casework_profile.id = ANY(%s)"
+        )
+        branch_params += [*score_params, *params, hits]
+    seen: list[str] = []
+    for group in groups:
+        condition = f"{words} && %s::text[]"
+        condition_params: list = [group]
+        if seen:
+            condition += f" AND NOT {words} && %s::text[]"
+            condition_params.append(list(seen))
+        if hits:
+            condition += " AND casework_profile.id <> ALL(%s)"
+            condition_params.append(hits)
+        branches.append(
+            f"(SELECT {_SELECT}, {score_sql} AS score FROM casework_profile WHERE {base} AND {condition}"
+            f" LIMIT {MATCHES_MAX + 1})"
+        )
+        branch_params += [*score_params, *params, *condition_params]
+        seen += group
+    if hits:
+        branches[0] = f"({branches[0]} LIMIT {MATCHES_MAX + 1})"
+    return f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS tiers LIMIT {MATCHES_MAX + 1}", branch_params
+
+
 def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profile]:
     """Visible profiles matching ``query``, best first, at most ``limit``, each with ``score``,
     ``total`` (the visibility-filtered count of every match, not just the first ``limit``),
@@ -237,6 +285,7 @@ def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profil
     if query.postcode:
         where.append("casework_profile.id IN (SELECT profile_id FROM casework_profileaddress WHERE postcode = %s)")
         params.append(query.postcode)
+    base_where, base_params = list(where), list(params)
     words = _words(query.name)
     # Narrowed to a few rows by date of birth or postcode: names and aliases are checked per row.
     # Otherwise the lexicon proposes the words, and alias hits are fetched first through their own
@@ -298,21 +347,31 @@ def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profil
         scores.append("CASE WHEN casework_profile.id = ANY(%s) THEN 1 ELSE 0 END")
         score_params.append(sorted(exact))
     # The matches are ranked and counted up to MATCHES_MAX (+1, to know there are more): a
-    # common surname with a typo matches ~10,000 profiles at 1M. The best are kept (scored in
-    # the inner query), so an exact surname comes before its many near neighbours.
+    # common surname with a typo matches ~20,000 profiles at 1M. The best are kept, so an exact
+    # surname comes before its many near neighbours: one word alone is read tier by tier (below);
+    # otherwise the inner query scores every match (the words' BitmapAnd keeps them few).
+    score_sql = f"GREATEST({', '.join(scores)})::float8"
+    if matches is not None and len(matches.words) == 1 and matches.found:
+        inner, inner_params = _tiers_sql(
+            matches, base_where, base_params, score_sql, score_params, sorted(set(aliases) | exact)
+        )
+    else:
+        inner = (
+            f"SELECT {_SELECT}, {score_sql} AS score FROM casework_profile WHERE {' AND '.join(where)}"
+            f" ORDER BY score DESC LIMIT {MATCHES_MAX + 1}"
+        )
+        inner_params = [*score_params, *params]
     sql = (
         "SELECT *, count(*) OVER () AS total,"
         " (SELECT postcode FROM casework_profileaddress WHERE profile_id = casework_profile.id"
         "  ORDER BY is_current DESC, id LIMIT 1) AS current_postcode_value,"
         " ARRAY(SELECT kind FROM casework_warningmarker WHERE profile_id = casework_profile.id ORDER BY id)"
         "  AS marker_kinds"
-        f" FROM (SELECT {_SELECT}, GREATEST({', '.join(scores)})::float8 AS score"
-        f"  FROM casework_profile WHERE {' AND '.join(where)}"
-        f"  ORDER BY score DESC LIMIT {MATCHES_MAX + 1}) AS casework_profile"
+        f" FROM ({inner}) AS casework_profile"
         " ORDER BY score DESC, casework_profile.search_name, casework_profile.id LIMIT %s"
     )
     prelude = _THRESHOLDS if (query.name and not narrowed and matches is None) else ""
-    rows = _run(sql, [*score_params, *params, limit], prelude=prelude)
+    rows = _run(sql, [*inner_params, limit], prelude=prelude)
     profiles = []
     width = len(_COLUMNS)
     for row in rows:
