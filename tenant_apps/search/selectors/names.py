@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from tenant_apps.casework.models import normalise_name
+
 PHONETIC_MIN_LENGTH = 4
 PHONETIC_EDITS_MAX = 3
 PREFIX_MIN_LENGTH = 4
@@ -141,12 +143,12 @@ WITH codes AS (
 SELECT 0, key, word FROM search_namekey WHERE key = ANY(%(keys)s::text[])
 UNION ALL
 SELECT codes.i, nk.key, nk.word FROM codes JOIN search_namekey nk ON nk.key = codes.key
-UNION ALL
-SELECT p.i, '^', w.word
-FROM unnest(%(prefixes)s::text[], %(prefix_owners)s::int[]) AS p(prefix, i),
-     LATERAL (SELECT word FROM search_nameword WHERE word LIKE p.prefix || '%%'
-              ORDER BY word LIMIT %(prefix_max)s) AS w
 """
+# One branch per word of four letters or more, its pattern a constant so that the planner
+# reads the ``text_pattern_ops`` index for it.
+_PREFIX = (
+    "(SELECT {index}, '^', word FROM search_nameword WHERE word LIKE %(prefix{index})s ORDER BY word LIMIT {limit})"
+)
 
 
 def name_matches(words: list[str]) -> NameMatches:
@@ -156,19 +158,14 @@ def name_matches(words: list[str]) -> NameMatches:
     for index, keys in enumerate(keys_of):
         for key in keys:
             owners.setdefault(key, []).append(index)
-    prefixed = [(word, index + 1) for index, word in enumerate(words) if len(word) >= PREFIX_MIN_LENGTH]
+    sql = _LOOKUP
+    params: dict[str, object] = {"words": list(words), "phonetic_min": PHONETIC_MIN_LENGTH, "keys": sorted(owners)}
+    for index, word in enumerate(words, start=1):
+        if len(word) >= PREFIX_MIN_LENGTH:
+            sql += " UNION ALL " + _PREFIX.format(index=index, limit=PREFIX_WORDS_MAX)
+            params[f"prefix{index}"] = word + "%"
     with connection.cursor() as cursor:
-        cursor.execute(
-            _LOOKUP,
-            {
-                "words": list(words),
-                "phonetic_min": PHONETIC_MIN_LENGTH,
-                "keys": sorted(owners),
-                "prefixes": [word for word, _ in prefixed],
-                "prefix_owners": [index for _, index in prefixed],
-                "prefix_max": PREFIX_WORDS_MAX,
-            },
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     proposed: list[dict[str, bool]] = [{} for _ in words]  # word -> sounds alike
     for owner, key, word in rows:
@@ -195,8 +192,6 @@ def similar_words(query_words: list[str], display: str) -> str:
     """The words of ``display`` (a name as shown) that answered a query word without being
     it ("Kowalski" for "kowlski"), for "Similar name: Kowalski"; empty if every query word
     is in the name as typed."""
-    from tenant_apps.casework.models import normalise_name
-
     shown = [(normalise_name(part), part) for part in display.split()]
     shown = [(norm, part) for norm, part in shown if norm]
     if not shown:
