@@ -219,7 +219,7 @@ _SELECT = ", ".join(f'casework_profile."{column}"' for column in _COLUMNS)
 _MARKER_LABELS = dict(WarningMarker.Kind.choices)
 
 
-TIERS_MAX = 6  # branches of the tiered query; the words past them share the last one
+TIERS_MAX = 4  # branches of the tiered query; the words past them share the last one
 
 
 def _tiers_sql(
@@ -228,15 +228,17 @@ def _tiers_sql(
     """One query word: its words grouped by score, best first, each group a branch of a
     ``UNION ALL`` under the ``LIMIT``, so PostgreSQL stops reading once ``MATCHES_MAX + 1``
     rows are found ("smiht": the first ~1,000 visible Smiths, the Smyths never read). Alias
-    and identifier hits come first; each branch leaves out the rows of those before it."""
+    and identifier hits come first; each branch leaves out the rows of those before it, so a
+    branch whose words share one score gives that score as a constant (nothing per row)."""
     (scores,) = matches.scores
     groups: list[list[str]] = []
-    last_score = None
+    group_scores: list[set[float]] = []
     for word, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
-        if score != last_score and len(groups) < TIERS_MAX:
+        if not groups or (score not in group_scores[-1] and len(groups) < TIERS_MAX):
             groups.append([])
-            last_score = score
+            group_scores.append(set())
         groups[-1].append(word)
+        group_scores[-1].add(score)
     words = _WORDS.format(column="casework_profile.search_name")
     branches, branch_params = [], []
     base = " AND ".join(where)
@@ -247,7 +249,11 @@ def _tiers_sql(
         )
         branch_params += [*score_params, *params, hits]
     seen: list[str] = []
-    for group in groups:
+    for group, its_scores in zip(groups, group_scores, strict=True):
+        if len(its_scores) == 1:
+            this_score, this_score_params = f"{next(iter(its_scores))!r}::float8", []
+        else:
+            this_score, this_score_params = score_sql, score_params
         condition = f"{words} && %s::text[]"
         condition_params: list = [group]
         if seen:
@@ -257,10 +263,10 @@ def _tiers_sql(
             condition += " AND casework_profile.id <> ALL(%s)"
             condition_params.append(hits)
         branches.append(
-            f"(SELECT {_SELECT}, {score_sql} AS score FROM casework_profile WHERE {base} AND {condition}"
+            f"(SELECT {_SELECT}, {this_score} AS score FROM casework_profile WHERE {base} AND {condition}"
             f" LIMIT {MATCHES_MAX + 1})"
         )
-        branch_params += [*score_params, *params, *condition_params]
+        branch_params += [*this_score_params, *params, *condition_params]
         seen += group
     if hits:
         branches[0] = f"({branches[0]} LIMIT {MATCHES_MAX + 1})"
@@ -371,6 +377,11 @@ def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profil
         " ORDER BY score DESC, casework_profile.search_name, casework_profile.id LIMIT %s"
     )
     prelude = _THRESHOLDS if (query.name and not narrowed and matches is None) else ""
+    if matches is not None:
+        # A common first name's neighbours ("jack": jake, jane, jade...) are costed as a large
+        # share of the table, and the planner would read all of it; the word indexes are
+        # always cheaper here. Off for this statement only (RESET in the same round trip).
+        prelude, sql = "SET LOCAL enable_seqscan = off", f"{sql}; RESET enable_seqscan"
     rows = _run(sql, [*inner_params, limit], prelude=prelude)
     profiles = []
     width = len(_COLUMNS)
