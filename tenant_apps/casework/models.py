@@ -103,7 +103,7 @@ class Profile(Owned):
         indexes = [
             GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="casework_profile_name_trgm"),
             models.Index(fields=["date_of_birth", "search_name"], name="casework_profile_dob_name"),
-            GinIndex(name_words(), name="casework_profile_name_words"),
+            GinIndex(name_words(), name="casework_profile_name_words", fastupdate=False),
         ]
 
     def __str__(self) -> str:
@@ -129,7 +129,7 @@ class ProfileAlias(models.Model):
     class Meta:
         indexes = [
             GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="casework_alias_name_trgm"),
-            GinIndex(name_words(), name="casework_alias_name_words"),
+            GinIndex(name_words(), name="casework_alias_name_words", fastupdate=False),
         ]
 
     def __str__(self) -> str:

@@ -43,6 +43,7 @@ identifiers, one for case references.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -73,6 +74,7 @@ WORD_MIN_LENGTH = 2  # shorter words (initials) only count in the score
 WORDS_MAX = 6
 EXACT_HITS_MAX = 500  # alias and identifier hits carried into the profile query
 MATCHES_MAX = 1000  # matches ranked and counted; past it the total is "more than 1,000"
+SCORED_MAX = 4000  # rows scored by the several-word query ("Lewis Lowis": every Lewis answers both)
 
 
 @dataclass
@@ -132,12 +134,20 @@ def _matches_sql(matches: NameMatches, column: str) -> tuple[str, list]:
     return "(" + " AND ".join(f"{words} && %s::text[]" for _ in matches.words) + ")", matches.arrays()
 
 
+SCORED_NAME_WORDS = 4  # the first words of a name that score (all of them match)
+
+
 def _matches_score_sql(matches: NameMatches, column: str) -> tuple[str, list]:
-    """``NameMatches.score`` in SQL: per query word the best score of the name's words (a
-    jsonb look-up each), averaged."""
+    """``NameMatches.score`` in SQL: per query word the best score of the name's first
+    ``SCORED_NAME_WORDS`` words (jsonb look-ups, no subquery: thousands of rows may be
+    scored), averaged."""
     words = _WORDS.format(column=column)
-    term = f"COALESCE((SELECT max((%s::jsonb ->> w)::float8) FROM unnest({words}) AS w), 0)"
-    return f"(({' + '.join(term for _ in matches.words)}) / {len(matches.words)})", matches.json_scores()
+    terms, params = [], []
+    for scores in matches.json_scores():
+        looks = ", ".join(f"(%s::jsonb ->> ({words})[{n}])::float8" for n in range(1, SCORED_NAME_WORDS + 1))
+        terms.append(f"COALESCE(GREATEST({looks}), 0)")
+        params += [scores] * SCORED_NAME_WORDS
+    return f"(({' + '.join(terms)}) / {len(matches.words)})", params
 
 
 def _run(sql: str, params: list, *, prelude: str = "") -> list[tuple]:
@@ -345,13 +355,12 @@ def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profil
         params += wanted_params
     if aliases:
         scores.append(
-            "COALESCE((SELECT h.score FROM unnest(%s::bigint[], %s::float8[]) AS h(id, score)"
-            " WHERE h.id = casework_profile.id), 0)"
+            "COALESCE((%s::jsonb ->> casework_profile.id::text)::float8, 0)"  # a look-up, not a scan per row
         )
-        score_params += [list(aliases), [hit.score for hit in aliases.values()]]
+        score_params.append(json.dumps({str(profile_id): hit.score for profile_id, hit in aliases.items()}))
     if exact:
-        scores.append("CASE WHEN casework_profile.id = ANY(%s) THEN 1 ELSE 0 END")
-        score_params.append(sorted(exact))
+        scores.append("CASE WHEN %s::jsonb ? casework_profile.id::text THEN 1 ELSE 0 END")
+        score_params.append(json.dumps({str(profile_id): 1 for profile_id in sorted(exact)}))
     # The matches are ranked and counted up to MATCHES_MAX (+1, to know there are more): a
     # common surname with a typo matches ~20,000 profiles at 1M. The best are kept, so an exact
     # surname comes before its many near neighbours: one word alone is read tier by tier (below);
@@ -363,7 +372,8 @@ def profile_rows(*, user, query: ParsedQuery, limit: int = LIMIT) -> list[Profil
         )
     else:
         inner = (
-            f"SELECT {_SELECT}, {score_sql} AS score FROM casework_profile WHERE {' AND '.join(where)}"
+            f"SELECT *, {score_sql} AS score FROM (SELECT {_SELECT} FROM casework_profile"
+            f" WHERE {' AND '.join(where)} LIMIT {SCORED_MAX}) AS casework_profile"
             f" ORDER BY score DESC LIMIT {MATCHES_MAX + 1}"
         )
         inner_params = [*score_params, *params]
