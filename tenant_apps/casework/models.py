@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
 USER = settings.AUTH_USER_MODEL
@@ -35,6 +35,12 @@ def normalise_postcode(text: str) -> str:
 
 def normalise_identifier(text: str) -> str:
     return "".join(ch for ch in (text or "").upper() if ch.isalnum() or ch == "/")
+
+
+def name_words(column: str = "search_name") -> Func:
+    """The words of a normalised name as an array: what the search's word indexes hold
+    (``tenant_apps.search`` matches misspelt words through them)."""
+    return Func(F(column), Value(" "), function="string_to_array", output_field=ArrayField(models.TextField()))
 
 
 class CaseworkSettings(models.Model):
@@ -97,6 +103,7 @@ class Profile(Owned):
         indexes = [
             GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="casework_profile_name_trgm"),
             models.Index(fields=["date_of_birth", "search_name"], name="casework_profile_dob_name"),
+            GinIndex(name_words(), name="casework_profile_name_words", fastupdate=False),
         ]
 
     def __str__(self) -> str:
@@ -120,7 +127,10 @@ class ProfileAlias(models.Model):
     search_name = models.CharField(max_length=300, editable=False)
 
     class Meta:
-        indexes = [GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="casework_alias_name_trgm")]
+        indexes = [
+            GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="casework_alias_name_trgm"),
+            GinIndex(name_words(), name="casework_alias_name_words", fastupdate=False),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -40,6 +40,10 @@ class SearchRunApi(BaseApi):
         date_of_birth = serializers.DateField(allow_null=True)
         postcode = serializers.CharField()
         markers = serializers.ListField(child=serializers.CharField())
+        similar_name = serializers.CharField(
+            help_text="The words of the name that answered a misspelt query word (e.g. Kowalski), or empty"
+        )
+        alias_match = serializers.CharField(help_text="The alias that matched, or empty")
 
     class SearchCaseSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -74,6 +78,8 @@ class SearchRunApi(BaseApi):
                 "date_of_birth": p.date_of_birth,
                 "postcode": current_postcode(p),
                 "markers": p.markers,
+                "similar_name": p.similar_name,
+                "alias_match": p.alias_match,
             }
             for p in results.profiles
         ]
