@@ -29,7 +29,7 @@ def seed_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("casework", "0005_idempotency_key"),
+        ("casework", "0006_profile_name_keys"),
         ("directory", "0001_agencies_teams_memberships"),
     ]
 
