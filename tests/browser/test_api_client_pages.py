@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import subprocess
-import sys
 import time
 import uuid
 
@@ -24,9 +21,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.browser.test_layout import CHROMIUM
+from tests.browser.test_layout import CHROMIUM, gunicorn_serving
 from tests.browser.test_walkthrough import SIZES, Round, browser  # noqa: F401 - browser: the fixture
-from tests.conftest import PASSWORD, REPO, TOTP_SECRETS, forget_used_codes, free_port, project_env
+from tests.conftest import PASSWORD, TOTP_SECRETS, forget_used_codes, free_port, project_env
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (bash infra/dev/browser.sh installs it)"
@@ -63,29 +60,8 @@ def team(committed_db):
 @pytest.fixture
 def server(team):
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning"],
-        env=project_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"gunicorn did not start:\n{process.stdout.read().decode()}")
-                time.sleep(0.1)
+    with gunicorn_serving(["-m", "gunicorn"], env=project_env(), port=port):
         yield f"http://suffolk.localhost:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def issue_and_revoke(r: Round, *, team, window: int, label: str) -> str:

@@ -12,6 +12,7 @@ GOV.UK branding (crown, "GOV.UK", GDS Transport).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -48,19 +49,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url():
-    """gunicorn on a free loopback port, serving the bare platform domain (localhost)."""
-    if not (REPO / ".build" / "frontend" / "concord" / "concord.css").exists():
-        pytest.fail("the front end is not built: run `bash infra/frontend/build.sh` (make test does)")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "concord.settings.test",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "platform")]),
-    }
+@contextlib.contextmanager
+def gunicorn_serving(launcher: list[str], *, env: dict, port: int):
+    """The project under gunicorn (one worker, four threads) on 127.0.0.1:``port``, started with
+    ``python <launcher...>`` (``["-m", "gunicorn"]``, or a ``-c`` script that sets up first) in the
+    repository; returns once the port answers, stops it afterwards. The browser tests' server."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, *launcher, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "4", "--log-level", "warning"],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -75,13 +70,28 @@ def base_url():
                     process.kill()
                     pytest.fail(f"gunicorn did not start:\n{process.stdout.read().decode()}")
                 time.sleep(0.1)
-        yield f"http://localhost:{port}"
+        yield
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    """gunicorn on a free loopback port, serving the bare platform domain (localhost)."""
+    if not (REPO / ".build" / "frontend" / "concord" / "concord.css").exists():
+        pytest.fail("the front end is not built: run `bash infra/frontend/build.sh` (make test does)")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "concord.settings.test",
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "platform")]),
+    }
+    with gunicorn_serving(["-m", "gunicorn"], env=env, port=port):
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture(scope="module")

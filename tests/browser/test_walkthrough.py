@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,7 +27,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS, gunicorn_serving
 from tests.conftest import PASSWORD, REPO, enrol_authenticator, free_port, project_env
 from tests.demo_partnership import GUNICORN_WITH_S3, demo_partnership, s3_launcher_env
 
@@ -92,29 +89,8 @@ def walkthrough_admin(walkthrough, s3):
 def server(walkthrough, s3):
     env = project_env(**s3_launcher_env(s3))
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", GUNICORN_WITH_S3, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning"],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"gunicorn did not start:\n{process.stdout.read().decode()}")
-                time.sleep(0.1)
+    with gunicorn_serving(["-c", GUNICORN_WITH_S3], env=env, port=port):
         yield f"http://{SLUG}.localhost:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
