@@ -207,27 +207,26 @@ def similar_words(query_words: list[str], display: str) -> str:
     return " ".join(similar)
 
 
-def narrowed_name_sql(words: list[str], column: str) -> tuple[str, str, list, list]:
+def narrowed_word_terms(words: list[str]) -> tuple[list[str], dict[str, str]]:
     """For rows already narrowed (a date of birth, a postcode, one profile's aliases): the
     same word rules as ``word_score``, in SQL with ``levenshtein_less_equal`` and
-    ``dmetaphone`` (no lexicon round trip): (condition, score, condition params, score params).
-    A swap counts two edits here (Levenshtein), so it is found within a longer word's two."""
-    if not words:
-        return "FALSE", "0", [], []
-    terms, params = [], []
-    for word in words:
+    ``dmetaphone`` (no lexicon round trip). Per query word, an aggregate over the words ``w``
+    of a name (``FROM unnest(...) AS w``): its best score, 0 if no word answers it; and the
+    named parameters (``w1``, ``p1``... each sent once, however often the SQL reads it). A
+    swap counts two edits here (Levenshtein), so it is found within a longer word's two."""
+    terms, params = [], {}
+    for index, word in enumerate(words, start=1):
         allowed = edits_allowed(word)
-        prefix = len(word) >= PREFIX_MIN_LENGTH
-        phonetic = len(word) >= PHONETIC_MIN_LENGTH
-        terms.append(
-            "(SELECT max(CASE WHEN w = %s THEN 1.0"
-            f" WHEN levenshtein_less_equal(%s, w, {allowed}) <= {allowed}"
-            f" THEN 1.0 - 0.2 * levenshtein_less_equal(%s, w, {allowed})"
-            + (" WHEN dmetaphone(w) = dmetaphone(%s) THEN 0.45" if phonetic else "")
-            + (" WHEN w LIKE %s THEN 0.4" if prefix else "")
-            + f" ELSE 0 END) FROM unnest(string_to_array({column}, ' ')) AS w)"
+        term = (
+            f"max(CASE WHEN w = %(w{index})s THEN 1.0"
+            f" WHEN levenshtein_less_equal(%(w{index})s, w, {allowed}) <= {allowed}"
+            f" THEN 1.0 - 0.2 * levenshtein_less_equal(%(w{index})s, w, {allowed})"
         )
-        params += [word, word, word] + ([word] if phonetic else []) + ([word + "%"] if prefix else [])
-    condition = "(" + " AND ".join(f"{term} > 0" for term in terms) + ")"
-    score = "((" + " + ".join(f"COALESCE({term}, 0)" for term in terms) + f") / {len(words)})"
-    return condition, score, params, params
+        params[f"w{index}"] = word
+        if len(word) >= PHONETIC_MIN_LENGTH:
+            term += f" WHEN dmetaphone(w) = dmetaphone(%(w{index})s) THEN 0.45"
+        if len(word) >= PREFIX_MIN_LENGTH:
+            term += f" WHEN w LIKE %(p{index})s THEN 0.4"
+            params[f"p{index}"] = word + "%"
+        terms.append(term + " ELSE 0 END)")
+    return terms, params
