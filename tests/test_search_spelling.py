@@ -317,6 +317,10 @@ def test_the_page_groups_profiles_and_cases_with_counts_and_says_what_matched(pe
     assert body.count("Similar name: Kowalski") == 2 and "Similar name: Kowalska" in body
     assert "Cases are found by their reference" in body
     assert "Koawlski" not in "".join(re.findall(r'(?:href|action)="([^"]*)"', body))  # no term in any link
+    # The results are in the page once, never in its <title> (browser history, tab lists).
+    title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
+    assert title.startswith("Search results") and "Kowal" not in title, title
+    assert body.count("Profiles (3)") == 1 and body.count('name="query"') == 1  # the page's box (no header box here)
     body = bob_client.post("/search/", {"query": "Jade Kowalski"}).content.decode()
     assert "Profiles (2)" in body  # Jade Kowalski, then Jan Kowalski (jan: two edits from jade)
     first, second = body.split("Jan Kowalski</a>", 1)
