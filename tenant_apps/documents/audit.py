@@ -7,20 +7,15 @@ the reader see. A deleted document is not named: "Document <id> (deleted)".
 
 from __future__ import annotations
 
-import uuid
-
 from tenant_apps.audit import naming
 from tenant_apps.documents.models import Document
+from tenant_apps.documents.selectors import document_uuids
 
 
 def documents_named(document_ids) -> dict[str, str]:
-    ids = []
-    for value in document_ids:
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError:
-            continue
-    rows = Document.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("pk", "original_filename")
+    rows = Document.objects.filter(pk__in=document_uuids(document_ids), deleted_at__isnull=True).values_list(
+        "pk", "original_filename"
+    )
     return {str(pk): filename for pk, filename in rows}
 
 

@@ -62,14 +62,22 @@ def newest_stored_image(*, attached_to_type: str, attached_to_id) -> QuerySet[Do
     )  # fmt: skip
 
 
-def attachment_targets(document_ids) -> dict[str, tuple[str, str]]:
-    """What each of these documents (any status) is attached to: ``{id: (type, id)}``; ids that name
-    no document are left out."""
+def document_uuids(values) -> list[uuid.UUID]:
+    """The values that are document ids (UUIDs), as UUIDs; anything else (an audit event's object id
+    of another shape) is left out."""
     ids = []
-    for value in document_ids:
+    for value in values:
         try:
             ids.append(uuid.UUID(str(value)))
         except ValueError:
             continue
-    rows = Document.objects.filter(pk__in=ids).values_list("pk", "attached_to_type", "attached_to_id")
+    return ids
+
+
+def attachment_targets(document_ids) -> dict[str, tuple[str, str]]:
+    """What each of these documents (any status) is attached to: ``{id: (type, id)}``; ids that name
+    no document are left out."""
+    rows = Document.objects.filter(pk__in=document_uuids(document_ids)).values_list(
+        "pk", "attached_to_type", "attached_to_id"
+    )
     return {str(pk): (kind, target) for pk, kind, target in rows}

@@ -198,11 +198,18 @@ def document_read(*, user, document: Document, request: HttpRequest | None = Non
     Not audited when read (see ``views.image``).
     """
     name = _checked_name(user=user, document=document)
+    return _stored_bytes(lambda: documents_storage().read_bytes(name), request=request, user=user,
+                         document=document, when="image")  # fmt: skip
+
+
+def _stored_bytes(read, *, request, user, document: Document, when: str) -> bytes:
+    """``read()``, with storage's errors as the domain's: ``DocumentMissing`` (audited
+    ``document.missing``) when the object does not exist, ``DocumentUnreadable`` otherwise."""
     try:
-        return documents_storage().read_bytes(name)
+        return read()
     except STORAGE_ERRORS as exc:
         if is_missing(exc):
-            _record_missing(request=request, user=user, document=document, when="image")
+            _record_missing(request=request, user=user, document=document, when=when)
             raise DocumentMissing() from exc
         logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
         raise DocumentUnreadable() from exc
@@ -245,14 +252,8 @@ def document_thumbnail(*, user, document: Document, request: HttpRequest | None 
     thumbnail = cache.get(key)
     if thumbnail is not None:
         return thumbnail
-    try:
-        data = _read_for_thumbnail(name)
-    except STORAGE_ERRORS as exc:
-        if is_missing(exc):
-            _record_missing(request=request, user=user, document=document, when="thumbnail")
-            raise DocumentMissing() from exc
-        logger.warning("document %s could not be read from storage (%s)", document.pk, type(exc).__name__)
-        raise DocumentUnreadable() from exc
+    data = _stored_bytes(lambda: _read_for_thumbnail(name), request=request, user=user, document=document,
+                         when="thumbnail")  # fmt: skip
     try:
         thumbnail = content.image_thumbnail(data)
     except ValueError as exc:
