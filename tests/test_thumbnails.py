@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 
 import pytest
 from django.core.cache import caches
@@ -26,7 +25,6 @@ from tenant_apps.audit.models import AuditEvent
 from tenant_apps.casework.models import TimelineEntry
 from tenant_apps.documents.models import Document
 from tests.conftest import sign_in
-from tests.s3 import documents_storage_settings
 from tests.test_attachments import add_entry, documents, store_photo, upload
 from tests.test_casework_pages import client_as, in_suffolk, make_entry, records  # noqa: F401 - fixtures
 from tests.test_documents import PDF_BYTES
@@ -54,13 +52,6 @@ def no_kept_thumbnails():
 
 def _by_name() -> dict[str, Document]:
     return {document.original_filename: document for document in documents()}
-
-
-def _storage_down(settings) -> None:
-    with socket.socket() as sock:  # a port where nothing listens: the outage
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    documents_storage_settings(settings, endpoint_url=f"http://127.0.0.1:{port}", bucket="outage")
 
 
 def test_a_photo_on_the_timeline_is_a_small_private_thumbnail_that_opens_the_audited_original(cast, records, s3):
@@ -149,14 +140,14 @@ def test_a_profile_photo_has_a_thumbnail_too(cast, records, s3):
     assert client_as(cast, "dan").get(f"/documents/{photo.pk}/thumbnail/").status_code == 404
 
 
-def test_with_storage_down_the_page_renders_and_the_thumbnail_answers_503(cast, records, s3, settings):
+def test_with_storage_down_the_page_renders_and_the_thumbnail_answers_503(cast, records, s3):
     case = records["case"]
     bob = client_as(cast, "bob")
     assert add_entry(bob, case, upload("doorstep.jpg", jpeg()), summary="Visit").status_code == 302
     photo = _by_name()["doorstep.jpg"]
     assert bob.get(f"/documents/{photo.pk}/thumbnail/").status_code == 200  # made, and kept in the process
 
-    _storage_down(settings)
+    s3.server.stop()  # the storage server itself goes down (the s3 fixture starts it again for the next test)
     page = bob.get(f"/cases/{case.pk}/")
     assert page.status_code == 200  # the page reads nothing from storage
     assert THUMBNAIL.findall(page.content.decode())[0][1] == str(photo.pk)  # the <img> shows "Photo" if it fails
