@@ -21,9 +21,10 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.browser.test_layout import CHROMIUM, gunicorn_serving
+from tests.browser.test_layout import CHROMIUM
 from tests.browser.test_walkthrough import SIZES, Round, browser  # noqa: F401 - browser: the fixture
 from tests.conftest import PASSWORD, TOTP_SECRETS, forget_used_codes, free_port, project_env
+from tests.serving import gunicorn_serving
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (bash infra/dev/browser.sh installs it)"

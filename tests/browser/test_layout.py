@@ -12,16 +12,14 @@ GOV.UK branding (crown, "GOV.UK", GDS Transport).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.serving import gunicorn_serving
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,36 +45,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn_serving(launcher: list[str], *, env: dict, port: int):
-    """The project under gunicorn (one worker, four threads) on 127.0.0.1:``port``, started with
-    ``python <launcher...>`` (``["-m", "gunicorn"]``, or a ``-c`` script that sets up first) in the
-    repository; returns once the port answers, stops it afterwards. The browser tests' server."""
-    process = subprocess.Popen(
-        [sys.executable, *launcher, "concord.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning"],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"gunicorn did not start:\n{process.stdout.read().decode()}")
-                time.sleep(0.1)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS, gunicorn_serving
+from tests.browser.test_layout import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD, REPO, enrol_authenticator, free_port, project_env
 from tests.demo_partnership import GUNICORN_WITH_S3, demo_partnership, s3_launcher_env
+from tests.serving import gunicorn_serving
 
 SLUG = "walkthrough"
 PRACTITIONER = "priya.shah@walkthrough.test"
