@@ -184,9 +184,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-# NCSC guidance: length and a deny-list of common passwords, no composition rules.
+# NCSC guidance: length, a deny-list of common passwords and a guessability estimate (zxcvbn,
+# score 3 or more: tenant_apps.accounts.passwords says why); no composition rules, no expiry.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "tenant_apps.accounts.passwords.GuessabilityValidator", "OPTIONS": {"min_score": 3}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
