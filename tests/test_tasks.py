@@ -34,6 +34,7 @@ from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.models import Task, TaskReply
 from tests.conftest import PASSWORD, TOTP_SECRETS, enrol_authenticator, sign_in
 from tests.test_accounts import deliver_mail
+from tests.test_casework_api import json_post  # the API takes JSON only (a form body is a 415)
 
 TODAY = timezone.localdate
 
@@ -154,8 +155,8 @@ def test_carl_sees_nothing_anywhere(cast):
     for scope in ("mine", "team", "created"):
         assert client.get(f"/api/v1/tasks/?scope={scope}&status=all").json()["count"] == 0
     assert client.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
-    assert client.post(f"/api/v1/tasks/{task.pk}/replies/", {"body": "x"}).status_code == 404
-    assert client.post(f"/api/v1/tasks/{task.pk}/status/", {"status": "done", "version": 1}).status_code == 404
+    assert json_post(client, f"/api/v1/tasks/{task.pk}/replies/", {"body": "x"}).status_code == 404
+    assert json_post(client, f"/api/v1/tasks/{task.pk}/status/", {"status": "done", "version": 1}).status_code == 404
     assert with_schema(lambda: TaskReply.objects.count()) == 0
 
 
@@ -250,11 +251,11 @@ def test_a_stale_version_is_refused(cast):
     bob = client_as(cast["bob"])
     page = bob.post(f"/tasks/{task.pk}/status/", {"status": "cancelled", "version": opened})
     assert page.status_code == 200 and "changed since you opened it" in page.content.decode()
-    api = bob.post(f"/api/v1/tasks/{task.pk}/status/", {"status": "cancelled", "version": opened})
+    api = json_post(bob, f"/api/v1/tasks/{task.pk}/status/", {"status": "cancelled", "version": opened})
     assert api.status_code == 409 and api.json()["error"]["code"] == "changed_since_opened"
     assert Task.objects.get(pk=task.pk).status == "in_progress"
 
-    ok = bob.post(f"/api/v1/tasks/{task.pk}/status/", {"status": "done", "version": opened + 1})
+    ok = json_post(bob, f"/api/v1/tasks/{task.pk}/status/", {"status": "done", "version": opened + 1})
     assert ok.status_code == 200 and ok.json()["status"] == "done" and ok.json()["completed_at"]
     with schema_context("suffolk"):
         changes = list(AuditEvent.objects.filter(action="task.status_changed").values_list("changes", flat=True))

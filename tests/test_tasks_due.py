@@ -26,6 +26,7 @@ from tenant_apps.casework.selectors import user_scope
 from tenant_apps.outbox.models import OutboundEmail
 from tenant_apps.tasks import selectors, services
 from tenant_apps.tasks.models import Task, partnership_today
+from tests.test_casework_api import json_post
 from tests.test_tasks import client_as, fresh, make_case
 
 DAY = dt.timedelta(days=1)
@@ -326,6 +327,6 @@ def test_a_done_task_keeps_its_date_and_only_those_in_the_task_may_move_it(cast,
 
     sign_in(norfolk_client, "nina@norfolk.test")
     assert norfolk_client.post(f"/tasks/{open_task.pk}/due-date/", body).status_code == 404
-    assert norfolk_client.post(f"/api/v1/tasks/{open_task.pk}/due-date/", body).status_code == 404
+    assert json_post(norfolk_client, f"/api/v1/tasks/{open_task.pk}/due-date/", body).status_code == 404
     with schema_context("suffolk"):
         assert Task.objects.get(pk=open_task.pk).due_date == today + DAY

@@ -9,6 +9,9 @@ only reads (a search POSTed so that terms stay out of URLs) sets
 A request with an API client's token is also held to the client's scopes here
 (``concord.api.clients``): each class declares its ``api_area``; the check runs whatever the
 class's permission classes are, so overriding them cannot drop it.
+
+A body of a type the view does not parse is a 415 (``refuse_unsupported_body``), after the
+permissions: JSON only, multipart on the views that take files (they set ``parser_classes``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from rest_framework.views import APIView
 
 from concord.api.clients import scope_refusal
+from concord.api.parsers import refuse_unsupported_body
 from concord.api.permissions import IsVerified, WritersOnly
 from concord.api.renderers import EscapedJSONRenderer
 
@@ -25,6 +29,10 @@ class BaseApi(APIView):
     renderer_classes = [EscapedJSONRenderer]
     api_area: str | None = None  # one of concord.api.clients.AREAS (or ANY_CLIENT); None: no token may call it
     api_reads_only = False  # True: every method only reads (a POSTed search), so a read scope suffices
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # who is asking, and may they, come first
+        refuse_unsupported_body(request)  # JSON only (multipart where a view takes files): else 415
 
     def check_permissions(self, request):
         refusal = scope_refusal(request, self)  # first: a token's missing scope is the clearer answer

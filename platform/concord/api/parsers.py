@@ -1,4 +1,5 @@
-"""The body: one strict JSON parser (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``).
+"""The body: one strict JSON parser (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``, the only
+default), and ``refuse_unsupported_body``: a body no parser of the view takes is a 415.
 
 DRF imports this while it defines ``APIView``: it may import no module that subclasses it.
 """
@@ -46,6 +47,31 @@ class JSONParser(parsers.JSONParser):
 
 
 _TOO_DEEP = f"The JSON nests more than {MAX_JSON_DEPTH} levels deep."
+
+
+def refuse_unsupported_body(request) -> None:
+    """415 ``unsupported_media_type`` for a body of a type none of the view's parsers takes.
+
+    Checked for every request of every ``BaseApi``, whether or not the view reads its body: DRF
+    alone would answer 415 only when a view reads ``request.data``, and a multipart body whose
+    stream the CSRF check already read would reach the view as an empty body instead. A request
+    without a body (no ``Content-Length``, or 0) passes, whatever its ``Content-Type``.
+    """
+    if _content_length(request) <= 0:
+        return
+    if request.negotiator.select_parser(request, request.parsers) is None:
+        accepted = " or ".join(dict.fromkeys(parser.media_type for parser in request.parsers))
+        raise exceptions.UnsupportedMediaType(
+            request.content_type, detail=f"The body must be sent as {accepted or 'nothing'}."
+        )
+
+
+def _content_length(request) -> int:
+    meta = request.META  # as DRF reads it (Request._load_stream)
+    try:
+        return int(meta.get("CONTENT_LENGTH", meta.get("HTTP_CONTENT_LENGTH", 0)) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _refused_in(data) -> dict[str, list[str]]:

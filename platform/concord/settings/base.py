@@ -371,11 +371,9 @@ REST_FRAMEWORK = {
     # JSON with <, > and & escaped (also BaseApi's): no stored text is ever markup in the bytes.
     "DEFAULT_RENDERER_CLASSES": ["concord.api.renderers.EscapedJSONRenderer"],
     # concord.api.parsers.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.
-    "DEFAULT_PARSER_CLASSES": [
-        "concord.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: any other body is a 415 (BaseApi); the views that take files add multipart themselves
+    # (casework.api: an entry's attachments, an entry created with its files). No form-encoded bodies.
+    "DEFAULT_PARSER_CLASSES": ["concord.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "concord.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

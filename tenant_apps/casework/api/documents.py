@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from concord.api import BaseApi, valid
@@ -29,7 +29,7 @@ class DocumentOutput(serializers.Serializer):
 
 class EntryAttachmentsApi(BaseApi):
     api_area = "timeline"
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file upload only: a JSON or form-encoded body is a 415
     OutputSerializer = DocumentOutput
 
     class InputSerializer(serializers.Serializer):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from concord.api import BaseApi, ChoiceField, CountedPagination, DateTimeField, IdField, Pagination, page_of, valid
+from concord.api.parsers import JSONParser
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.api.base import STORAGE_UNAVAILABLE_ANSWER, VERSION_HELP, Person, kind_field, team_named
 from tenant_apps.casework.forms.documents import MAX_ATTACHMENTS
@@ -129,6 +131,8 @@ class EntryCreateUploadInput(EntryCreateInput):
 
 
 ENTRY_CREATE_BODY = {"application/json": EntryCreateInput, "multipart/form-data": EntryCreateUploadInput}
+# The entry create takes JSON, or multipart when it carries files (never a form-encoded body).
+ENTRY_CREATE_PARSERS = [JSONParser, MultiPartParser]
 ENTRY_CREATE_ANSWERS = {201: EntryOutput, 503: STORAGE_UNAVAILABLE_ANSWER}
 
 
@@ -169,6 +173,7 @@ TIMELINE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("kind", s
 
 class CaseTimelineApi(BaseApi):
     api_area = "timeline"
+    parser_classes = ENTRY_CREATE_PARSERS
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
@@ -200,6 +205,7 @@ class CaseTimelineApi(BaseApi):
 
 class ProfileTimelineApi(BaseApi):
     api_area = "timeline"
+    parser_classes = ENTRY_CREATE_PARSERS
     FilterSerializer = TimelineQuery  # GET's ?kind=
     InputSerializer = EntryCreateInput  # POST (JSON; multipart: EntryCreateUploadInput)
     OutputSerializer = EntryOutput
