@@ -15,7 +15,7 @@ from concord.observability import init_sentry
 from tests.conftest import PASSWORD, sign_in
 
 
-class _Receiver(BaseHTTPRequestHandler):
+class SentryReceiver(BaseHTTPRequestHandler):
     envelopes: list[bytes] = []
 
     def do_POST(self):  # noqa: N802 - http.server's name
@@ -39,8 +39,8 @@ urlpatterns = [path("boom/", boom), path("", include("concord.urls_partnership")
 
 @pytest.fixture
 def sentry_receiver():
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.envelopes = []
+    server = HTTPServer(("127.0.0.1", 0), SentryReceiver)
+    SentryReceiver.envelopes = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     dsn = f"http://publickey@127.0.0.1:{server.server_port}/1"
@@ -67,8 +67,8 @@ def test_an_error_in_a_partnership_request_is_reported_tagged_and_scrubbed(db, s
     assert response.status_code == 500
     sentry_sdk.flush(timeout=10)
 
-    assert _Receiver.envelopes, "no envelope reached the receiver"
-    envelope = b"\n".join(_Receiver.envelopes).decode("utf-8", "replace")
+    assert SentryReceiver.envelopes, "no envelope reached the receiver"
+    envelope = b"\n".join(SentryReceiver.envelopes).decode("utf-8", "replace")
     assert "deliberate failure for the Sentry test" in envelope
     assert '"partnership":"suffolk"' in envelope.replace(" ", "")
     for secret in [PASSWORD, "victim.person@example.org", "alice@suffolk.test", "Privet Drive", session_cookie]:

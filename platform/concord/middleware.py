@@ -17,8 +17,24 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils.cache import patch_cache_control
 
+from concord.observability import new_error_reference, tag_error_reports_with_reference
 from tenants.hosts import host_cache
 from tenants.models import Partnership, PublicSite
+
+
+class ErrorReferenceMiddleware:
+    """Give every request its error reference (``request.error_reference``), before anything
+    can fail, and put it on the request's Sentry events: an error raised anywhere later (a
+    view, a middleware) is reported with the reference its 500 shows (concord.observability)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.error_reference = new_error_reference()
+        if settings.SENTRY_DSN:
+            tag_error_reports_with_reference(request.error_reference)
+        return self.get_response(request)
 
 
 class HealthCheckMiddleware:

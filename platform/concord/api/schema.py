@@ -41,6 +41,10 @@ ERROR_SCHEMA = {
                     "scope_missing, not_found, changed_since_opened, parse_error, throttled ...",
                 },
                 "message": {"type": "string"},
+                "reference": {
+                    "type": "string",
+                    "description": "500 server_error only: a short random reference (ABCD-EF23) to quote to support.",
+                },
                 "fields": {
                     "type": "object",
                     "description": "400 invalid only: the messages for each field by name (non_field_errors for "

@@ -96,6 +96,7 @@ AUTHENTICATION_BACKENDS = ["tenant_apps.directory.backends.MemberBackend"]
 
 MIDDLEWARE = [
     "concord.middleware.SecurityHeadersMiddleware",  # outermost: headers (COOP, HSTS...) on every response
+    "concord.middleware.ErrorReferenceMiddleware",  # request.error_reference: on a 500, its log line, Sentry
     "concord.middleware.HealthCheckMiddleware",  # any host, before the tenant lookup; never redirected
     "concord.middleware.DisallowedHostMiddleware",  # a host outside ALLOWED_HOSTS: 404, not redirected
     # Before every other early answer (static files, the suspended page, unknown partnership
@@ -436,9 +437,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A 5xx's log line ends with the reference its page shows (concord.observability).
+    "filters": {"error_reference": {"()": "concord.observability.ErrorReferenceLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["error_reference"]},
         "django.db.backends": {"level": "WARNING"},
         "procrastinate": {"level": "WARNING"},  # start-up chatter would break one-line command errors
     },
