@@ -25,9 +25,9 @@ ERROR_REFERENCE_TAG = "reference"
 def new_error_reference() -> str:
     """Eight characters of base32 (40 random bits) in two groups: ``ABCD-EF23``.
 
-    Base32's alphabet has no 0, 1, 8 or 9, so nothing is misread as O, I, B or g when quoted over
-    the phone; 40 bits make two equal references among a hundred thousand errors unlikely
-    (about 1 in 200), and support looks one up with its date anyway.
+    Base32's alphabet has no 0, 1, 8 or 9, so an O, I or B read out over the phone cannot be
+    taken for a digit; 40 bits make two equal references among a hundred thousand errors
+    unlikely (about 1 in 200), and support looks one up with its date anyway.
     """
     text = base64.b32encode(secrets.token_bytes(5)).decode()
     return f"{text[:4]}-{text[4:]}"

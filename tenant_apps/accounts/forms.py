@@ -40,7 +40,8 @@ class ResetRequestForm(forms.Form):
 
 
 class NewPasswordForm(SetPasswordForm):
-    """Length and a deny-list of common passwords (AUTH_PASSWORD_VALIDATORS); no composition rules."""
+    """Length, a deny-list of common passwords and a guessability estimate (AUTH_PASSWORD_VALIDATORS:
+    zxcvbn's reason shown on the form); no composition rules."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
