@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from concord.http import client_ip
@@ -89,6 +89,29 @@ def audit_record(
         return event
     spool.replay_soon()
     return event
+
+
+def audit_record_apart(**event) -> AuditEvent:
+    """``audit_record(**event)`` committed at once on a connection of its own, whatever happens
+    to the caller's transaction: for a refusal recorded deep inside a transaction that is about
+    to roll back (an upload refused for malware, inside the create it was part of). Outside a
+    transaction it is ``audit_record``. The actor must already be committed (a signed-in user
+    is). In the current schema, as ``audit_record``.
+    """
+    if not connection.in_atomic_block:
+        return audit_record(**event)
+    own = connections[DEFAULT_DB_ALIAS]
+    apart = connections.create_connection(DEFAULT_DB_ALIAS)
+    if own.tenant is not None:
+        apart.set_tenant(own.tenant)
+    else:
+        apart.set_schema_to_public()
+    connections[DEFAULT_DB_ALIAS] = apart  # this thread only, for this one write
+    try:
+        return audit_record(**event)
+    finally:
+        connections[DEFAULT_DB_ALIAS] = own
+        apart.close()
 
 
 def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:
