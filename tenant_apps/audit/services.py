@@ -27,6 +27,7 @@ never believed). An address that does not parse is stored as null.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,8 @@ from django.utils import timezone
 from concord.http import client_ip
 from tenant_apps.audit import spool
 from tenant_apps.audit.models import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 USER_AGENT_MAX = 300
 REDACTED = "[redacted]"
@@ -91,12 +94,19 @@ def audit_record(
     return event
 
 
-def audit_record_apart(**event) -> AuditEvent:
+APART_LOCK_TIMEOUT = "5s"
+
+
+def audit_record_apart(**event) -> AuditEvent | None:
     """``audit_record(**event)`` committed at once on a connection of its own, whatever happens
     to the caller's transaction: for a refusal recorded deep inside a transaction that is about
     to roll back (an upload refused for malware, inside the create it was part of). Outside a
     transaction it is ``audit_record``. The actor must already be committed (a signed-in user
     is). In the current schema, as ``audit_record``.
+
+    The write waits at most ``APART_LOCK_TIMEOUT`` for a lock (the caller's own transaction
+    could hold one it needs: never a hang). If it fails, the failure is logged (the action and
+    the schema, nothing of the event) and None returned: the caller's refusal still stands.
     """
     if not connection.in_atomic_block:
         return audit_record(**event)
@@ -108,7 +118,13 @@ def audit_record_apart(**event) -> AuditEvent:
         apart.set_schema_to_public()
     connections[DEFAULT_DB_ALIAS] = apart  # this thread only, for this one write
     try:
+        with apart.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [APART_LOCK_TIMEOUT])
         return audit_record(**event)
+    except DatabaseError as exc:
+        logger.error("audit: %s could not be recorded apart (%s); schema %s", event.get("action"),
+                     type(exc).__name__, own.schema_name)  # fmt: skip
+        return None
     finally:
         connections[DEFAULT_DB_ALIAS] = own
         apart.close()

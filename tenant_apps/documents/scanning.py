@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 
-from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
+from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket, CommunicationError
 from django.conf import settings
 from django.db import connection
 
@@ -32,10 +33,23 @@ logger = logging.getLogger(__name__)
 _UNOFFICIAL = ".UNOFFICIAL"
 
 
+class _UnixSocket(ClamdUnixSocket):
+    """clamav-client's unix socket with the timeout set before connecting (0.7.2 sets it after,
+    so a clamd whose queue is full would hold the upload's thread for ever)."""
+
+    def _init_socket(self) -> None:
+        try:
+            self.clamd_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.clamd_socket.settimeout(self.timeout)
+            self.clamd_socket.connect(self.unix_socket)
+        except OSError as err:
+            raise CommunicationError(self._error_message(err)) from err
+
+
 def _client() -> ClamdUnixSocket | ClamdNetworkSocket | None:
     timeout = float(settings.CLAMAV_TIMEOUT_SECONDS)
     if settings.CLAMAV_SOCKET:
-        return ClamdUnixSocket(path=settings.CLAMAV_SOCKET, timeout=timeout)
+        return _UnixSocket(path=settings.CLAMAV_SOCKET, timeout=timeout)
     if settings.CLAMAV_HOST:
         return ClamdNetworkSocket(host=settings.CLAMAV_HOST, port=int(settings.CLAMAV_PORT), timeout=timeout)
     return None
