@@ -88,9 +88,9 @@ def profile_detail(request, profile_id: int):
             try:
                 services.profile_photo_add(user=user, request=request, profile=profile,
                                            file=photo_form.cleaned_data["photo"])  # fmt: skip
-            except REFUSALS as error:  # storage down: on the photo, which could not be stored
-                apply_errors(photo_form, error, rename={StorageUnavailable.code: "photo",
-                                                                     ScannerUnavailable.code: "photo"})  # fmt: skip
+            except REFUSALS as error:  # storage or the scanner down: on the photo, which was not stored
+                on_photo = {StorageUnavailable.code: "photo", ScannerUnavailable.code: "photo"}
+                apply_errors(photo_form, error, rename=on_photo)
             else:
                 messages.success(request, f"The photo of {profile.display_name} has been saved.")
                 return redirect("casework:profile-detail", profile_id=profile.pk)
