@@ -359,4 +359,4 @@ class HttpSession:
         assert status == 302, status
 
 
-pytest_plugins = ["tests.smtp", "tests.s3", "tests.pg_cluster"]
+pytest_plugins = ["tests.smtp", "tests.s3", "tests.pg_cluster", "tests.clamav"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make run: database, a development SMTP server and S3-compatible storage, migrations, demo
-# data, then the job worker and the web server on port 8000.
+# make run: database, a development SMTP server, S3-compatible storage and a malware scanner
+# (clamd), migrations, demo data, then the job worker and the web server on port 8000.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/dev/db.sh
@@ -41,6 +41,22 @@ if [ -z "${AWS_S3_ENDPOINT_URL:-}" ]; then
             sleep 0.1
         done
     fi
+fi
+# Malware scanning: unless CLAMAV_SOCKET or CLAMAV_HOST names a clamd, one of our own (Debian's
+# clamd, installed by infra/dev/clamav.sh, with the EICAR test signature only) scans every upload
+# on .build/clamav/clamd.sock. Uploads are refused while no scanner answers.
+if [ -z "${CLAMAV_SOCKET:-}" ] && [ -z "${CLAMAV_HOST:-}" ]; then
+    clamd_bin="$(bash infra/dev/clamav.sh)"
+    export CLAMAV_SOCKET="$PWD/.build/clamav/clamd.sock"
+    rm -f "$CLAMAV_SOCKET"
+    echo "Malware scanning: clamd on $CLAMAV_SOCKET (the EICAR test signature only; log in .build/clamav/)."
+    "$clamd_bin" --config-file=.build/clamav/clamd.conf >/dev/null 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        [ -S "$CLAMAV_SOCKET" ] && break
+        sleep 0.1
+    done
+    [ -S "$CLAMAV_SOCKET" ] || { tail -n 5 .build/clamav/clamd.log >&2; echo "clamd did not start" >&2; exit 1; }
 fi
 $py manage.py ensure_bucket
 $py manage.py migrate_all

@@ -58,6 +58,14 @@ class StorageUnavailable(Unavailable):
     message = "Files cannot be stored at the moment; nothing was saved. Try again in a few minutes."
 
 
+class ScannerUnavailable(StorageUnavailable):
+    """The malware scanner (clamd) could not be reached, refused, or did not answer in time: an
+    upload is never stored unscanned (fail closed), so nothing was saved."""
+
+    code = "scanner_unavailable"
+    message = "Files cannot be checked for viruses at the moment, so nothing was saved. Try again in a few minutes."
+
+
 class DocumentMissing(DomainError):
     """The document's row is stored but storage answers that its object does not exist (HTTP 404).
 
@@ -78,6 +86,7 @@ __all__ = [
     "Conflict",
     "DocumentMissing",
     "DomainError",
+    "ScannerUnavailable",
     "StorageUnavailable",
     "Unavailable",
 ]

@@ -81,6 +81,7 @@ class AuditAction(models.TextChoices):
     DOCUMENT_DOWNLOADED = "document.downloaded", "Document downloaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     DOCUMENT_MISSING = "document.missing", "Document's file missing from storage"
+    DOCUMENT_MALWARE_REFUSED = "document.malware_refused", "Upload refused: malware found"
     # Families and profile details
     FAMILY_VIEWED = "family.viewed", "Family viewed"
     FAMILY_CREATED = "family.created", "Family created"

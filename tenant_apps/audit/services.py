@@ -27,17 +27,20 @@ never believed). An address that does not parse is stored as null.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from concord.http import client_ip
 from tenant_apps.audit import spool
 from tenant_apps.audit.models import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 USER_AGENT_MAX = 300
 REDACTED = "[redacted]"
@@ -89,6 +92,42 @@ def audit_record(
         return event
     spool.replay_soon()
     return event
+
+
+APART_LOCK_TIMEOUT = "5s"
+
+
+def audit_record_apart(**event) -> AuditEvent | None:
+    """``audit_record(**event)`` committed at once on a connection of its own, whatever happens
+    to the caller's transaction: for a refusal recorded deep inside a transaction that is about
+    to roll back (an upload refused for malware, inside the create it was part of). Outside a
+    transaction it is ``audit_record``. The actor must already be committed (a signed-in user
+    is). In the current schema, as ``audit_record``.
+
+    The write waits at most ``APART_LOCK_TIMEOUT`` for a lock (the caller's own transaction
+    could hold one it needs: never a hang). If it fails, the failure is logged (the action and
+    the schema, nothing of the event) and None returned: the caller's refusal still stands.
+    """
+    if not connection.in_atomic_block:
+        return audit_record(**event)
+    own = connections[DEFAULT_DB_ALIAS]
+    apart = connections.create_connection(DEFAULT_DB_ALIAS)
+    if own.tenant is not None:
+        apart.set_tenant(own.tenant)
+    else:
+        apart.set_schema_to_public()
+    connections[DEFAULT_DB_ALIAS] = apart  # this thread only, for this one write
+    try:
+        with apart.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [APART_LOCK_TIMEOUT])
+        return audit_record(**event)
+    except DatabaseError as exc:
+        logger.error("audit: %s could not be recorded apart (%s); schema %s", event.get("action"),
+                     type(exc).__name__, own.schema_name)  # fmt: skip
+        return None
+    finally:
+        connections[DEFAULT_DB_ALIAS] = own
+        apart.close()
 
 
 def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:

@@ -15,6 +15,8 @@ Public API (keyword-only):
   removed; audited.
 - ``services.StorageUnavailable`` (``concord.errors``; documents' ``services.DocumentUnreadable`` is one):
   storage is down, try later.
+- ``scanning.scan(data)``: what ClamAV's daemon finds in an upload (``document_store`` calls it before
+  storing); ``concord.errors.ScannerUnavailable`` (a ``StorageUnavailable``) when it gives no verdict.
 - ``services.DocumentMissing`` (``concord.errors``): the row is stored, the object is gone (audited
   ``document.missing``).
 - ``services.STORAGE_ERRORS``: the storage client's exceptions, for a caller that cleans up after one.

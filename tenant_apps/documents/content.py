@@ -3,7 +3,10 @@
 Accepted: JPEG, PNG and WebP images; PDF; plain text (UTF-8, or Windows-1252 as
 old Notepad writes it); Word (.docx), Excel (.xlsx) and OpenDocument text (.odt).
 Everything else is refused, including HTML and scripts saved as text, macro-enabled
-Office files, and anything renamed to look like an accepted type.
+Office files, and anything renamed to look like an accepted type. Office and OpenDocument
+files (zip archives) are also refused when their directory declares more than
+``OFFICE_MAX_UNCOMPRESSED_BYTES`` in all, or a large member compressed more than
+``OFFICE_MAX_COMPRESSION_RATIO`` to 1 (a decompression bomb).
 """
 
 from __future__ import annotations
@@ -95,10 +98,35 @@ def sniff(data: bytes) -> Kind:
     return _text(data)
 
 
+# Office files are zip archives: bounds on what they declare they expand to, checked from the
+# archive's directory before anything is decompressed (here, or by the malware scanner).
+OFFICE_MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024  # all members together: 4 times the upload limit
+OFFICE_MAX_COMPRESSION_RATIO = 100  # uncompressed : compressed, of any one member...
+OFFICE_RATIO_APPLIES_FROM_BYTES = 1024 * 1024  # ...that expands to at least this (small XML parts may exceed it)
+
+
+def _office_bounds(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse an archive whose declared sizes say it is a decompression bomb."""
+    if sum(info.file_size for info in infos) > OFFICE_MAX_UNCOMPRESSED_BYTES:
+        raise refuse(
+            f"This Office file would expand to more than {OFFICE_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB "
+            "when opened, so it is not accepted. Save it in smaller files and upload those."
+        )
+    for info in infos:
+        if info.file_size >= OFFICE_RATIO_APPLIES_FROM_BYTES and (
+            info.file_size > OFFICE_MAX_COMPRESSION_RATIO * info.compress_size
+        ):
+            raise refuse(
+                f"This Office file holds a part compressed more than {OFFICE_MAX_COMPRESSION_RATIO} to 1, "
+                "as no ordinary document is, so it is not accepted."
+            )
+
+
 def _office(data: bytes) -> Kind:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
+            _office_bounds(infos)
             names = {info.filename for info in infos}
             if any(name.lower().endswith("vbaproject.bin") for name in names):
                 raise refuse("Office files with macros are not accepted. Save it without macros and upload it again.")

@@ -1,6 +1,8 @@
 """Storing, downloading and deleting documents. The only code that writes documents.
 
-Order of an upload: check size and type, clean images, upload the object (server-side
+Order of an upload: check size and type, scan it for malware (ClamAV's daemon:
+``scanning``; infected is refused and audited ``document.malware_refused``, no verdict is
+``ScannerUnavailable``: never stored unscanned), clean images, upload the object (server-side
 encryption requested on the PUT), then insert the row and its audit event in one
 transaction. If storage fails nothing is written and ``StorageUnavailable`` says so;
 if the insert fails the object is deleted (best effort), and anything left behind is
@@ -33,8 +35,8 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from concord.errors import DocumentMissing, StorageUnavailable
-from tenant_apps.audit.services import audit_record
-from tenant_apps.documents import access, content
+from tenant_apps.audit.services import audit_record, audit_record_apart
+from tenant_apps.documents import access, content, scanning
 from tenant_apps.documents.models import Document
 from tenant_apps.documents.selectors import document_get_for_user
 from tenants.storage import StorageBusy, StorageTimeout, is_missing, storage_saturated
@@ -96,8 +98,10 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
     rule (``access.register``) or ``access.UnknownAttachmentType`` is raised.
 
     Raises ``ValidationError({"file": [...]})`` for a file that is too large, empty, of
-    a type not accepted (decided by its content), or an unreadable image; and
-    ``StorageUnavailable`` if object storage fails (nothing saved).
+    a type not accepted (decided by its content), an unreadable image, or malware (audited
+    ``document.malware_refused`` even when the caller's transaction rolls back);
+    ``ScannerUnavailable`` (a ``StorageUnavailable``) if the malware scanner gives no verdict;
+    and ``StorageUnavailable`` if object storage fails. Either way nothing is saved.
     """
     request, user = _request_and_user(request_or_user)
     access.ensure_registered(attached_to_type)
@@ -107,6 +111,8 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
     limit = settings.DOCUMENT_MAX_BYTES
     data = _read_bounded(file, limit)
     kind = content.sniff(data)
+    _refuse_malware(data, file=file, request=request, user=user, attached_to_type=attached_to_type,
+                    attached_to_id=attached_to_id)  # fmt: skip
     width = height = None
     if kind.is_image:
         clean = content.image_reencode(data, kind, max_pixels=settings.DOCUMENT_MAX_IMAGE_PIXELS)
@@ -155,6 +161,25 @@ def document_store(*, request_or_user, file, attached_to_type: str, attached_to_
         _delete_quietly(storage, name)
         raise
     return document
+
+
+def _refuse_malware(data: bytes, *, file, request, user, attached_to_type: str, attached_to_id) -> None:
+    """Scan ``data`` (as uploaded, before anything is stored). Malware: audited at once (what was
+    found and the file's name, never its content), then refused on ``file``. No verdict:
+    ``ScannerUnavailable`` from ``scanning.scan``."""
+    found = scanning.scan(data)
+    if found is None:
+        return
+    filename = content.filename_sanitise(getattr(file, "name", "") or "")
+    audit_record_apart(
+        action="document.malware_refused",
+        request=request,
+        actor=user,
+        object_type=attached_to_type,
+        object_id=str(attached_to_id),
+        summary=f"{found} found in {filename!r}; the upload was refused and nothing was stored",
+    )
+    raise content.refuse(f"This file contains malware ({found}), so it was refused.")
 
 
 def _delete_quietly(storage, name: str) -> None:

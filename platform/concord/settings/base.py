@@ -361,6 +361,17 @@ DOCUMENT_MAX_IMAGE_PIXELS = 40_000_000
 DOCUMENTS_ORPHAN_AGE_SECONDS = 3600
 DOCUMENTS_SWEEP_CRON = "17 * * * *"
 
+# --- Malware scanning (ClamAV's daemon, clamd: tenant_apps.documents.scanning) -----
+# Every upload is scanned by clamd before it is stored; when clamd cannot be reached, refuses or
+# does not answer within CLAMAV_TIMEOUT_SECONDS, the upload is refused (fail closed). clamd is
+# reached by its unix socket (CLAMAV_SOCKET) or over TCP (CLAMAV_HOST, CLAMAV_PORT); the socket
+# wins when both are set, and with neither every upload is refused. Production requires one;
+# development and tests run a clamd of their own (infra/dev/clamav.sh).
+CLAMAV_SOCKET = env_str("CLAMAV_SOCKET", "")
+CLAMAV_HOST = env_hostname("CLAMAV_HOST") if env_str("CLAMAV_HOST", "") else ""
+CLAMAV_PORT = int(env_port("CLAMAV_PORT", "3310"))
+CLAMAV_TIMEOUT_SECONDS = env_int("CLAMAV_TIMEOUT_SECONDS", 20, minimum=1, maximum=300)
+
 # --- API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     # An API client's Bearer token first (a request with one is the token's only), else the session.

@@ -2,7 +2,14 @@
 
 from concord.env import EnvError, env_bool, env_choice, env_fernet_keys, env_int, env_port, env_str
 from concord.settings.base import *  # noqa: F403
-from concord.settings.base import DOCUMENTS_STORAGE, SENTRY_DSN, SENTRY_ENVIRONMENT, database_config
+from concord.settings.base import (
+    CLAMAV_HOST,
+    CLAMAV_SOCKET,
+    DOCUMENTS_STORAGE,
+    SENTRY_DSN,
+    SENTRY_ENVIRONMENT,
+    database_config,
+)
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
@@ -28,6 +35,13 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-concord_session"
 CSRF_COOKIE_NAME = "__Host-concord_csrf"
 SIGN_IN_DEVICE_COOKIE_NAME = "__Host-concord_device"
+
+# Uploads are scanned by clamd before they are stored, and refused when it cannot be reached:
+# production names its clamd (clamav-daemon, signatures kept current by freshclam).
+if not CLAMAV_SOCKET and not CLAMAV_HOST:
+    raise EnvError(
+        "CLAMAV_SOCKET (or CLAMAV_HOST and CLAMAV_PORT) must be set in production: uploads are scanned by clamd"
+    )
 
 STORAGES = {
     "default": {"BACKEND": "tenants.storage.PartnershipS3Storage"},

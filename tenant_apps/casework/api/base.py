@@ -46,7 +46,8 @@ def team_named(team_id, *, field: str):
 
 STORAGE_UNAVAILABLE_ANSWER = OpenApiResponse(
     response={"$ref": "#/components/schemas/Error"},
-    description="Files cannot be stored at the moment (storage_unavailable); nothing was saved.",
+    description="Files cannot be stored at the moment (storage_unavailable), or cannot be scanned for malware "
+    "(scanner_unavailable: never stored unscanned); nothing was saved.",
 )  # documented by the operations that store files; the Error component is concord.api's
 
 VERSION_HELP = "The version you opened; if someone saved since, the answer is 409 changed_since_opened."

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from concord.errors import StorageUnavailable
+from concord.errors import ScannerUnavailable, StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
 from concord.paging import filter_query, requested_page
 from tenant_apps.casework import selectors, services, timeline_html
@@ -88,8 +88,9 @@ def profile_detail(request, profile_id: int):
             try:
                 services.profile_photo_add(user=user, request=request, profile=profile,
                                            file=photo_form.cleaned_data["photo"])  # fmt: skip
-            except REFUSALS as error:  # storage down: on the photo, which could not be stored
-                apply_errors(photo_form, error, rename={StorageUnavailable.code: "photo"})
+            except REFUSALS as error:  # storage or the scanner down: on the photo, which was not stored
+                on_photo = {StorageUnavailable.code: "photo", ScannerUnavailable.code: "photo"}
+                apply_errors(photo_form, error, rename=on_photo)
             else:
                 messages.success(request, f"The photo of {profile.display_name} has been saved.")
                 return redirect("casework:profile-detail", profile_id=profile.pk)

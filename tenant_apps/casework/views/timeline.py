@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from concord.errors import StorageUnavailable
+from concord.errors import ScannerUnavailable, StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import EntryCreateForm, EntryDeleteForm, EntryEditForm
@@ -24,7 +24,8 @@ def _entry_errors(form, error) -> None:
     """A service's refusal on an entry form: ``occurred_at`` is the date, ``action`` the kind's action
     field, and storage down is said on the attachments (the files that could not be stored)."""
     apply_errors(form, error, rename={"occurred_at": "occurred_on", "action": form.action_field(),
-                                      StorageUnavailable.code: "attachments"})  # fmt: skip
+                                      StorageUnavailable.code: "attachments",
+                                      ScannerUnavailable.code: "attachments"})  # fmt: skip
 
 
 @writers_only(FORBIDDEN_PAGE)
