@@ -387,3 +387,42 @@ def test_after_an_admin_reset_enrolment_needs_a_fresh_emailed_link(db):
             SecurityNotice.Change.AUTHENTICATOR_ENROLLED,
         ]
     connection.set_schema_to_public()
+
+
+def test_a_norfolk_link_or_session_cannot_act_on_suffolk(db):
+    """Nina (Norfolk) confirmed it is her in Norfolk and has an enrolment link of Norfolk's: neither
+    her session nor her link does anything on Suffolk's host, not even for the Suffolk user with
+    her id, whose own second factor was reset too (so a link of Suffolk's would be valid for him)."""
+    nina = _client("norfolk")
+    sign_in(nina, "nina@norfolk.test")
+    assert _confirm(nina, totp_code("nina@norfolk.test", window=1))["Location"] == "/"
+    assert nina.get("/account/two-factor/backup-codes/").status_code == 200  # fresh, in Norfolk
+    carried = _client("suffolk", address="203.0.113.60")
+    carried.cookies[settings.SESSION_COOKIE_NAME] = nina.cookies[settings.SESSION_COOKIE_NAME].value
+    change = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    codes_page = "/account/two-factor/backup-codes/"
+    for response in (carried.get(codes_page), carried.post(codes_page), carried.post("/account/password/", change)):
+        assert response.status_code == 302 and response["Location"].startswith("/account/sign-in/")
+
+    with schema_context("norfolk"):
+        nina_user = User.objects.get(email="nina@norfolk.test")
+        services.second_factor_reset(request=service_request("norfolk", nina_user), user=nina_user)
+    connection.set_schema_to_public()
+    ninas_link = enrolment_link_queued("norfolk", "nina@norfolk.test")
+    with schema_context("suffolk"):
+        namesake = User.objects.get(pk=nina_user.pk)  # the Suffolk user with Nina's id
+        services.second_factor_reset(request=service_request("suffolk", namesake), user=namesake)
+        passwords = dict(User.objects.values_list("email", "password"))
+        codes = BackupCode.objects.count()
+    connection.set_schema_to_public()
+    stranger = _client("suffolk", address="203.0.113.61")
+    assert b"expired or was already used" in stranger.get(ninas_link).content
+    stranger.post("/account/sign-in/", {"email": namesake.email, "password": PASSWORD})
+    assert b'id="enrolment-link-sent"' in stranger.get("/account/two-factor/setup/").content  # no key for him
+    with schema_context("suffolk"):
+        assert dict(User.objects.values_list("email", "password")) == passwords
+        assert BackupCode.objects.count() == codes
+        assert not SecurityNotice.objects.filter(reported_at__isnull=False).exists()
+    connection.set_schema_to_public()
+    # Nina's link still works where it belongs.
+    assert _client("norfolk").get(ninas_link)["Location"] == "/account/sign-in/"
