@@ -11,7 +11,13 @@ Public API (keyword-only):
 - ``services.user_invite(request=, email=, full_name=, role=, partnership_name=)``: a new account, invited.
 - ``services.invitation_send(request=, user=, partnership_name=)``: e-mail a set-password link; returns it.
 - ``services.invitation_link(user)``: a set-password link without sending it (operators show it once).
-- ``services.second_factor_reset(request=, user=)``: clear a user's second factors (they enrol again).
+- ``services.second_factor_reset(request=, user=)``: clear a user's second factors; they enrol again only
+  through the single-use link it e-mails them (``services.enrolment_link``, ``enrolment_allowed``).
+- ``services.reauthenticate(request=, password=, code=)`` and ``reauthentication_is_fresh(request)``: the
+  "confirm it is you" step (``REAUTH_SECONDS``) that replacing a factor needs (``ReauthenticationRequired``).
+- ``services.password_change(request=, old_password=, new_password=)``: other sessions end, this one stays.
+- ``services.not_me_report(request=, notice=)``: a "this wasn't me" link used: signed out everywhere, admins told.
+- ``notices``: the e-mail of each change of a factor (``notice_send``) and its "this wasn't me" link.
 - ``services.security_settings_update(request=, session_idle_minutes=)``: set the idle timeout.
 - ``middleware.SessionPolicyMiddleware``: idle and absolute timeouts, sign-out everywhere (settings).
 - ``middleware.RequireSecondFactorMiddleware``: fail closed, every unmarked view needs the second factor.

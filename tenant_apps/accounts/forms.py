@@ -48,3 +48,36 @@ class NewPasswordForm(SetPasswordForm):
         self.fields["new_password1"].help_text = "At least 12 characters. A few unrelated words work well."
         self.fields["new_password1"].widget.attrs["autocomplete"] = "new-password"
         self.fields["new_password2"].widget.attrs["autocomplete"] = "new-password"
+
+
+class ConfirmItIsYouForm(forms.Form):
+    """Before a change of a factor: the password and a current code (or a backup code)."""
+
+    password = forms.CharField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        help_text="The 6-digit code your authenticator app shows now, or one of your backup codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """The current password, then the new one twice (checked by AUTH_PASSWORD_VALIDATORS)."""
+
+    field_order = ["old_password", "new_password1", "new_password2"]
+    old_password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(self.field_order)
+        self.fields["new_password1"].label = "New password"
+        self.fields["new_password2"].label = "Confirm the new password"

@@ -7,6 +7,7 @@ models in the public schema.
 from __future__ import annotations
 
 import time
+import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -68,6 +69,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A partner system's service account (directory.ApiClient): no password, no second factor,
     # never signs in to pages, receives no e-mail; it calls the API with its client's token only.
     is_integration = models.BooleanField(default=False)
+    # Set when a partnership admin resets the second factor, and moved on by each new e-mailed
+    # enrolment link (so only the latest works): while set, a new authenticator can be enrolled
+    # only from a session that opened that link (README "When a factor changes"). Cleared at enrolment.
+    enrolment_link_issued_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -194,6 +199,37 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code {'used' if self.used_at else 'unused'}"
+
+
+class SecurityNotice(models.Model):
+    """An e-mail telling a user that one of their factors changed, and its "this wasn't me" link.
+
+    The link (``accounts.notices.not_me_link``) names this row; it works once (``reported_at``
+    is claimed by one conditional UPDATE) and for ``NOT_ME_LINK_SECONDS``. ``ip_address`` and
+    ``user_agent`` (shortened, e.g. "Firefox on Windows") say where the change came from, for
+    the e-mail to the user and, when the link is used, to the partnership admins.
+    """
+
+    class Change(models.TextChoices):
+        AUTHENTICATOR_REPLACED = "authenticator_replaced", "Your authenticator app was replaced"
+        AUTHENTICATOR_ENROLLED = "authenticator_enrolled", "A new authenticator app was set up"
+        BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "Your backup codes were replaced"
+        PASSWORD_CHANGED = "password_changed", "Your password was changed"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Your second factor was reset by a partnership admin"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_notices")
+    change = models.CharField(max_length=32, choices=Change.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=80, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)  # "this wasn't me" used
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class FailedSignIn(models.Model):

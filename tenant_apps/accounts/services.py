@@ -18,31 +18,34 @@ from urllib.parse import quote, urlencode
 
 import django_otp
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from concord import crypto
 from concord.http import client_ip
+from tenant_apps.accounts import notices
 from tenant_apps.accounts.models import (
     BackupCode,
     BackupCodeDevice,
     FailedSignIn,
+    SecurityNotice,
     SecuritySettings,
     TOTPDevice,
     User,
     normalise_backup_code,
 )
-from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
+from tenant_apps.accounts.tokens import enrolment_tokens, invitation_tokens, reset_tokens
 from tenant_apps.audit.services import audit_record
 from tenant_apps.outbox.services import mail_send_later
 from tenants.hosts import absolute_url
@@ -431,8 +434,12 @@ def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[s
     """Confirm the new authenticator with its first code; returns fresh backup codes.
 
     A wrong code counts towards the lock like any other (recorded outside the
-    transaction that confirms, so a refusal is never rolled back).
+    transaction that confirms, so a refusal is never rolled back). Replacing a
+    confirmed authenticator needs a fresh re-authentication, and enrolling after
+    an admin's reset a session that opened the e-mailed link (``enrolment_check``);
+    either change is e-mailed to the user (``notices``).
     """
+    enrolment_check(request=request)
     source = _source(request, request.user.email, request.user)
     with _one_attempt_at_a_time(source):
         _refuse_if_waiting(request, request.user, source)
@@ -443,12 +450,21 @@ def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[s
             raise SignInRefused("That code did not match. Enter the current 6-digit code from your app.")
     _failures_clear_in_public(source)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
+        replaced, _ = TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = backup_codes_generate(user=device.user)
+        after_reset = _enrolment_after_reset_done(user=device.user)
         audit_record(action="otp.enrolled", request=request, object_type="user", object_id=device.user.pk,
-                     summary="authenticator app enrolled; backup codes issued")  # fmt: skip
+                     summary=("authenticator app replaced" if replaced else "authenticator app enrolled")
+                     + (" after an admin's reset" if after_reset else "") + "; backup codes issued")  # fmt: skip
+        if replaced or after_reset:
+            change = SecurityNotice.Change.AUTHENTICATOR_ENROLLED
+            if replaced:
+                change = SecurityNotice.Change.AUTHENTICATOR_REPLACED
+            notices.notice_send(request=request, user=device.user, change=change,
+                                extra="New backup codes were issued; the earlier ones no longer work.")  # fmt: skip
+    request.session.pop(SESSION_ENROLMENT_LINK, None)
     django_otp.login(request, device)
     request.session.cycle_key()
     return codes
@@ -472,21 +488,31 @@ def backup_codes_generate(*, user: User) -> list[str]:
     return codes
 
 
+@transaction.atomic
 def backup_codes_regenerate(*, request) -> list[str]:
+    """New backup codes for the signed-in user: needs a fresh re-authentication; e-mailed."""
+    reauthentication_check(request=request)
     codes = backup_codes_generate(user=request.user)
     audit_record(action="otp.backup_codes_regenerated", request=request, object_type="user", object_id=request.user.pk)
+    notices.notice_send(request=request, user=request.user, change=SecurityNotice.Change.BACKUP_CODES_REGENERATED)
     return codes
 
 
 @transaction.atomic
 def second_factor_reset(*, request, user: User) -> None:
-    """A partnership admin clears a user's second factors: they enrol again at next sign-in."""
+    """A partnership admin clears a user's second factors and ends their sessions. They enrol
+    again only through the single-use link this e-mails them (with the notice of the reset):
+    their password alone no longer leads to enrolment (``enrolment_check``)."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
-    user.sessions_valid_after = timezone.now()
-    user.save(update_fields=["sessions_valid_after"])
+    user.sessions_valid_after = user.enrolment_link_issued_at = timezone.now()
+    user.save(update_fields=["sessions_valid_after", "enrolment_link_issued_at"])
     audit_record(action="otp.reset", request=request, object_type="user", object_id=user.pk,
                  summary=f"second factor reset for {user.email}")  # fmt: skip
+    by = getattr(request, "user", None)
+    notices.notice_send(request=request, user=user, change=SecurityNotice.Change.SECOND_FACTOR_RESET,
+                        by=by if by is not None and by.is_authenticated and by.pk != user.pk else None,
+                        extra=notices.enrolment_instructions(enrolment_link(user)))  # fmt: skip
 
 
 # --- Invitations and resets -------------------------------------------------------------
@@ -585,3 +611,203 @@ def password_set_recorded(*, request, user: User, how: str) -> None:
     _failures_clear_in_public(_source(request, user.email, user))  # the link proved the mailbox
     audit_record(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
                  summary=f"password set ({how})")  # fmt: skip
+
+
+# --- Re-authentication, changes of a factor and their notices ------------------------------
+#
+# README "When a factor changes". Replacing the authenticator and new backup codes need the
+# password and a current code (or an unused backup code) given on the "confirm it is you" page
+# within REAUTH_SECONDS; changing the password needs the current one. Failures count towards
+# the same delays as sign-in failures (the helpers above). Each change e-mails the user
+# (``notices``) with a single-use "this wasn't me" link.
+
+SESSION_REAUTHENTICATED_AT = "concord_reauthenticated_at"
+SESSION_ENROLMENT_LINK = "concord_enrolment_link"
+ENROLMENT_LINK_RESEND_SECONDS = 60
+
+
+class ReauthenticationRequired(PermissionDenied):
+    """A factor change asked without a fresh re-authentication (the page sends the user there)."""
+
+
+class EnrolmentNeedsLink(PermissionDenied):
+    """After an admin's reset, enrolment from a session that did not open the e-mailed link."""
+
+
+def reauthentication_is_fresh(request) -> bool:
+    """Whether this session confirmed the password and a code within ``REAUTH_SECONDS``."""
+    at = request.session.get(SESSION_REAUTHENTICATED_AT)
+    return isinstance(at, int | float) and 0 <= time.time() - at <= settings.REAUTH_SECONDS
+
+
+def reauthentication_check(*, request) -> None:
+    if not reauthentication_is_fresh(request):
+        raise ReauthenticationRequired("Confirm it is you (your password and a code) first.")
+
+
+def reauthenticate(*, request, password: str, code: str) -> None:
+    """Confirm that the verified user at this session is still its owner: the password and a
+    current authenticator code or an unused backup code. On success the session records the
+    time (``reauthentication_is_fresh``).
+
+    A wrong password or code counts like a failed sign-in (one failure for the pair; the code
+    is tried only after a right password, so a wrong password never spends a backup code).
+    Raises ``SignInRefused``; when this source must now wait, the session is signed out too.
+    """
+    user = request.user
+    source = _source(request, user.email, user)
+    with _one_attempt_at_a_time(source):
+        try:
+            _refuse_if_waiting(request, user, source)
+        except SignInRefused:
+            logout(request)
+            raise
+        device = None
+        if user.check_password(password or ""):
+            device = next((d for d in confirmed_devices(user) if d.verify_token((code or "").strip())), None)
+        if device is None:
+            wait = _record_failure(request, user, source, what="password or code (confirming it is you)")
+            if wait:
+                logout(request)
+                raise SignInRefused(_wait_message("delay", wait))
+            raise SignInRefused("Enter your current password and a current code from your app (or a backup code).")
+        _failures_clear_in_public(source)
+    request.session[SESSION_REAUTHENTICATED_AT] = time.time()
+    how = "authenticator code"
+    if isinstance(device, BackupCodeDevice):
+        how = f"backup code ({device.remaining()} left)"
+    audit_record(action="auth.reauthenticated", request=request, actor=user, object_type="user", object_id=user.pk,
+                 summary=f"password and {how} confirmed")  # fmt: skip
+
+
+def password_change(*, request, old_password: str, new_password: str) -> None:
+    """The signed-in user changes their password: the current one is checked first (a wrong one
+    counts like a failed sign-in; ``SignInRefused``), the new one by ``AUTH_PASSWORD_VALIDATORS``
+    (``ValidationError`` on ``new_password1``). Every other session ends at its next request
+    (Django's session hash, bound to the password, no longer matches); this one stays, with a
+    new id. E-mailed to the user."""
+    user = request.user
+    source = _source(request, user.email, user)
+    with _one_attempt_at_a_time(source):
+        try:
+            _refuse_if_waiting(request, user, source)
+        except SignInRefused:
+            logout(request)
+            raise
+        if not user.check_password(old_password or ""):
+            wait = _record_failure(request, user, source, what="current password (changing the password)")
+            if wait:
+                logout(request)
+                raise SignInRefused(_wait_message("delay", wait))
+            raise SignInRefused("Your current password is not right.")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise ValidationError({"new_password1": error.messages}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        update_session_auth_hash(request, user)  # this session only: the others' hashes are stale
+        audit_record(action="auth.password_changed", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary="password changed; other sessions signed out")  # fmt: skip
+        notices.notice_send(request=request, user=user, change=SecurityNotice.Change.PASSWORD_CHANGED,
+                            extra="You have been signed out on your other devices.")  # fmt: skip
+    _failures_clear_in_public(source)
+
+
+def not_me_report(*, request, notice: SecurityNotice) -> bool:
+    """The user says the change in ``notice`` was not theirs: their sessions end everywhere
+    (as ``sign_out_everywhere``: this browser's too, and trusted devices stop being trusted),
+    it is audited, and the partnership admins are e-mailed. The link works once: False if it
+    was already used (one conditional UPDATE decides, also between racing requests)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = SecurityNotice.objects.filter(pk=notice.pk, reported_at__isnull=True).update(reported_at=now)
+        if claimed != 1:
+            return False
+        notice.reported_at = now
+        user = notice.user
+        user.sessions_valid_after = now
+        user.save(update_fields=["sessions_valid_after"])
+        audit_record(action="auth.sign_out_everywhere", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary='from a "this wasn\'t me" link')  # fmt: skip
+        told = notices.admins_alert_send(request=request, notice=notice)
+        when = notices.london_time(notice.created_at)
+        audit_record(action="auth.not_me_reported", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary=f"the user did not make this change: {notice.get_change_display()} "
+                     f"({when}); signed out everywhere; {told} admins told")  # fmt: skip
+    if getattr(getattr(request, "user", None), "pk", None) == user.pk:
+        logout(request)  # this browser too, at once (the others at their next request)
+    return True
+
+
+def enrolment_link(user: User) -> str:
+    """The single-use link to enrol after an admin's reset (72 hours; only the latest works)."""
+    return _link("accounts:enrol", user, enrolment_tokens.make_token(user))
+
+
+def enrolment_allowed(*, request) -> bool:
+    """Whether this password-only session may enrol an authenticator: always, unless an admin
+    reset the user's second factor; then only once the session opened the latest link."""
+    user = request.user
+    if user.enrolment_link_issued_at is None:
+        return True
+    opened = request.session.get(SESSION_ENROLMENT_LINK)
+    if not isinstance(opened, dict) or opened.get("u") != user.pk:
+        return False
+    return enrolment_tokens.check_token(user, opened.get("k"))
+
+
+def enrolment_check(*, request) -> None:
+    """Raise unless this session may enrol now: replacing an authenticator needs a verified
+    session and a fresh re-authentication; enrolling after a reset needs the e-mailed link."""
+    if has_second_factor(request.user):
+        if not is_verified(request.user):
+            raise PermissionDenied("Give your second factor first.")
+        reauthentication_check(request=request)
+    elif not enrolment_allowed(request=request):
+        raise EnrolmentNeedsLink("Use the link we e-mailed you to set up your authenticator app.")
+
+
+def _enrolment_after_reset_done(*, user: User) -> bool:
+    """At enrolment: the reset's link (and any sent since) stop working. Whether there was one."""
+    if user.enrolment_link_issued_at is None:
+        return False
+    user.enrolment_link_issued_at = None
+    user.save(update_fields=["enrolment_link_issued_at"])
+    return True
+
+
+def enrolment_link_open(*, request, uidb64: str, token: str) -> User | None:
+    """Someone opened an enrolment link: if it is the latest and unused, remember it in this
+    session (whoever else was signed in here is signed out first) and return its user; the
+    user still signs in with their password, then enrols. None for a bad or spent link."""
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=True, is_integration=False).first()
+    if user is None or not enrolment_tokens.check_token(user, token):
+        return None
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        logout(request)
+    request.session[SESSION_ENROLMENT_LINK] = {"u": user.pk, "k": token}
+    audit_record(action="otp.enrolment_link_opened", request=request, actor=user, object_type="user",
+                 object_id=user.pk)  # fmt: skip
+    return user
+
+
+@transaction.atomic
+def enrolment_link_resend(*, request) -> None:
+    """The password-only user whose second factor was reset asks for a new link (at most one a
+    minute); the earlier links stop working. ``ValidationError`` when there is nothing to send."""
+    user = User.objects.select_for_update().get(pk=request.user.pk)
+    if user.enrolment_link_issued_at is None or has_second_factor(user):
+        raise ValidationError("Your account does not need an enrolment link.")
+    if (timezone.now() - user.enrolment_link_issued_at).total_seconds() < ENROLMENT_LINK_RESEND_SECONDS:
+        raise ValidationError("We sent you a link less than a minute ago. Check your e-mail, then try again.")
+    user.enrolment_link_issued_at = timezone.now()
+    user.save(update_fields=["enrolment_link_issued_at"])
+    notices.enrolment_link_mail(request=request, user=user, link=enrolment_link(user))
+    audit_record(action="otp.enrolment_link_sent", request=request, actor=user, object_type="user",
+                 object_id=user.pk, summary="a new enrolment link e-mailed")  # fmt: skip

@@ -1,4 +1,5 @@
-"""Single-use, expiring links: invitations (72 hours) and password resets (1 hour).
+"""Single-use, expiring links: invitations (72 hours), password resets (1 hour) and, after an
+admin's reset of the second factor, enrolment links (72 hours, like an invitation).
 
 Built on Django's token generator: a token is bound to the user's password hash
 and last sign-in (so it works once), to the partnership's schema (so a link for
@@ -46,5 +47,26 @@ class ResetTokenGenerator(_PurposeTokenGenerator):
     lifetime_setting = "RESET_LINK_SECONDS"  # 1 hour
 
 
+class EnrolmentTokenGenerator(_PurposeTokenGenerator):
+    """After an admin reset: a link to enrol a new authenticator. Bound to the user's
+    ``enrolment_link_issued_at``, which a newer link moves on and enrolment clears, so only
+    the latest link works, and only until it has been used. Not bound to the password or
+    the last sign-in: signing in with the password (to use the link) must not spend it."""
+
+    key_salt = "concord.accounts.enrolment"
+    lifetime_setting = "PASSWORD_RESET_TIMEOUT"  # 72 hours, as an invitation
+
+    def _make_hash_value(self, user, timestamp):
+        issued = user.enrolment_link_issued_at
+        issued_at = "" if issued is None else f"{issued.timestamp():.6f}"
+        return f"{connection.schema_name}:{user.pk}:{user.email}:{issued_at}:{timestamp}"
+
+    def check_token(self, user, token):
+        if user is None or user.enrolment_link_issued_at is None:
+            return False
+        return super().check_token(user, token)
+
+
 invitation_tokens = InvitationTokenGenerator()
 reset_tokens = ResetTokenGenerator()
+enrolment_tokens = EnrolmentTokenGenerator()

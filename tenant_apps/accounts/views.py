@@ -6,15 +6,25 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from tenant_apps.accounts import access, selectors, services
-from tenant_apps.accounts.forms import CodeForm, EnrolForm, NewPasswordForm, ResetRequestForm, SignInForm
+from concord.pages import GET_POST, apply_errors
+from tenant_apps.accounts import access, notices, selectors, services
+from tenant_apps.accounts.forms import (
+    CodeForm,
+    ConfirmItIsYouForm,
+    EnrolForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    ResetRequestForm,
+    SignInForm,
+)
 from tenant_apps.accounts.tokens import invitation_tokens, reset_tokens
 
 NEXT_KEY = "concord_next"
@@ -103,12 +113,18 @@ def two_factor_setup(request):
     holds the secret: it is never cached (``never_cache``, and the security headers' no-store)
     and neither the secret nor the URI is logged.
 
-    A user who already has one and is verified may replace it; a password-only
-    session may enrol only if the user has none (invitation, or after an admin reset).
+    A user who already has one and is verified may replace it after confirming it is them
+    (password and a code, within ``REAUTH_SECONDS``); a password-only session may enrol only if
+    the user has none, and after an admin's reset only once it opened the e-mailed link.
     """
     user = request.user
-    if services.has_second_factor(user) and not services.is_verified(user):
-        return redirect("accounts:two-factor")
+    if services.has_second_factor(user):
+        if not services.is_verified(user):
+            return redirect("accounts:two-factor")
+        if not services.reauthentication_is_fresh(request):
+            return _confirm_it_is_you_first(request)
+    elif not services.enrolment_allowed(request=request):
+        return render(request, "accounts/enrolment_link_sent.html", {"email": user.email})
     device = selectors.totp_enrolment_pending(user=user)
     if device is None or request.method == "GET":
         device = services.totp_enrolment_start(user=user)
@@ -118,6 +134,8 @@ def two_factor_setup(request):
             codes = services.totp_enrolment_confirm(request=request, device=device, token=form.cleaned_data["code"])
         except services.SignInRefused as refusal:
             form.add_error("code", str(refusal))
+        except services.ReauthenticationRequired:  # the window closed between the page and the code
+            return _confirm_it_is_you_first(request)
         else:
             page = render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": True})
             return _remember_device(request, page)
@@ -132,11 +150,112 @@ def two_factor_setup(request):
 
 @never_cache
 def backup_codes(request):
-    """Issue a new set of backup codes (the old ones stop working)."""
+    """Issue a new set of backup codes (the old ones stop working), after confirming it is you."""
+    if not services.reauthentication_is_fresh(request):
+        return _confirm_it_is_you_first(request)
     if request.method == "POST":
         codes = services.backup_codes_regenerate(request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": False})
     return render(request, "accounts/backup_codes_confirm.html")
+
+
+def _confirm_it_is_you_first(request):
+    """To the re-authentication page, coming back here (by GET) once it is done."""
+    return redirect(f"{reverse('accounts:confirm-it-is-you')}?{urlencode({'next': request.path})}")
+
+
+def _signed_out_by_a_wait(request, refusal):
+    messages.error(request, str(refusal))
+    return redirect("accounts:sign-in")
+
+
+@GET_POST
+@never_cache
+def confirm_it_is_you(request):
+    """Re-authentication before a change of a factor: the password and a current code.
+    Failures count like failed sign-ins; once this source must wait, it is signed out."""
+    next_url = _safe_next(request, request.GET.get("next") or request.POST.get("next")) or reverse("home")
+    form = ConfirmItIsYouForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reauthenticate(
+                request=request, password=form.cleaned_data["password"], code=form.cleaned_data["code"]
+            )
+        except services.SignInRefused as refusal:
+            if not request.user.is_authenticated:
+                return _signed_out_by_a_wait(request, refusal)
+            form.add_error(None, str(refusal))
+        else:
+            return redirect(next_url)
+    minutes = max(1, settings.REAUTH_SECONDS // 60)
+    return render(request, "accounts/confirm_it_is_you.html", {"form": form, "next": next_url, "minutes": minutes})
+
+
+@GET_POST
+@never_cache
+def password_change(request):
+    """Change the password: the current one, then the new one twice. Other sessions end."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                request=request,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except services.SignInRefused as refusal:
+            if not request.user.is_authenticated:
+                return _signed_out_by_a_wait(request, refusal)
+            form.add_error("old_password", str(refusal))
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Your password has been changed. You have been signed out on your other devices.")
+            return redirect("home")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@access.public
+@never_cache
+def enrolment_link(request, uidb64, token):
+    """The single-use link e-mailed after an admin's reset: remembered in this session, then
+    the password (if not given yet) and the enrolment page."""
+    user = services.enrolment_link_open(request=request, uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "accounts/enrolment_link_invalid.html", status=200)
+    if request.user.is_authenticated:
+        return redirect("accounts:two-factor-setup")
+    messages.info(request, "Sign in with your password, then set up your new authenticator app.")
+    return redirect("accounts:sign-in")
+
+
+@access.password_only
+@require_POST
+def enrolment_link_resend(request):
+    try:
+        services.enrolment_link_resend(request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"We have e-mailed a new link to {request.user.email}. Earlier links no longer work.")
+    return redirect("accounts:two-factor-setup")
+
+
+@access.public
+@GET_POST
+@never_cache
+def not_me(request, token):
+    """The "this wasn't me" link of a security notice: GET asks, POST signs the user out
+    everywhere and tells the partnership admins. Works once."""
+    notice = notices.notice_from_link(token)
+    if notice is None:
+        return render(request, "accounts/not_me.html", {"state": "invalid"})
+    if request.method == "POST":
+        if not services.not_me_report(request=request, notice=notice):
+            return render(request, "accounts/not_me.html", {"state": "invalid"})
+        return render(request, "accounts/not_me.html", {"state": "done", "notice": notice})
+    when = notices.london_time(notice.created_at)
+    return render(request, "accounts/not_me.html", {"state": "ask", "notice": notice, "when": when})
 
 
 @access.password_only

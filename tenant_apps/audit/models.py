@@ -40,10 +40,15 @@ class AuditAction(models.TextChoices):
     THROTTLED = "auth.throttled", "Address throttled"
     PASSWORD_SET = "auth.password_set", "Password set"
     RESET_REQUESTED = "auth.reset_requested", "Password reset requested"
+    REAUTHENTICATED = "auth.reauthenticated", "Confirmed it is them (password and code)"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    NOT_ME_REPORTED = "auth.not_me_reported", "Reported a change they did not make"
     # Second factors
     OTP_ENROLLED = "otp.enrolled", "Authenticator app enrolled"
     OTP_RESET = "otp.reset", "Second factor reset"
     OTP_BACKUP_CODES_REGENERATED = "otp.backup_codes_regenerated", "Backup codes replaced"
+    OTP_ENROLMENT_LINK_OPENED = "otp.enrolment_link_opened", "Enrolment link opened"
+    OTP_ENROLMENT_LINK_SENT = "otp.enrolment_link_sent", "Enrolment link sent again"
     # Managing users
     USER_INVITED = "user.invited", "User invited"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"

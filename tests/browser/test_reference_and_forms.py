@@ -2,9 +2,9 @@
 fixtures: the demo directory and casework, Priya in the council's ASB Team, gunicorn, Chromium):
 
 - ``/api/docs/``, the API reference rendered from the OpenAPI schema (concord.api.docs), the
-  gallery and the authenticator set-up page: axe-core finds no serious or critical violation and
-  no "region" (moderate) at 1280 and 360 px, nothing scrolls sideways at 360 px and nothing is
-  logged (a Content-Security-Policy refusal is logged as a console error).
+  gallery, the "confirm it is you" page and the authenticator set-up page behind it: axe-core
+  finds no serious or critical violation and no "region" (moderate) at 1280 and 360 px, nothing
+  scrolls sideways at 360 px and nothing is logged (a Content-Security-Policy refusal is logged as a console error).
 - The add-profile form: tabbing quickly through the names and the date of birth, on a slow network,
   fires the duplicate check (htmx) for each field left; none of it logs a console error, and the
   answer shown is the one for the last values typed.
@@ -79,6 +79,24 @@ def sign_in(r: Round, secret: str, window: int) -> None:
 
 
 @pytest.fixture
+def backup_codes(walkthrough):
+    """Priya's backup codes (committed; the partnership goes with the walk-through's fixture): one
+    per round confirms it is her before the authenticator set-up page (the app's codes of both
+    rounds' windows are spent by their sign-ins)."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.accounts import services
+    from tenant_apps.accounts.models import User
+    from tests.browser.test_walkthrough import SLUG
+
+    with schema_context(SLUG):
+        codes = services.backup_codes_generate(user=User.objects.get(email=PRACTITIONER))
+    connection.set_schema_to_public()
+    return codes
+
+
+@pytest.fixture
 def born(walkthrough):
     """The walk-through person's date of birth (read before the browser's event loop starts)."""
     from django.db import connection
@@ -94,7 +112,7 @@ def born(walkthrough):
 
 
 def test_the_api_reference_is_accessible_and_csp_clean_and_the_duplicate_check_logs_nothing(
-    walkthrough, born, server, browser
+    walkthrough, born, backup_codes, server, browser
 ):
     problems: list[str] = []
     for window, (width, height) in enumerate(SIZES):
@@ -118,6 +136,11 @@ def test_the_api_reference_is_accessible_and_csp_clean_and_the_duplicate_check_l
 
             # Enrolling an authenticator on the phone itself: the otpauth:// link beside the QR code.
             r.goto("/account/two-factor/setup/")
+            assert "/account/confirm-it-is-you/" in page.url, page.url  # re-authentication first
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("input[name=code]").fill(backup_codes[window])
+            r.submit("Continue")
+            assert page.url.endswith("/account/two-factor/setup/"), page.url
             link = page.get_by_role("link", name="Add to an authenticator app on this phone")
             assert link.get_attribute("href").startswith("otpauth://totp/")
 

@@ -495,3 +495,8 @@ SIGN_IN_DEVICE_COOKIE_NAME = "concord_device"
 SIGN_IN_DEVICE_COOKIE_DAYS = 180
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 RESET_LINK_SECONDS = 3600  # password reset links; invitations use PASSWORD_RESET_TIMEOUT (72 h)
+# Re-authentication (README "When a factor changes"): replacing the authenticator or the backup
+# codes needs the password and a current code given within this many seconds.
+REAUTH_SECONDS = env_int("REAUTH_SECONDS", 300, minimum=30, maximum=3600)
+# The "this wasn't me" link in the e-mail each change of a factor sends (single-use).
+NOT_ME_LINK_SECONDS = 7 * 86400

@@ -194,12 +194,13 @@ def user_reset_second_factor(request, user_id: int):
         template_context={
             "title": "Reset their second factor?",
             "explanation": "Their authenticator app and backup codes stop working and they are signed out. "
-            "At their next sign-in they set up an authenticator app again. Check who is asking first: "
+            "We e-mail them a single-use link to set up an authenticator app again (their password alone "
+            "cannot). Check who is asking first: "
             "only do this for the account's owner.",
             "button": "Reset second factor",
             "warning": True,
         },
-        done="{name}'s second factor has been reset. They will set up an authenticator app at their next sign-in.",
+        done="{name}'s second factor has been reset. We have e-mailed them a link to set up an authenticator app.",
     )
 
 
