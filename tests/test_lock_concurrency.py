@@ -11,6 +11,9 @@ not be held up by anything aimed at Suffolk (apart from an address throttled pla
 ``FailedSignIn`` row (public schema); an attempt refused by a limit leaves none. With small limits
 passed to the server (``SIGN_IN_ACCOUNT_MAX_FAILURES``, ``SIGN_IN_IP_MAX_FAILURES``), exactly that
 many of the parallel attempts are checked, never more.
+
+The last tests check the charge's bookkeeping in-process (rolled back): a success releases its
+charge, a full sign-in forgets its own failures, a release removes one entry per timestamp.
 """
 
 from __future__ import annotations
@@ -337,3 +340,67 @@ def _seconds(work) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+# --- The charge's bookkeeping, in-process (rolled back) -------------------------------------
+
+
+def _charged(key: str) -> list:
+    from tenant_apps.accounts.models import SignInLimit
+
+    with schema_context("public"):
+        row = SignInLimit.objects.filter(key=key).first()
+    connection.set_schema_to_public()
+    return row.failures if row is not None else []
+
+
+def test_a_success_releases_its_charge_and_a_full_sign_in_forgets_its_own_failures(db, settings):
+    """A right password is no failure: it leaves the address's count as it was. A full sign-in
+    forgets that source's own failures in the address's and the account's limits, and nothing
+    else's (the stranger's failures on the same address stay counted)."""
+    from django.test import Client
+
+    from tests.conftest import sign_in
+
+    settings.SIGN_IN_IP_MAX_FAILURES = 4
+    address = "198.51.100.201"
+    office = Client(HTTP_HOST="suffolk.localhost", REMOTE_ADDR=address)
+    office.post("/account/sign-in/", {"email": "nobody@suffolk.test", "password": WRONG})  # a stranger's
+    for _ in range(2):
+        office.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": WRONG})
+    assert len(_charged(f"address:{address}")) == 3
+    sign_in(office, "bob@suffolk.test")  # password (charged, then released), then the code
+    assert len(_charged(f"address:{address}")) == 1  # Bob's two are forgotten, the stranger's is not
+    office.post("/account/sign-out/")
+    for n in range(3):  # so three more are checked before the address waits
+        answer = office.post("/account/sign-in/", {"email": f"nobody{n}@suffolk.test", "password": WRONG})
+        assert WRONG_PASSWORD_PAGE.encode() in answer.content
+    newcomer = Client(HTTP_HOST="suffolk.localhost", REMOTE_ADDR=address)  # the office's cookie is trusted
+    answer = newcomer.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": PASSWORD})
+    assert FROM_YOUR_NETWORK.encode() in answer.content
+    assert len(_charged(f"address:{address}")) == 4  # the refusal released its charge
+
+
+def test_a_release_removes_one_entry_per_timestamp_given(db):
+    """Two charges made in the same microsecond are still two: releasing one leaves the other."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.accounts import limits
+    from tenant_apps.accounts.models import SignInLimit
+
+    at = timezone.now().replace(microsecond=123456)
+    with schema_context("public"):
+        SignInLimit.objects.create(key="address:198.51.100.202", failures=[at - timedelta(seconds=1), at, at])
+        limits.release_in_public(["address:198.51.100.202"], [at])
+        assert SignInLimit.objects.get(key="address:198.51.100.202").failures == [at - timedelta(seconds=1), at]
+        limits.release_in_public(["address:198.51.100.202"], [at, at])  # one left to remove: it goes, once
+        assert SignInLimit.objects.get(key="address:198.51.100.202").failures == [at - timedelta(seconds=1)]
+        # A row charged nothing for longer than every window is forgotten as we go; others stay.
+        SignInLimit.objects.create(key="address:198.51.100.203", failures=[at], charged_at=at - timedelta(hours=2))
+        limits.forget_idle_in_public(seconds=3600)
+        assert set(
+            SignInLimit.objects.filter(key__startswith="address:198.51.100.20").values_list("key", flat=True)
+        ) == {"address:198.51.100.202"}
+    connection.set_schema_to_public()
