@@ -174,7 +174,8 @@ def rita(committed_db):
 
 
 def _wrong_passwords_from_many_addresses(port: int, email: str) -> list[tuple[int, str]]:
-    browsers = [Browser(port, "suffolk.localhost", address).open("/account/sign-in/") for address in _addresses(30)]
+    addresses = _addresses(PARALLEL)
+    browsers = [Browser(port, "suffolk.localhost", address).open("/account/sign-in/") for address in addresses]
     results = _together(browsers, lambda b: b.post("/account/sign-in/", {"email": email, "password": WRONG}))
     answers = [(status, _page(html, email)) for status, _, html in results]
     checked = _checked([b.address for b in browsers])
