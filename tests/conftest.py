@@ -154,6 +154,27 @@ def forget_used_codes() -> None:
     connection.set_schema_to_public()
 
 
+def age_sign_in_failures(seconds: float) -> None:
+    """As if ``seconds`` had passed since every sign-in failure counted so far (public schema):
+    the ``FailedSignIn`` rows and the entries of the atomic limits (``accounts.limits``) alike."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from tenant_apps.accounts.models import FailedSignIn, SignInLimit
+
+    with schema_context("public"):
+        FailedSignIn.objects.update(at=F("at") - timedelta(seconds=seconds))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {SignInLimit._meta.db_table} SET failures = "
+                "ARRAY(SELECT f - make_interval(secs => %s) FROM unnest(failures) AS f ORDER BY f), "
+                "charged_at = charged_at - make_interval(secs => %s)",
+                [seconds, seconds],
+            )
+    connection.set_schema_to_public()
+
+
 def totp_code(email: str, *, window: int = 0) -> str:
     """The code a phone app would show now (or ``window`` steps later), by pyotp."""
     import pyotp

@@ -151,10 +151,11 @@ def test_a_code_accepted_once_is_refused_afterwards(db):
 
 def _clear_sign_in_failures() -> None:
     """Forget committed failures: they are counted in the public schema only."""
-    from tenant_apps.accounts.models import FailedSignIn
+    from tenant_apps.accounts.models import FailedSignIn, SignInLimit
 
     with schema_context("public"):
         FailedSignIn.objects.all().delete()
+        SignInLimit.objects.all().delete()
     connection.set_schema_to_public()
 
 
@@ -220,15 +221,9 @@ WRONG = "definitely not the password"
 
 def _age_failures(seconds: float) -> None:
     """As if ``seconds`` had passed since every failure counted so far (public schema)."""
-    from datetime import timedelta
+    from tests.conftest import age_sign_in_failures
 
-    from django.db.models import F
-
-    from tenant_apps.accounts.models import FailedSignIn
-
-    with schema_context("public"):
-        FailedSignIn.objects.update(at=F("at") - timedelta(seconds=seconds))
-    connection.set_schema_to_public()
+    age_sign_in_failures(seconds)
 
 
 def _page(response, email: str) -> str:

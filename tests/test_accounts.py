@@ -136,12 +136,9 @@ def test_a_backup_code_works_once(db):
 
 def age_sign_in_failures(seconds: float) -> None:
     """As if ``seconds`` had passed since every failure counted so far (public schema)."""
-    from django.db.models import F
+    from tests.conftest import age_sign_in_failures as age
 
-    from tenant_apps.accounts.models import FailedSignIn
-
-    with schema_context("public"):
-        FailedSignIn.objects.update(at=F("at") - timedelta(seconds=seconds))
+    age(seconds)
 
 
 def test_five_wrong_codes_make_this_source_wait_not_the_whole_account(db):

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -235,7 +236,9 @@ class SecurityNotice(models.Model):
 class FailedSignIn(models.Model):
     """One failed password or code. Only the public schema's table is used: one place
     for the whole platform, so a source is counted across every partnership and the
-    operator area (``accounts.services``, the ``*_in_public`` helpers).
+    operator area (``accounts.services``, the ``*_in_public`` helpers). The per-source
+    delays are read from these rows; the address and account limits from ``SignInLimit``
+    (counted atomically), whose entries are these rows' ``at`` for untrusted sources.
 
     - ``ip_address``: where it came from (the per-address throttle counts these).
     - ``account``: a keyed hash of the schema and the e-mail address tried, whether
@@ -258,3 +261,26 @@ class FailedSignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip_address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SignInLimit(models.Model):
+    """The failures charged to one sign-in limit, for the atomic count (``accounts.limits``).
+    Only the public schema's table is used, like ``FailedSignIn``: one budget per address and
+    per account for the whole platform.
+
+    - ``key``: ``address:<client address>`` or ``account:<keyed hash of schema and e-mail tried>``.
+    - ``failures``: when each charge still in the limit's window was made (the database's
+      clock, oldest first); a charge a success or a refusal releases is removed again. Each kept
+      entry is the ``at`` of a ``FailedSignIn`` row of an untrusted source.
+    - ``charged_at``: the last charge; a row idle for longer than every window is deleted.
+    """
+
+    key = models.CharField(primary_key=True, max_length=80)
+    failures = ArrayField(models.DateTimeField(), default=list)
+    charged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["charged_at"], name="accounts_limit_charged_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key.partition(':')[0]} limit: {len(self.failures)} charged"

@@ -34,7 +34,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from concord import crypto
 from concord.http import client_ip
-from tenant_apps.accounts import notices
+from tenant_apps.accounts import limits, notices
 from tenant_apps.accounts.models import (
     BackupCode,
     BackupCodeDevice,
@@ -72,9 +72,13 @@ class SignInRefused(Exception):
 # - an account with SIGN_IN_ACCOUNT_MAX_FAILURES failures in an hour from untrusted
 #   sources (a distributed attack) refuses new devices; its trusted devices still work.
 # Every count is keyed by a hash of the schema and the address *tried*, so a missing
-# account gets exactly the answers an existing one gets. The counts live in the public
-# schema's FailedSignIn table, for every partnership and the operator area: the
-# helpers that touch it say so in their names (``*_in_public``).
+# account gets exactly the answers an existing one gets (and the hasher runs for it too:
+# Django's backend hashes the password it was given when no user has the address). The
+# counts live in the public schema, for every partnership and the operator area: the
+# helpers that touch it say so in their names (``*_in_public``). The address and account
+# limits are charged first, in one atomic statement, and decided on what it returned
+# (``accounts.limits``: parallel attempts cannot all pass); the per-source delay reads the
+# source's FailedSignIn rows, its attempts checked one at a time (an advisory lock).
 
 
 @dataclass(frozen=True)
@@ -143,61 +147,80 @@ def _delay_seconds(failures: int) -> int:
     return min(settings.SIGN_IN_DELAY_BASE_SECONDS * 2**doublings, settings.SIGN_IN_DELAY_MAX_SECONDS)
 
 
-def _sign_in_wait_in_public(source: _Source) -> tuple[str, float] | None:
-    """``(why, seconds)`` if this source must wait before trying this account again, else None.
+def _limit_windows(source: _Source) -> dict[str, int]:
+    """The limits an attempt from ``source`` is charged to (``accounts.limits``): the address
+    throttle and the account-wide limit, for untrusted sources only; key -> window seconds."""
+    if source.device:
+        return {}
+    return {
+        f"address:{source.ip}": settings.SIGN_IN_IP_WINDOW_SECONDS,
+        f"account:{source.account}": settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS,
+    }
 
-    ``why`` is ``"address"`` (the address is throttled), ``"account"`` (new devices
-    are refused for this account) or ``"delay"`` (this source failed too often).
-    One query, on the public schema's table.
+
+def _charge_in_public(source: _Source) -> tuple[list[limits.Charge], tuple[str, float] | None]:
+    """Charge this attempt to its limits first (one atomic statement), then decide.
+
+    Returns the charges and ``(why, seconds)`` if this source must wait before trying this
+    account again, else None. ``why`` is ``"address"`` (the address is throttled),
+    ``"account"`` (new devices are refused for this account) or ``"delay"`` (this source
+    failed too often). The address and account limits are decided on the count the charge
+    returned (so parallel attempts cannot all pass); the delay on this source's own rows,
+    read under ``_one_attempt_at_a_time``.
     """
+    windows = _limit_windows(source)
+    charges = limits.charge_in_public(windows) if windows else {}
+    if charges:
+        if charges[f"address:{source.ip}"].count > settings.SIGN_IN_IP_MAX_FAILURES:
+            return list(charges.values()), ("address", settings.SIGN_IN_IP_WINDOW_SECONDS)
+        if charges[f"account:{source.account}"].count > settings.SIGN_IN_ACCOUNT_MAX_FAILURES:
+            return list(charges.values()), ("account", settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
     now = timezone.now()
-    since_ip = now - timedelta(seconds=settings.SIGN_IN_IP_WINDOW_SECONDS)
-    since_account = now - timedelta(seconds=settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
     since_memory = now - timedelta(seconds=settings.SIGN_IN_FAILURE_MEMORY_SECONDS)
-    untrusted = Q(device="")
-    mine = source.mine_q()
     with _in_public():
-        counts = FailedSignIn.objects.filter(
-            Q(ip_address=source.ip, at__gte=since_ip) | Q(account=source.account, at__gte=since_memory)
-        ).aggregate(
-            n_address=Count("id", filter=untrusted & Q(ip_address=source.ip, at__gte=since_ip)),
-            n_account=Count("id", filter=untrusted & Q(account=source.account, at__gte=since_account)),
-            n_mine=Count("id", filter=mine & Q(at__gte=since_memory)),
-            last_mine=Max("at", filter=mine & Q(at__gte=since_memory)),
+        mine = FailedSignIn.objects.filter(source.mine_q(), at__gte=since_memory).aggregate(
+            n_mine=Count("id"), last_mine=Max("at")
         )
-    if not source.device:
-        if counts["n_address"] >= settings.SIGN_IN_IP_MAX_FAILURES:
-            return "address", settings.SIGN_IN_IP_WINDOW_SECONDS
-        if counts["n_account"] >= settings.SIGN_IN_ACCOUNT_MAX_FAILURES:
-            return "account", settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS
-    wait = _delay_seconds(counts["n_mine"])
-    if wait and counts["last_mine"] is not None:
-        remaining = (counts["last_mine"] + timedelta(seconds=wait) - now).total_seconds()
+    wait = _delay_seconds(mine["n_mine"])
+    if wait and mine["last_mine"] is not None:
+        remaining = (mine["last_mine"] + timedelta(seconds=wait) - now).total_seconds()
         if remaining > 0:
-            return "delay", remaining
-    return None
+            return list(charges.values()), ("delay", remaining)
+    return list(charges.values()), None
 
 
-def _failure_record_in_public(source: _Source) -> tuple[int, int]:
-    """Count one failure in public. Returns this source's failures in a row for the
-    account, and the account's failures from untrusted sources within its window."""
+def _charges_release_in_public(charges: list[limits.Charge]) -> None:
+    """An attempt refused unchecked, or a right password or code: not a failure, uncharged."""
+    for charge in charges:
+        limits.release_in_public([charge.key], [charge.at])
+
+
+def _failure_record_in_public(source: _Source, charges: list[limits.Charge]) -> tuple[int, int]:
+    """Keep this attempt's charges as a failure and record it (its ``at`` is the charge's, so a
+    full sign-in can release it again). Returns this source's failures in a row for the account,
+    and the account's failures from untrusted sources within its window (0 for a trusted one)."""
     now = timezone.now()
     since_memory = now - timedelta(seconds=settings.SIGN_IN_FAILURE_MEMORY_SECONDS)
-    since_account = now - timedelta(seconds=settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
+    at = charges[0].at if charges else now
+    account = [c.count for c in charges if c.key.startswith("account:")]
     with _in_public():
-        FailedSignIn.objects.create(ip_address=source.ip, account=source.account, device=source.device, at=now)
+        FailedSignIn.objects.create(ip_address=source.ip, account=source.account, device=source.device, at=at)
         FailedSignIn.objects.filter(at__lt=since_memory).delete()  # forgotten as we go
-        counts = FailedSignIn.objects.filter(account=source.account, at__gte=since_memory).aggregate(
-            n_mine=Count("id", filter=source.mine_q()),
-            n_untrusted=Count("id", filter=Q(device="", at__gte=since_account)),
+        limits.forget_idle_in_public(
+            seconds=max(settings.SIGN_IN_IP_WINDOW_SECONDS, settings.SIGN_IN_ACCOUNT_WINDOW_SECONDS)
         )
-    return counts["n_mine"], counts["n_untrusted"]
+        in_a_row = FailedSignIn.objects.filter(source.mine_q(), at__gte=since_memory).count()
+    return in_a_row, account[0] if account else 0
 
 
 def _failures_clear_in_public(source: _Source) -> None:
-    """A full sign-in from this source: its failures for this account are forgotten."""
+    """A full sign-in from this source: its failures for this account are forgotten, in its
+    delay and in the address's and the account's limits."""
     with _in_public():
-        FailedSignIn.objects.filter(source.mine_q()).delete()
+        mine = FailedSignIn.objects.filter(source.mine_q())
+        at = list(mine.values_list("at", flat=True)) if not source.device else []
+        mine.delete()
+        limits.release_in_public(_limit_windows(source), at)
 
 
 @contextmanager
@@ -244,21 +267,25 @@ def _user_object(user: User | None) -> dict:
     return {"actor": user, "object_type": "user", "object_id": user.pk} if user is not None else {}
 
 
-def _refuse_if_waiting(request, user: User | None, source: _Source) -> None:
-    """Raise ``SignInRefused`` (audited) if this source must wait; the answer is the same
-    whether or not an account has the address."""
-    waiting = _sign_in_wait_in_public(source)
+def _charge_or_refuse(request, user: User | None, source: _Source) -> list[limits.Charge]:
+    """Charge this attempt (see ``_charge_in_public``) and return its charges, or raise
+    ``SignInRefused`` (audited, the charges released) if this source must wait; the answer is
+    the same whether or not an account has the address. The caller releases the charges on
+    a success (``_charges_release_in_public``) and keeps them on a failure (``_record_failure``);
+    an attempt that ends in an error stays charged, so an error is never a free guess."""
+    charges, waiting = _charge_in_public(source)
     if waiting is None:
-        return
+        return charges
+    _charges_release_in_public(charges)
     why, seconds = waiting
     summary = _REFUSAL_SUMMARIES[why] + ("" if user is not None else " (no active account with that address)")
     audit_record(action=_REFUSAL_ACTIONS[why], request=request, summary=summary, **_user_object(user))
     raise SignInRefused(_wait_message(why, seconds))
 
 
-def _record_failure(request, user: User | None, source: _Source, *, what: str) -> float:
+def _record_failure(request, user: User | None, source: _Source, charges: list[limits.Charge], *, what: str) -> float:
     """Count and audit a failure; return how long this source must now wait (0: not yet)."""
-    in_a_row, account_untrusted = _failure_record_in_public(source)
+    in_a_row, account_untrusted = _failure_record_in_public(source, charges)
     trusted = "a trusted device" if source.device else "this address"
     if user is None:
         audit_record(
@@ -300,13 +327,14 @@ def sign_in_with_password(*, request, email: str, password: str) -> User:
     user = User.objects.filter(email=email, is_active=True, is_integration=False).first()
     source = _source(request, email, user)
     with _one_attempt_at_a_time(source):
-        _refuse_if_waiting(request, user, source)
+        charges = _charge_or_refuse(request, user, source)
         authenticated = authenticate(request, username=email, password=password)
         if authenticated is None:
-            wait = _record_failure(request, user, source, what="password")
+            wait = _record_failure(request, user, source, charges, what="password")
             if wait:
                 raise SignInRefused(_wait_message("delay", wait))
             raise SignInRefused("Enter a correct e-mail address and password.")
+        _charges_release_in_public(charges)
     login(request, authenticated)  # rotates the session key
     _start_session(request)
     audit_record(action="auth.sign_in", request=request, actor=authenticated, object_type="user",
@@ -341,7 +369,7 @@ def verify_second_factor(*, request, token: str):
     source = _source(request, user.email, user)
     with _one_attempt_at_a_time(source):
         try:
-            _refuse_if_waiting(request, user, source)
+            charges = _charge_or_refuse(request, user, source)
         except SignInRefused:
             logout(request)
             raise
@@ -350,6 +378,7 @@ def verify_second_factor(*, request, token: str):
             if device.verify_token(token):
                 django_otp.login(request, device)
                 request.session.cycle_key()
+                _charges_release_in_public(charges)
                 _failures_clear_in_public(source)
                 summary = "authenticator code accepted"
                 if isinstance(device, BackupCodeDevice):
@@ -357,7 +386,7 @@ def verify_second_factor(*, request, token: str):
                 audit_record(action="auth.second_factor", request=request, actor=user, object_type="user",
                              object_id=user.pk, summary=summary)  # fmt: skip
                 return device
-        wait = _record_failure(request, user, source, what="code")
+        wait = _record_failure(request, user, source, charges, what="code")
     if wait:
         logout(request)
         raise SignInRefused(_wait_message("delay", wait))
@@ -442,12 +471,13 @@ def totp_enrolment_confirm(*, request, device: TOTPDevice, token: str) -> list[s
     enrolment_check(request=request)
     source = _source(request, request.user.email, request.user)
     with _one_attempt_at_a_time(source):
-        _refuse_if_waiting(request, request.user, source)
+        charges = _charge_or_refuse(request, request.user, source)
         if not device.verify_token(token):
-            wait = _record_failure(request, request.user, source, what="enrolment code")
+            wait = _record_failure(request, request.user, source, charges, what="enrolment code")
             if wait:
                 raise SignInRefused(_wait_message("delay", wait))
             raise SignInRefused("That code did not match. Enter the current 6-digit code from your app.")
+        _charges_release_in_public(charges)
     _failures_clear_in_public(source)
     with transaction.atomic():
         replaced, _ = TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
@@ -658,7 +688,7 @@ def reauthenticate(*, request, password: str, code: str) -> None:
     source = _source(request, user.email, user)
     with _one_attempt_at_a_time(source):
         try:
-            _refuse_if_waiting(request, user, source)
+            charges = _charge_or_refuse(request, user, source)
         except SignInRefused:
             logout(request)
             raise
@@ -666,11 +696,12 @@ def reauthenticate(*, request, password: str, code: str) -> None:
         if user.check_password(password or ""):
             device = next((d for d in confirmed_devices(user) if d.verify_token((code or "").strip())), None)
         if device is None:
-            wait = _record_failure(request, user, source, what="password or code (confirming it is you)")
+            wait = _record_failure(request, user, source, charges, what="password or code (confirming it is you)")
             if wait:
                 logout(request)
                 raise SignInRefused(_wait_message("delay", wait))
             raise SignInRefused("Enter your current password and a current code from your app (or a backup code).")
+        _charges_release_in_public(charges)
         _failures_clear_in_public(source)
     request.session[SESSION_REAUTHENTICATED_AT] = time.time()
     how = "authenticator code"
@@ -690,16 +721,17 @@ def password_change(*, request, old_password: str, new_password: str) -> None:
     source = _source(request, user.email, user)
     with _one_attempt_at_a_time(source):
         try:
-            _refuse_if_waiting(request, user, source)
+            charges = _charge_or_refuse(request, user, source)
         except SignInRefused:
             logout(request)
             raise
         if not user.check_password(old_password or ""):
-            wait = _record_failure(request, user, source, what="current password (changing the password)")
+            wait = _record_failure(request, user, source, charges, what="current password (changing the password)")
             if wait:
                 logout(request)
                 raise SignInRefused(_wait_message("delay", wait))
             raise SignInRefused("Your current password is not right.")
+        _charges_release_in_public(charges)
     try:
         validate_password(new_password, user)
     except ValidationError as error:

@@ -488,7 +488,7 @@ SIGN_IN_IP_WINDOW_SECONDS = 900
 # Failures for one account from untrusted sources within the window (NIST 800-63B: at most
 # 100) before new devices are refused for it; its trusted devices still sign in. One
 # address alone cannot reach it: the address throttle allows 80 an hour.
-SIGN_IN_ACCOUNT_MAX_FAILURES = 100
+SIGN_IN_ACCOUNT_MAX_FAILURES = env_int("SIGN_IN_ACCOUNT_MAX_FAILURES", 100, minimum=1, maximum=100)
 SIGN_IN_ACCOUNT_WINDOW_SECONDS = 3600
 # The device cookie a full sign-in leaves (signed; host-only, so per partnership).
 SIGN_IN_DEVICE_COOKIE_NAME = "concord_device"
