@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from concord.errors import StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import EntryCreateForm, EntryDeleteForm, EntryEditForm
 from tenant_apps.casework.idempotency import create_once
@@ -106,6 +107,7 @@ def entry_delete(request, entry_id: int):
 
 
 @require_GET
+@read_limited(READ)
 def entry_history(request, entry_id: int):
     """Who changed what in an entry, and when, in words. Only for those who may read the entry
     (404 otherwise, as for one that does not exist); audited as a read of it."""
