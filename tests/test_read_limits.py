@@ -5,7 +5,9 @@ Carl (council, other team) and Dan (police) are other readers; Alice is Suffolk'
 Norfolk's admin: Suffolk's reads never spend Norfolk's budget, nor Norfolk's Suffolk's.
 
 Each test starts early enough in a minute that its reads fall in one window (``fresh_window``):
-the windows are fixed minutes of the database's clock.
+the windows are fixed minutes of the database's clock. The thousand reads take longer than the
+others: they run in a savepoint, undone and run again if a minute ended while they ran
+(``in_one_minute``), rather than always waiting for a fresh minute.
 """
 
 # ruff: noqa: F811 - the cast and records fixtures are imported from test_casework_pages
@@ -16,7 +18,7 @@ import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from tenant_apps.accounts import readlimits
@@ -41,6 +43,43 @@ def fresh_window(seconds_needed: float) -> None:
     left = 60 - now % 60
     if left < seconds_needed:
         time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def no_counts(db):
+    """No counter left by a committed test (a browser walk, a server) in this minute: removed in the
+    test's transaction, so they come back with its rollback."""
+    forget_counts()
+
+
+def forget_counts() -> None:
+    for slug in ("suffolk", "norfolk"):
+        with schema_context(slug):
+            ReadWindow.objects.all().delete()
+            ProfileRead.objects.all().delete()
+    connection.set_schema_to_public()
+
+
+def database_minute() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT floor(extract(epoch FROM clock_timestamp()) / 60)::bigint")
+        return cursor.fetchone()[0]
+
+
+def in_one_minute(reads):
+    """``reads()``'s result, from a run that started and ended in the same minute of the database's
+    clock: a run across a minute's end (its counts restarted halfway) is rolled back to a savepoint
+    (the test's transaction holds every write of the test client) and run again, once."""
+    for _ in range(2):
+        fresh_window(5)
+        started = database_minute()
+        savepoint = transaction.savepoint()
+        result = reads()
+        if database_minute() == started:
+            transaction.savepoint_commit(savepoint)
+            return result
+        transaction.savepoint_rollback(savepoint)
+    pytest.fail("two runs of the reads each crossed a minute's end")
 
 
 def set_limits(slug: str, **values) -> None:
@@ -80,7 +119,7 @@ def assert_refused_json(response) -> dict:
 # --- The volume alert and the page limit -----------------------------------------------------------
 
 
-def test_reading_a_thousand_profiles_in_a_minute_is_refused_before_the_end_and_alerts_once(cast, records):
+def test_reading_a_thousand_profiles_in_a_minute_is_refused_before_the_end_and_alerts_once(cast, records, no_counts):
     """Bob walks 1,000 profile ids (his Kyle among them) at the defaults: 300 reads a minute, an
     alert past 100 distinct profiles in 10 minutes. The 301st read is refused, and every one after
     it; the admins get exactly one e-mail and the trail one alert, whatever Bob does next."""
@@ -90,8 +129,7 @@ def test_reading_a_thousand_profiles_in_a_minute_is_refused_before_the_end_and_a
     bob = client_as(cast, "bob")
     since = last_event()
     ids = [kyle, *range(kyle + 1, kyle + 1000)]
-    fresh_window(40)
-    answers = [bob.get(f"/profiles/{profile_id}/") for profile_id in ids]
+    answers = in_one_minute(lambda: [bob.get(f"/profiles/{profile_id}/") for profile_id in ids])
     codes = [answer.status_code for answer in answers]
     assert codes[0] == 200  # his own record
     assert 429 not in codes[:300] and set(codes[1:300]) == {404}
@@ -119,7 +157,7 @@ def test_reading_a_thousand_profiles_in_a_minute_is_refused_before_the_end_and_a
 # --- The API --------------------------------------------------------------------------------------
 
 
-def test_api_reads_over_the_limit_answer_429_with_retry_after(cast, records):
+def test_api_reads_over_the_limit_answer_429_with_retry_after(cast, records, no_counts):
     """A session's API reads and an API client's (its service account) are each counted; the 11th
     read of a minute at a limit of 10 answers 429 ``read_limited`` with Retry-After, in the API's
     error shape; a write is not a read, and who-am-I is not a record."""
@@ -129,7 +167,7 @@ def test_api_reads_over_the_limit_answer_429_with_retry_after(cast, records):
     since = last_event()
     kyle, case = records["profile"].pk, records["case"].pk
     bob = client_as(cast, "bob")
-    fresh_window(20)
+    fresh_window(10)
     paths = [
         f"{API}/profiles/{kyle}/", f"{API}/cases/{case}/", f"{API}/profiles/", f"{API}/cases/{case}/timeline/",
         f"{API}/families/", f"{API}/profiles/{kyle}/timeline/", f"{API}/tasks/", f"{API}/profiles/{kyle}/addresses/",
@@ -158,7 +196,7 @@ def test_api_reads_over_the_limit_answer_429_with_retry_after(cast, records):
 # --- Search and downloads ----------------------------------------------------------------------------
 
 
-def test_search_and_downloads_are_rate_limited(cast, records, s3):
+def test_search_and_downloads_are_rate_limited(cast, records, s3, no_counts):
     """Searches (page and API together) and downloads (the download, the thumbnail, the inline
     image, the API's download URL) have budgets of their own; over one, 429; the others still work."""
     set_limits("suffolk", searches_per_minute=5, downloads_per_minute=10, partnership_per_minute=1000)
@@ -167,7 +205,7 @@ def test_search_and_downloads_are_rate_limited(cast, records, s3):
     bob = client_as(cast, "bob")
     assert add_entry(bob, case, upload("doorstep.jpg", jpeg())).status_code == 302
     [photo] = [document for document in documents() if document.original_filename == "doorstep.jpg"]
-    fresh_window(25)
+    fresh_window(10)
     # Searches: three pages and two API calls are five; the sixth of either kind is refused.
     for _ in range(3):
         assert bob.post("/search/", {"query": "Kyle"}).status_code == 200
@@ -199,7 +237,9 @@ def test_search_and_downloads_are_rate_limited(cast, records, s3):
 # --- Per partnership ---------------------------------------------------------------------------------
 
 
-def test_limits_are_set_per_partnership_and_one_partnership_does_not_spend_anothers(cast, records, norfolk_client):
+def test_limits_are_set_per_partnership_and_one_partnership_does_not_spend_anothers(
+    cast, records, norfolk_client, no_counts
+):
     """Alice sets Suffolk's limits on the settings page (bad input refused by field, nothing saved;
     the change audited). Bob and Carl then spend Suffolk's whole budget: Dan is refused with the
     partnership's message. Nina, in Norfolk, at Norfolk's defaults, reads on: her reads are not
@@ -240,7 +280,7 @@ def test_limits_are_set_per_partnership_and_one_partnership_does_not_spend_anoth
     carl, dan = client_as(cast, "carl"), client_as(cast, "dan")
     nina = norfolk_client
     sign_in(nina, "nina@norfolk.test")
-    fresh_window(25)
+    fresh_window(10)
     assert 429 not in statuses(bob, [f"/profiles/{kyle}/"] * 10)
     assert_refused_page(bob.get(f"/profiles/{kyle}/"))  # Bob's own limit: not counted for Suffolk
     assert 429 not in statuses(carl, [f"/profiles/{kyle}/"] * 10)  # Suffolk's 20 are spent
@@ -268,6 +308,7 @@ def test_limits_are_set_per_partnership_and_one_partnership_does_not_spend_anoth
 def bob_committed(committed_db):
     """Suffolk at a limit of 10 reads a minute, committed (gunicorn serves other connections);
     removed afterwards with the counters the test left."""
+    forget_counts()
     set_limits("suffolk", reads_per_minute=10)
     connection.set_schema_to_public()
     try:
@@ -275,8 +316,7 @@ def bob_committed(committed_db):
     finally:
         with schema_context("suffolk"):
             ReadLimits.objects.all().delete()
-            ReadWindow.objects.all().delete()
-            ProfileRead.objects.all().delete()
+        forget_counts()
         forget_used_codes()
         connection.set_schema_to_public()
 
@@ -290,7 +330,7 @@ def test_the_read_limit_holds_across_two_gunicorn_workers(bob_committed):
     with gunicorn_serving(["-m", "gunicorn"], env=project_env(), port=port, workers=2, threads=4):
         session = HttpSession(port, "suffolk.localhost")
         session.sign_in("bob@suffolk.test")
-        fresh_window(15)
+        fresh_window(10)
         answers: list[int] = []
         lock = threading.Lock()
 
@@ -313,3 +353,55 @@ def test_the_read_limit_holds_across_two_gunicorn_workers(bob_committed):
         assert ReadWindow.objects.get(holder=bob.pk, kind="read").count == 24
         limited = AuditEvent.objects.filter(action="access.read_limited", actor=bob, id__gt=since)
         assert limited.count() == 1  # the first refusal of the window only, whichever worker saw it
+
+
+def test_an_id_no_profile_can_have_is_counted_as_a_read_and_answers_404(cast, no_counts):
+    """A walk past the ids' range (bigint) is still a counted read, never a 500."""
+    bob = client_as(cast, "bob")
+    fresh_window(5)
+    for path in (f"/profiles/{2**63}/", f"/profiles/{10**30}/", f"{API}/profiles/{10**30}/"):
+        assert bob.get(path).status_code == 404, path
+    with schema_context("suffolk"):
+        assert ReadWindow.objects.get(holder=cast["bob"].pk, kind="read").count == 3
+        assert not ProfileRead.objects.filter(holder=cast["bob"].pk).exists()
+
+
+def _routes(patterns=None, prefix: str = ""):
+    """(route, callback, name) of every URL pattern of a partnership host."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for pattern in get_resolver("concord.urls_partnership").url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback, pattern.name
+
+
+def test_every_page_and_api_read_of_a_record_by_id_is_counted(cast, no_counts):
+    """A walk of ids through any door is counted: every page whose URL names a record (the audit's
+    ``ID_ARGUMENTS``) is ``read_limited`` unless it only takes POSTs (a GET answers 405), and every
+    API class with a GET there belongs to an area, so ``ReadLimitThrottle`` counts it."""
+    import re
+
+    from concord.api.clients import AREAS
+    from tenant_apps.audit.middleware import ID_ARGUMENTS
+
+    bob = client_as(cast, "bob")
+    checked, unlimited = [], []
+    for route, callback, name in _routes():
+        arguments = re.findall(r"<(?:(\w+):)?(\w+)>", route)
+        if not any(argument in ID_ARGUMENTS for _, argument in arguments):
+            continue
+        checked.append(name)
+        view_class = getattr(callback, "cls", None)
+        if view_class is not None:
+            if hasattr(view_class, "get"):
+                assert view_class.api_area in AREAS, name
+            continue
+        if getattr(callback, "read_limited", None):
+            continue
+        path = "/" + re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(uuid.uuid4()) if m[1] == "uuid" else
+                            ("address" if m[1] == "str" else "987654"), route)  # fmt: skip
+        if bob.get(path).status_code != 405:
+            unlimited.append(name)
+    assert len(checked) > 30 and unlimited == [], unlimited

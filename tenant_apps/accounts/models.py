@@ -270,7 +270,7 @@ class ReadWindow(models.Model):
     the partnership's (``holder`` = 0, kind ``partnership``). One row per holder and kind, moved on
     to the new window by the same upsert that counts (so old windows need no pruning)."""
 
-    holder = models.IntegerField()  # a user's id, or 0: the partnership as a whole
+    holder = models.BigIntegerField()  # a user's id, or 0: the partnership as a whole
     kind = models.CharField(max_length=16)
     started_at = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)  # refused reads included
@@ -286,9 +286,9 @@ class ProfileRead(models.Model):
     """A profile a person opened in the current window of the volume alert (distinct profiles);
     a person's rows of earlier windows are deleted by their next counted read of a profile."""
 
-    holder = models.IntegerField()  # the user's id
+    holder = models.BigIntegerField()  # the user's id
     started_at = models.DateTimeField()
-    profile_id = models.IntegerField()
+    profile_id = models.BigIntegerField()
 
     class Meta:
         constraints = [

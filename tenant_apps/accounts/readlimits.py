@@ -3,9 +3,10 @@ read in a minute; and the alert when someone opens a great many distinct profile
 
 **What is counted** (the apps mark their views; nothing else is counted):
 
-- ``READ``: a page of records (a profile, its details, a case, a family, a timeline entry's
-  history, a task; the lists of profiles, cases and families; the photo gallery), and every API
-  read (``GET`` of any ``BaseApi`` class in one of ``concord.api.AREAS``: ``ReadLimitThrottle``);
+- ``READ``: the ``GET`` of every page that names a record in its URL (a profile, its details, a
+  case, a family, a timeline entry, a task, and their forms: a test walks the URLconf), the lists
+  of profiles, cases and families, the photo gallery; and every API read (``GET`` of any
+  ``BaseApi`` class in one of ``concord.api.AREAS``: ``ReadLimitThrottle``);
 - ``SEARCH``: a search run (the search page's POST, ``POST /api/v1/search/``);
 - ``DOWNLOAD``: a document's download (page and API), an inline image and a thumbnail.
 
@@ -53,6 +54,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
 from concord.api.clients import AREAS
+from concord.api.fields import ID_MAX
 from concord.postgresql.faults import is_read_only
 from tenant_apps.accounts.models import ProfileRead, ReadLimits, ReadWindow, User
 from tenant_apps.audit.services import audit_record
@@ -137,7 +139,7 @@ WITH cfg AS (
 ), seen AS (
     INSERT INTO {profiles} (holder, started_at, profile_id)
     SELECT %(user)s, cfg.span, %(profile)s FROM cfg, ours
-     WHERE %(profile)s::integer IS NOT NULL AND ours.count <= cfg.ours
+     WHERE %(profile)s::bigint IS NOT NULL AND ours.count <= cfg.ours
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), opened AS (
@@ -149,7 +151,7 @@ WITH cfg AS (
     RETURNING w.count
 ), pruned AS (
     DELETE FROM {profiles} p USING cfg
-     WHERE %(profile)s::integer IS NOT NULL AND p.holder = %(user)s AND p.started_at < cfg.span
+     WHERE %(profile)s::bigint IS NOT NULL AND p.holder = %(user)s AND p.started_at < cfg.span
 )
 SELECT mine.count, cfg.mine, ours.count, cfg.ours, opened.count, cfg.alert_profiles, cfg.alert_minutes,
        greatest(1, ceil(extract(epoch FROM cfg.minute + interval '60 seconds' - cfg.t)))::integer
@@ -211,6 +213,8 @@ def read_count(*, request, user, kind: str, profile_id: int | None = None) -> Re
     volume alert once; None when nothing was counted (a read-only database)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of read: {kind}")
+    if not isinstance(profile_id, int) or not 0 < profile_id <= ID_MAX:
+        profile_id = None  # no such profile can exist: counted as a read, not as a profile opened
     defaults = _defaults()
     params = {
         "kind": kind,
@@ -249,21 +253,21 @@ def read_count(*, request, user, kind: str, profile_id: int | None = None) -> Re
 def _volume_alert(*, request, user, count: ReadCount) -> None:
     """Audit and tell the partnership's admins that ``user`` opened more than the alert's number of
     distinct profiles in its window (the caller's read is the one that passed it: once a window)."""
-    who = user.get_full_name()
+    who = " ".join(user.get_full_name().split())  # one line (the mail's subject)
     summary = f"{who} opened more than {count.alert_profiles} distinct profiles in {count.alert_minutes} minutes"
     admins = list(
         User.objects.filter(role=User.Role.ADMIN, is_active=True, is_integration=False)
         .order_by("pk")
         .values_list("email", flat=True)
     )
-    host = request.get_host() if request is not None else ""
+    trail = request.build_absolute_uri(f"/admin/audit/?user={user.pk}") if request is not None else ""
     body = (
         f"{summary}.\n\n"
         f"Person: {who} ({user.email})\n"
         f"Partnership: {getattr(connection, 'tenant', None) or connection.schema_name}\n\n"
         "This may be someone reading through records in bulk, or a signed-in session in the wrong hands. "
         "Check their recent activity in the audit log"
-        + (f" (https://{host}/admin/audit/)" if host else "")
+        + (f" ({trail})" if trail else "")
         + ", and if it was not expected, deactivate the account or reset their second factor.\n\n"
         "Concord sends this once for each person in each window.\n"
     )

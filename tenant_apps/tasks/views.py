@@ -92,6 +92,7 @@ def task_create(request):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def task_status(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
     form = StatusForm(posted(request), initial={"status": task.status, "version": task.version})
@@ -114,6 +115,7 @@ def task_status(request, task_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def task_due_date(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
     form = DueDateForm(posted(request), initial={"due_date": task.due_date, "version": task.version})

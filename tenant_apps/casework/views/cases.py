@@ -82,6 +82,7 @@ def case_detail(request, case_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def case_status(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
     initial = {"status": case.status, "outcome": case.outcome, "closed_on": case.closed_on, "version": case.version}

@@ -44,6 +44,7 @@ def profile_details(request, profile_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def detail_add(request, profile_id: int, kind: str):
     detail = _kind(kind)
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)

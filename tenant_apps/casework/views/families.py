@@ -61,6 +61,7 @@ def family_detail(request, family_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def family_add_member(request, family_id: int):
     user = request.user
     family = selectors.access_family(user=user, family_id=family_id, edit=True)

@@ -120,6 +120,7 @@ def profile_detail(request, profile_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def profile_edit(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     initial = {name: getattr(profile, name) for name in ("first_name", "last_name", "name", "date_of_birth",

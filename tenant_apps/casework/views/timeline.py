@@ -31,6 +31,7 @@ def _entry_errors(form, error) -> None:
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
+@read_limited(READ)
 def entry_create(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
     now = timezone.localtime()
@@ -63,6 +64,7 @@ def _back_to(entry: TimelineEntry):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def entry_edit(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
     kinds = selectors.entry_kinds_offered(case_id=entry.case_id, keep=entry.kind)
@@ -90,6 +92,7 @@ def entry_edit(request, entry_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def entry_delete(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
     form = EntryDeleteForm(posted(request), initial={"version": entry.version})
