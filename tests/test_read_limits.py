@@ -405,3 +405,34 @@ def test_every_page_and_api_read_of_a_record_by_id_is_counted(cast, no_counts):
         if bob.get(path).status_code != 405:
             unlimited.append(name)
     assert len(checked) > 30 and unlimited == [], unlimited
+
+
+def test_a_read_only_database_lets_reads_through_uncounted(committed_db, tmp_path):
+    """As for API clients: a fail-over's read-only database keeps people reading (pages and API);
+    nothing is counted, and the refused read's audit event waits in the spool. Committed rows
+    (Bob's sign-in), counters removed afterwards."""
+    from django.test import Client, override_settings
+
+    from tenant_apps.audit import spool
+
+    forget_counts()
+    bob = Client(HTTP_HOST="suffolk.localhost")
+    sign_in(bob, "bob@suffolk.test")
+    connection.set_schema_to_public()
+    try:
+        with override_settings(AUDIT_SPOOL_DIR=str(tmp_path)):
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            try:
+                answers = [bob.get("/profiles/987654/").status_code, bob.get(f"{API}/profiles/").status_code]
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+            spool.replay_spool()
+        assert answers == [404, 200]
+        with schema_context("suffolk"):
+            assert not ReadWindow.objects.exists()
+    finally:
+        forget_counts()
+        forget_used_codes()
+        connection.set_schema_to_public()

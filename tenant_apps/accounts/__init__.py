@@ -13,6 +13,8 @@ Public API (keyword-only):
 - ``services.invitation_link(user)``: a set-password link without sending it (operators show it once).
 - ``services.second_factor_reset(request=, user=)``: clear a user's second factors (they enrol again).
 - ``services.security_settings_update(request=, session_idle_minutes=)``: set the idle timeout.
+- ``readlimits``: bulk-read limits: ``@read_limited(READ | SEARCH | DOWNLOAD)`` on a page view,
+  ``ReadLimitThrottle`` (the API's throttle), ``read_limits_update(request=, ...)``, ``ReadLimits``.
 - ``middleware.SessionPolicyMiddleware``: idle and absolute timeouts, sign-out everywhere (settings).
 - ``middleware.RequireSecondFactorMiddleware``: fail closed, every unmarked view needs the second factor.
 """

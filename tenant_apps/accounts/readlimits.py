@@ -355,12 +355,31 @@ class ReadLimitThrottle(BaseThrottle):
 # --- Settings ----------------------------------------------------------------------------------
 
 
-def read_limits_update(*, request, **values) -> ReadLimits:
-    """A partnership admin sets the limits (every field of ``FIELDS``): validated as a whole
-    (a ``ValidationError`` naming the field, nothing saved), saved, audited with what changed."""
-    unknown = set(values) - set(FIELDS)
-    if unknown or set(values) != set(FIELDS):
-        raise ValueError(f"read_limits_update takes exactly {sorted(FIELDS)}")
+def read_limits_update(
+    *,
+    request,
+    reads_per_minute: int,
+    searches_per_minute: int,
+    downloads_per_minute: int,
+    partnership_per_minute: int,
+    alert_profiles: int,
+    alert_minutes: int,
+) -> ReadLimits:
+    """A partnership admin sets the limits: validated as a whole (a ``ValidationError`` naming the
+    field, nothing saved), saved, audited with what changed (the caller checks the role)."""
+    values = {
+        "reads_per_minute": reads_per_minute,
+        "searches_per_minute": searches_per_minute,
+        "downloads_per_minute": downloads_per_minute,
+        "partnership_per_minute": partnership_per_minute,
+        "alert_profiles": alert_profiles,
+        "alert_minutes": alert_minutes,
+    }
+    with transaction.atomic():
+        return _read_limits_save(request=request, values=values)
+
+
+def _read_limits_save(*, request, values: dict) -> ReadLimits:
     current = ReadLimits.objects.select_for_update().order_by("pk").first() or ReadLimits()
     before = {name: getattr(current, name) for name in FIELDS}
     for name, value in values.items():
