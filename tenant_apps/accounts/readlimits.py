@@ -38,6 +38,10 @@ happened (``accounts/read_limited.html``), or the API's error shape with code
 person per window. The mail names the person and the numbers, never a profile.
 
 A read-only database (a fail-over) lets reads through uncounted, as for API clients.
+
+Count outside a transaction (pages and DRF reads open none): the statement commits at once, so
+the partnership's row, which every read of the partnership updates, is locked for the statement
+only, never for a whole request.
 """
 
 from __future__ import annotations
