@@ -478,8 +478,8 @@ def test_reading_a_timeline_through_the_api_is_audited_as_a_view(cast, bob, reco
 # with their teams and agency; second-factor device; the case (for its detail with its type, agency,
 # team and lead); the "case.viewed" audit row; then for the timeline: count, the page, its entries'
 # teams and profiles; for the case: subjects, entry count).
-TIMELINE_QUERIES = 11
-CASE_QUERIES = 10
+TIMELINE_QUERIES = 12  # and the read counter (accounts.readlimits: one upsert per API read)
+CASE_QUERIES = 11
 
 
 def add_entries(cast, case, count: int) -> None:

@@ -19,6 +19,8 @@ Public API (keyword-only):
 - ``services.not_me_report(request=, notice=)``: a "this wasn't me" link used: signed out everywhere, admins told.
 - ``notices``: the e-mail of each change of a factor (``notice_send``) and its "this wasn't me" link.
 - ``services.security_settings_update(request=, session_idle_minutes=)``: set the idle timeout.
+- ``readlimits``: bulk-read limits: ``@read_limited(READ | SEARCH | DOWNLOAD)`` on a page view,
+  ``ReadLimitThrottle`` (the API's throttle), ``read_limits_update(request=, ...)``, ``ReadLimits``.
 - ``middleware.SessionPolicyMiddleware``: idle and absolute timeouts, sign-out everywhere (settings).
 - ``middleware.RequireSecondFactorMiddleware``: fail closed, every unmarked view needs the second factor.
 """

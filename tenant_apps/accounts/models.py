@@ -284,3 +284,78 @@ class SignInLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key.partition(':')[0]} limit: {len(self.failures)} charged"
+
+
+class ReadLimits(models.Model):
+    """The partnership's bulk-read limits (one row per schema; the defaults until an admin saves).
+
+    Counted per person and per partnership in fixed one-minute windows (``accounts.readlimits``):
+    record reads (pages and API reads of records), searches and downloads (files, images and
+    thumbnails) per person, and every counted read of the partnership together. The volume alert:
+    a person who opens more than ``alert_profiles`` distinct profiles in ``alert_minutes``.
+    """
+
+    reads_per_minute = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(10), MaxValueValidator(100_000)]
+    )
+    searches_per_minute = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5), MaxValueValidator(100_000)]
+    )
+    downloads_per_minute = models.PositiveIntegerField(
+        default=600, validators=[MinValueValidator(10), MaxValueValidator(100_000)]
+    )
+    partnership_per_minute = models.PositiveIntegerField(
+        default=20_000, validators=[MinValueValidator(10), MaxValueValidator(10_000_000)]
+    )
+    alert_profiles = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(5), MaxValueValidator(100_000)]
+    )
+    alert_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(1440)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "read limits"
+
+    def __str__(self) -> str:
+        return f"{self.reads_per_minute} reads a minute"
+
+    @classmethod
+    def current(cls) -> ReadLimits:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class ReadWindow(models.Model):
+    """One counter of reads in its current fixed window: a person's (``holder`` = their user id)
+    per kind (read, search, download; ``profiles``: distinct profiles in the alert's window), or
+    the partnership's (``holder`` = 0, kind ``partnership``). One row per holder and kind, moved on
+    to the new window by the same upsert that counts (so old windows need no pruning)."""
+
+    holder = models.BigIntegerField()  # a user's id, or 0: the partnership as a whole
+    kind = models.CharField(max_length=16)
+    started_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)  # refused reads included
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["holder", "kind"], name="accounts_read_window_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.holder}: {self.count} since {self.started_at}"
+
+
+class ProfileRead(models.Model):
+    """A profile a person opened in the current window of the volume alert (distinct profiles);
+    a person's rows of earlier windows are deleted by their next counted read of a profile."""
+
+    holder = models.BigIntegerField()  # the user's id
+    started_at = models.DateTimeField()
+    profile_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["holder", "started_at", "profile_id"], name="accounts_profile_read_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"profile {self.profile_id} by {self.holder} since {self.started_at}"

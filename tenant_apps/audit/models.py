@@ -70,6 +70,9 @@ class AuditAction(models.TextChoices):
     TIMELINE_ENTRY_VIEWED = "timeline.entry_viewed", "Timeline entry viewed"
     GALLERY_VIEWED = "gallery.viewed", "Photo gallery viewed"
     ACCESS_REFUSED = "access.refused", "Read refused: not found or not yours"
+    READ_LIMITED = "access.read_limited", "Reads refused: too many in a minute"
+    PARTNERSHIP_READ_LIMITED = "access.partnership_read_limited", "Reads refused: the partnership's limit"
+    READ_VOLUME_ALERT = "access.read_volume_alert", "Many profiles opened in a short time"
     CASE_CREATED = "case.created", "Case opened"
     CASE_STATUS_CHANGED = "case.status_changed", "Case status changed"
     SHARE_GRANTED = "share.granted", "Record shared"
@@ -117,6 +120,7 @@ class AuditAction(models.TextChoices):
     API_RATE_LIMITED = "api.rate_limited", "API client rate-limited"
     # Partnership settings
     SESSION_TIMEOUT_CHANGED = "settings.session_timeout_changed", "Session timeout changed"
+    READ_LIMITS_CHANGED = "settings.read_limits_changed", "Read limits changed"
     # The platform (public schema: operators)
     PARTNERSHIP_PROVISIONED = "partnership.provisioned", "Partnership provisioned"
     PARTNERSHIP_SUSPENDED = "partnership.suspended", "Partnership suspended"

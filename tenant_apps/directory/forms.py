@@ -153,6 +153,54 @@ class IdleTimeoutForm(forms.Form):
         )
 
 
+def _count_field(label: str, help_text: str, low: int, high: int, what: str) -> forms.IntegerField:
+    field = forms.IntegerField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input--width-10", "autocomplete": "off"}),
+    )
+    field.error_messages.update(
+        {
+            "required": f"Enter the number of {what}.",
+            "invalid": f"Enter the number of {what} as a whole number, like {max(low, 10 * (low // 10 or 1))}.",
+            "min_value": f"The number of {what} must be at least {low:,}.",
+            "max_value": f"The number of {what} must be {high:,} or fewer.",
+        }
+    )
+    return field
+
+
+class ReadLimitsForm(forms.Form):
+    """The partnership's bulk-read limits (``accounts.readlimits``); the ranges are the model's."""
+
+    reads_per_minute = _count_field(
+        "Record reads a minute, per person",
+        "Pages and API reads of profiles, cases, families, timelines and tasks. Between 10 and 100,000.",
+        10, 100_000, "record reads",
+    )  # fmt: skip
+    searches_per_minute = _count_field(
+        "Searches a minute, per person", "Between 5 and 100,000.", 5, 100_000, "searches"
+    )
+    downloads_per_minute = _count_field(
+        "Downloads a minute, per person",
+        "Files, photos and thumbnails (a page of photos counts each one). Between 10 and 100,000.",
+        10, 100_000, "downloads",
+    )  # fmt: skip
+    partnership_per_minute = _count_field(
+        "Reads a minute, for the whole partnership",
+        "Every record read, search and download by everyone together. At least each person's limit.",
+        10, 10_000_000, "reads for the partnership",
+    )  # fmt: skip
+    alert_profiles = _count_field(
+        "Alert the administrators when one person opens more than this many different profiles",
+        "Between 5 and 100,000.",
+        5, 100_000, "profiles",
+    )  # fmt: skip
+    alert_minutes = _count_field("Within this many minutes", "Between 1 and 1,440 (a day).", 1, 1440, "minutes")
+
+
 # --- API clients ----------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from concord.api import WRITE_SCOPES, ClientCredential, scope_label
+from tenant_apps.accounts import readlimits
 from tenant_apps.accounts.models import SecuritySettings
 from tenant_apps.directory.backends import member_with_places
 from tenant_apps.directory.models import Agency, ApiClient, ApiToken, Team
@@ -149,6 +150,13 @@ def session_idle_minutes(*, actor) -> int:
     """The partnership's idle timeout, for the settings page."""
     require_admin(actor)
     return SecuritySettings.current().session_idle_minutes
+
+
+def read_limits(*, actor) -> dict:
+    """The partnership's bulk-read limits (``accounts.readlimits.FIELDS``), for the settings page."""
+    require_admin(actor)
+    current = readlimits.read_limits_current()
+    return {name: getattr(current, name) for name in readlimits.FIELDS}
 
 
 # --- Pickers: the lists every member's forms offer (no admin needed) -------------------------

@@ -26,6 +26,7 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team-create"),
     path("teams/<int:team_id>/", views.team_edit, name="team-edit"),
     path("settings/", views.partnership_settings, name="settings"),
+    path("settings/read-limits/", views.partnership_read_limits, name="settings-read-limits"),
     path("api-clients/", views.api_client_list, name="api-client-list"),
     path("api-clients/new/", views.api_client_issue, name="api-client-issue"),
     path("api-clients/<int:client_id>/", views.api_client_detail, name="api-client-detail"),

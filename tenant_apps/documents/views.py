@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from tenant_apps.accounts.readlimits import DOWNLOAD, read_limited
 from tenant_apps.documents.selectors import document_get_for_user
 from tenant_apps.documents.services import (
     DocumentMissing,
@@ -47,6 +48,7 @@ def _problem_text(*, status: int, message: str) -> HttpResponse:
 
 
 @require_GET
+@read_limited(DOWNLOAD)
 def download(request, document_id):
     """302 to a presigned URL (<= 60 s). Missing, deleted and not-yours all answer 404.
 
@@ -64,6 +66,7 @@ def download(request, document_id):
 
 
 @require_GET
+@read_limited(DOWNLOAD)
 def image(request, document_id):
     """The image's bytes, read from storage within ``STORAGE_DEADLINE_SECONDS``, for an ``<img>``.
 
@@ -98,6 +101,7 @@ def image(request, document_id):
 
 
 @require_GET
+@read_limited(DOWNLOAD)
 def thumbnail(request, document_id):
     """A small JPEG of an image attached to a timeline entry (or of a profile photo), for the
     timeline's ``<img>``; the original is opened through ``download`` (audited).

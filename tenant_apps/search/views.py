@@ -12,12 +12,14 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from concord.pages import GET_POST
+from tenant_apps.accounts.readlimits import SEARCH, read_limited
 from tenant_apps.search.forms import SearchForm
 from tenant_apps.search.selectors import LIMIT, current_postcode
 from tenant_apps.search.services import search_run
 
 
 @GET_POST
+@read_limited(SEARCH, methods=("POST",))
 def search(request):
     results = None
     if request.method == "POST":

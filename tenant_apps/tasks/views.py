@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from concord.paging import requested_page
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_profile
 from tenant_apps.tasks import selectors, services
@@ -56,6 +57,7 @@ def tasks_set_by_me(request):
 
 
 @require_GET
+@read_limited(READ)
 def task_detail(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
     services.task_viewed(user=request.user, request=request, task=task)
@@ -90,6 +92,7 @@ def task_create(request):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def task_status(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
     form = StatusForm(posted(request), initial={"status": task.status, "version": task.version})
@@ -112,6 +115,7 @@ def task_status(request, task_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def task_due_date(request, task_id: int):
     task = selectors.access_task(user=request.user, task_id=task_id)
     form = DueDateForm(posted(request), initial={"due_date": task.due_date, "version": task.version})

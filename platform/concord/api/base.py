@@ -29,6 +29,9 @@ class BaseApi(APIView):
     renderer_classes = [EscapedJSONRenderer]
     api_area: str | None = None  # one of concord.api.clients.AREAS (or ANY_CLIENT); None: no token may call it
     api_reads_only = False  # True: every method only reads (a POSTed search), so a read scope suffices
+    # What a read of this class counts as against the bulk-read limits (REST_FRAMEWORK's throttle):
+    # None: a read of its area ("search" for search); "download" for a document's download.
+    read_limit: str | None = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # who is asking, and may they, come first

@@ -38,7 +38,7 @@ ERROR_SCHEMA = {
                 "code": {
                     "type": "string",
                     "description": "invalid, not_authenticated, authentication_failed, permission_denied, "
-                    "scope_missing, not_found, changed_since_opened, parse_error, throttled ...",
+                    "scope_missing, not_found, changed_since_opened, parse_error, throttled, read_limited ...",
                 },
                 "message": {"type": "string"},
                 "reference": {
@@ -70,7 +70,8 @@ ERROR_ANSWERS = {
     "409": "The record changed since you opened it (``changed_since_opened``): read it again.",
     "422": "This ``Idempotency-Key`` was sent before with another request (``idempotency_key_reused``).",
     "415": "The body's Content-Type is not one this operation takes, or the body cannot be read as one.",
-    "429": "Too many requests (``throttled``): try again after ``Retry-After`` seconds.",
+    "429": "Too many requests: an API client's calls (``throttled``), or a person's or the partnership's record "
+    "reads, searches or downloads in a minute (``read_limited``): try again after ``Retry-After`` seconds.",
 }
 
 

@@ -380,6 +380,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["concord.api.permissions.IsVerified"],
+    # Bulk-read limits: every API read of a record, search and download counted per person and per
+    # partnership in PostgreSQL (tenant_apps.accounts.readlimits); over a limit, 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["tenant_apps.accounts.readlimits.ReadLimitThrottle"],
     # JSON with <, > and & escaped (also BaseApi's): no stored text is ever markup in the bytes.
     "DEFAULT_RENDERER_CLASSES": ["concord.api.renderers.EscapedJSONRenderer"],
     # concord.api.parsers.JSONParser: a 400 naming the field for lone surrogates, NUL, deep nesting, 1e999.

@@ -65,6 +65,7 @@ class EntryAttachmentsApi(BaseApi):
 
 class DocumentDownloadUrlApi(BaseApi):
     api_area = "timeline"
+    read_limit = "download"  # counted as a download (accounts.readlimits), as the page's download is
 
     class OutputSerializer(serializers.Serializer):
         url = serializers.URLField()

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from concord.paging import filter_query, requested_page
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services, timeline_html
 from tenant_apps.casework.forms import CaseCreateForm, CaseFilterForm, CaseStatusForm, TimelineFilterForm
 from tenant_apps.casework.idempotency import create_once
@@ -18,6 +19,7 @@ __all__ = ["case_create", "case_detail", "case_list", "case_status"]
 
 
 @require_GET
+@read_limited(READ)
 def case_list(request):
     form = CaseFilterForm(request.GET, case_types=selectors.case_type_choices())
     if form.is_valid():
@@ -57,6 +59,7 @@ def case_create(request):
 
 
 @require_GET
+@read_limited(READ)
 def case_detail(request, case_id: int):
     user = request.user
     timeline_filter = TimelineFilterForm(request.GET)
@@ -79,6 +82,7 @@ def case_detail(request, case_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def case_status(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
     initial = {"status": case.status, "outcome": case.outcome, "closed_on": case.closed_on, "version": case.version}

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.detail_kinds import DETAIL_KINDS, DetailKind
 from tenant_apps.casework.forms import VersionForm
@@ -32,6 +33,7 @@ def _kind(kind: str) -> DetailKind:
 
 @writers_only(FORBIDDEN_PAGE)
 @require_GET
+@read_limited(READ)
 def profile_details(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     context = {"profile": selectors.with_details(profile), "kinds": list(DETAIL_KINDS), "section": "profiles",
@@ -42,6 +44,7 @@ def profile_details(request, profile_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def detail_add(request, profile_id: int, kind: str):
     detail = _kind(kind)
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)

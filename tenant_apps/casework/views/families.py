@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from concord.paging import requested_page
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import AddMemberForm, FamilyCreateForm, VersionForm
 from tenant_apps.casework.idempotency import create_once
@@ -23,6 +24,7 @@ __all__ = ["family_add_member", "family_create", "family_detail", "family_list",
 
 
 @require_GET
+@read_limited(READ)
 def family_list(request):
     page = requested_page(request, selectors.family_list(user=request.user), per_page=PER_PAGE)
     context = {"page": page, "may_create": not request.user.is_read_only, "section": "profiles"}
@@ -47,6 +49,7 @@ def family_create(request):
 
 
 @require_GET
+@read_limited(READ)
 def family_detail(request, family_id: int):
     family = selectors.access_family(user=request.user, family_id=family_id)
     members = selectors.members_of(user=request.user, family=family)
@@ -58,6 +61,7 @@ def family_detail(request, family_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def family_add_member(request, family_id: int):
     user = request.user
     family = selectors.access_family(user=user, family_id=family_id, edit=True)

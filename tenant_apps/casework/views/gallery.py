@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from concord.paging import filter_query, requested_page
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import GalleryFilterForm
 from tenant_apps.directory import selectors as directory
@@ -16,6 +17,7 @@ GALLERY_PER_PAGE = 24
 
 
 @require_GET
+@read_limited(READ)
 def gallery(request):
     """One card per person on the visible open or on-hold cases, latest contact first."""
     form = GalleryFilterForm(request.GET, teams=directory.teams_for_picker(),

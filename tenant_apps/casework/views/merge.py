@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import ProfileMergeForm
 from tenant_apps.casework.models import Profile
@@ -18,6 +19,7 @@ MERGE_CHOICES_SHOWN = 500
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def profile_merge(request, profile_id: int):
     """ "This is the same person as...": choose the other profile (a likely duplicate or any other
     the user may edit), confirm what moves, and merge it into this one, which is kept."""

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from concord.errors import ScannerUnavailable, StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
 from concord.paging import filter_query, requested_page
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services, timeline_html
 from tenant_apps.casework.forms import (
     DuplicateCheckForm,
@@ -27,6 +28,7 @@ __all__ = ["profile_create", "profile_detail", "profile_duplicates", "profile_ed
 
 
 @require_GET
+@read_limited(READ)
 def profile_list(request):
     form = ProfileFilterForm(request.GET)
     kind = form.cleaned_data["kind"] if form.is_valid() else ""
@@ -76,6 +78,7 @@ def profile_create(request):
 
 
 @GET_POST
+@read_limited(READ)
 def profile_detail(request, profile_id: int):
     """The profile; a POST uploads a new photo (editors of the profile only; the newest is shown)."""
     user = request.user
@@ -118,6 +121,7 @@ def profile_detail(request, profile_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def profile_edit(request, profile_id: int):
     profile = selectors.access_profile(user=request.user, profile_id=profile_id, edit=True)
     initial = {name: getattr(profile, name) for name in ("first_name", "last_name", "name", "date_of_birth",

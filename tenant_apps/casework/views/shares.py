@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import ShareForm, sharing_terms
 from tenant_apps.casework.views.base import FORBIDDEN_PAGE
@@ -65,6 +66,7 @@ def _sharing(request, record, *, done: str, revoke_view: str, template: str, con
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def case_sharing(request, case_id: int):
     """Who else may see the case."""
     case = selectors.access_case(user=request.user, case_id=case_id, related=selectors.CASE_HEADING)
@@ -75,6 +77,7 @@ def case_sharing(request, case_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def profile_sharing(request, profile_id: int):
     """Who else may see the profile."""
     profile = selectors.access_profile(user=request.user, profile_id=profile_id)

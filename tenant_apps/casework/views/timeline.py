@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from concord.errors import ScannerUnavailable, StorageUnavailable
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.casework import selectors, services
 from tenant_apps.casework.forms import EntryCreateForm, EntryDeleteForm, EntryEditForm
 from tenant_apps.casework.idempotency import create_once
@@ -31,6 +32,7 @@ def _entry_errors(form, error) -> None:
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
 @create_once
+@read_limited(READ)
 def entry_create(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id, edit=True, related=selectors.CASE_HEADING)
     now = timezone.localtime()
@@ -63,6 +65,7 @@ def _back_to(entry: TimelineEntry):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def entry_edit(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
     kinds = selectors.entry_kinds_offered(case_id=entry.case_id, keep=entry.kind)
@@ -90,6 +93,7 @@ def entry_edit(request, entry_id: int):
 
 @writers_only(FORBIDDEN_PAGE)
 @GET_POST
+@read_limited(READ)
 def entry_delete(request, entry_id: int):
     entry = selectors.access_entry(user=request.user, entry_id=entry_id, edit=True)
     form = EntryDeleteForm(posted(request), initial={"version": entry.version})
@@ -107,6 +111,7 @@ def entry_delete(request, entry_id: int):
 
 
 @require_GET
+@read_limited(READ)
 def entry_history(request, entry_id: int):
     """Who changed what in an entry, and when, in words. Only for those who may read the entry
     (404 otherwise, as for one that does not exist); audited as a read of it."""

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tenant_apps.accounts import readlimits
 from tenant_apps.accounts import services as accounts_services
 from tenant_apps.audit.services import audit_changes, audit_record
 from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
@@ -315,3 +316,10 @@ def partnership_idle_timeout_set(*, request, session_idle_minutes: int):
     """Set how long an idle session lasts (5 to 480 minutes); audited by accounts."""
     require_admin(request.user)
     return accounts_services.security_settings_update(request=request, session_idle_minutes=session_idle_minutes)
+
+
+@transaction.atomic
+def partnership_read_limits_set(*, request, **limits):
+    """Set the partnership's bulk-read limits (``accounts.readlimits.FIELDS``); audited by accounts."""
+    require_admin(request.user)
+    return readlimits.read_limits_update(request=request, **limits)

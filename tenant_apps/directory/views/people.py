@@ -24,6 +24,7 @@ from tenant_apps.directory.forms import (
     IdleTimeoutForm,
     InviteForm,
     MembershipFields,
+    ReadLimitsForm,
     RoleForm,
     TeamForm,
     UserFilterForm,
@@ -317,4 +318,29 @@ def partnership_settings(request):
             minutes = form.cleaned_data["session_idle_minutes"]
             messages.success(request, f"People are now signed out after {minutes} minutes without activity.")
             return redirect("directory:settings")
-    return render(request, "directory/settings.html", {"form": form, "section": "settings"})
+    limits_form = ReadLimitsForm(initial=selectors.read_limits(actor=request.user))
+    return _settings_page(request, form=form, limits_form=limits_form)
+
+
+def _settings_page(request, *, form, limits_form):
+    context = {"form": form, "limits_form": limits_form, "section": "settings"}
+    return render(request, "directory/settings.html", context)
+
+
+@partnership_admin_required
+@GET_POST
+def partnership_read_limits(request):
+    """The settings page's "Read limits" form (its own POST; a GET shows the settings page): bad
+    input shows the page again with the errors named by field, and nothing saved."""
+    limits_form = ReadLimitsForm(posted(request), initial=selectors.read_limits(actor=request.user))
+    if request.method == "POST" and limits_form.is_valid():
+        try:
+            services.partnership_read_limits_set(request=request, **limits_form.cleaned_data)
+        except REFUSALS as error:
+            apply_errors(limits_form, error)
+        else:
+            messages.success(request, "The read limits have been saved.")
+            return redirect(f"{reverse('directory:settings')}#read-limits")
+    minutes = selectors.session_idle_minutes(actor=request.user)
+    form = IdleTimeoutForm(initial={"session_idle_minutes": minutes})
+    return _settings_page(request, form=form, limits_form=limits_form)
