@@ -606,11 +606,20 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
 
 
 def password_set_recorded(*, request, user: User, how: str) -> None:
-    """After a link set the password and signed the user in (first factor only)."""
+    """After a link set the password and signed the user in (first factor only). A password
+    set through the reset link is a change of a factor: the user is told, as for a change, with
+    a "this wasn't me" link (not for the first password, set through an invitation)."""
     _start_session(request)
     _failures_clear_in_public(_source(request, user.email, user))  # the link proved the mailbox
-    audit_record(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
-                 summary=f"password set ({how})")  # fmt: skip
+    with transaction.atomic():
+        audit_record(action="auth.password_set", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary=f"password set ({how})")  # fmt: skip
+        if how == "reset":
+            notices.notice_send(
+                request=request, user=user, change=SecurityNotice.Change.PASSWORD_CHANGED,
+                extra="It was set through a password reset link e-mailed to you. "
+                "You have been signed out on your other devices.",
+            )  # fmt: skip
 
 
 # --- Re-authentication, changes of a factor and their notices ------------------------------
