@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     RESET_REQUESTED = "auth.reset_requested", "Password reset requested"
     REAUTHENTICATED = "auth.reauthenticated", "Confirmed it is them (password and code)"
     PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    PASSWORD_CHANGE_REQUIRED = "auth.password_change_required", "Asked to change a password too easy to guess"
     NOT_ME_REPORTED = "auth.not_me_reported", "Reported a change they did not make"
     # Second factors
     OTP_ENROLLED = "otp.enrolled", "Authenticator app enrolled"
