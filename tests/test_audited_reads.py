@@ -443,6 +443,9 @@ def test_refusals_past_the_cap_are_summarised_not_dropped(cast, records, setting
         assert nina.get(f"/profiles/{900100 + n}/").status_code == 404
     assert events(id__gt=suffolk_since, action__startswith="access.") == []
     with schema_context("norfolk"):
-        assert AuditEvent.objects.filter(id__gt=norfolk_since, action="access.refused").count() == 3
-        assert sum(RefusalTally.objects.values_list("count", flat=True)) == counted_before + 2
+        # Each one recorded or counted, never both nor neither (Nina's earlier refusals in the
+        # window, committed by another test, may have used part of her cap already).
+        recorded = AuditEvent.objects.filter(id__gt=norfolk_since, action="access.refused").count()
+        counted = sum(RefusalTally.objects.values_list("count", flat=True)) - counted_before
+        assert recorded <= 3 and counted >= 2 and recorded + counted == 5
         assert set(RefusalTally.objects.values_list("actor__email", flat=True)) == {"nina@norfolk.test"}
