@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -24,8 +25,9 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from tenant_apps.audit.models import AuditAction, AuditEvent
+from tenant_apps.audit.models import AuditAction, AuditEvent, RefusalTally
 from tenant_apps.casework import services
 from tenant_apps.casework.models import Share
 from tenant_apps.documents.services import document_store
@@ -268,7 +270,8 @@ def test_the_new_actions_have_labels():
 
 
 def test_concurrent_refusals_of_one_object_record_one_event(committed_db):
-    """Eight requests at once, in eight threads with their own connections, for one id: one event.
+    """Eight requests at once, in eight threads with their own connections, for one id: one event,
+    and the seven repeats counted in the tally.
 
     Committed (the events cannot be deleted): Nina in Norfolk, an id no test reaches.
     """
@@ -276,6 +279,10 @@ def test_concurrent_refusals_of_one_object_record_one_event(committed_db):
     sign_in(nina, "nina@norfolk.test")
     forget_used_codes()
     missing = 2_000_000_000 + uuid.uuid4().int % 100_000_000
+    with schema_context("norfolk"):
+        counted_before = sum(
+            RefusalTally.objects.filter(actor__email="nina@norfolk.test").values_list("count", flat=True)
+        )
     barrier = threading.Barrier(8)
     statuses = []
 
@@ -294,9 +301,20 @@ def test_concurrent_refusals_of_one_object_record_one_event(committed_db):
     for thread in threads:
         thread.join()
     assert statuses == [404] * 8
-    with schema_context("norfolk"):
-        recorded = AuditEvent.objects.filter(action="access.refused", object_type="profile", object_id=str(missing))
-        assert recorded.count() == 1
+    try:
+        with schema_context("norfolk"):
+            recorded = AuditEvent.objects.filter(action="access.refused", object_type="profile", object_id=str(missing))
+            assert recorded.count() == 1
+            # The seven repeats are counted, not lost, under the same lock: none counted twice or missed.
+            ninas = RefusalTally.objects.filter(actor__email="nina@norfolk.test")
+            assert sum(ninas.values_list("count", flat=True)) == counted_before + 7
+    finally:  # the tally and its summary's job are not the trail: removed
+        with schema_context("norfolk"):
+            tallies = list(RefusalTally.objects.filter(actor__email="nina@norfolk.test").values_list("id", flat=True))
+            RefusalTally.objects.filter(id__in=tallies).delete()
+        summaries = ProcrastinateJob.objects.filter(task_name="tenant_apps.audit.jobs.refusals_summarise")
+        summaries.filter(args__schema_name="norfolk", args__tally_id__in=tallies).delete()
+        connection.set_schema_to_public()
 
 
 def test_the_admin_sees_who_probed_what_in_full(cast, records):
@@ -310,3 +328,124 @@ def test_the_admin_sees_who_probed_what_in_full(cast, records):
     assert "answered not found: GET api/v1/entries/&lt;int:entry_id&gt;/" in page
     assert '<td data-label="Who" class="govuk-table__cell govuk-!-font-size-16">Dan</td>' in page
     assert "Kyle" not in page
+
+
+def test_a_forbidden_page_and_a_refused_write_are_recorded(cast, records):
+    """Bob (practitioner) on an admin page and Vera (viewer) writing get 403; Dan writing to Bob's
+    entry gets the 404 a missing id gets. Each is recorded with who, from where, the method and
+    the route, and the id when the route names one; never the body. Nina's, in Norfolk, are
+    Norfolk's alone."""
+    entry_url = f"/api/v1/entries/{records['entry_id']}/"
+    since = last_id()
+    bob = client_as(cast, "bob")
+    assert bob.get("/admin/users/").status_code == 403
+    vera = client_as(cast, "vera")
+    body = {"summary": "Vera's secret words", "version": 1}
+    assert vera.patch(entry_url, body, content_type="application/json").status_code == 403
+    dan = client_as(cast, "dan")
+    refused = dan.patch(entry_url, body, content_type="application/json")
+    absent = dan.patch("/api/v1/entries/987654321/", body, content_type="application/json")
+    assert refused.status_code == absent.status_code == 404
+    assert refused.json() == absent.json()  # the answer is unchanged: no oracle
+    assert dan.post(f"/cases/{records['case_id']}/timeline/new/", {"summary": "Dan's words"}).status_code == 404
+
+    written = events(id__gt=since, action__startswith="access.")
+    assert [(e.action, e.actor_id, e.object_type, e.object_id, e.summary) for e in written] == [
+        ("access.forbidden", cast["bob"].pk, "", "", "answered forbidden: GET admin/users/"),
+        ("access.forbidden", cast["vera"].pk, "timeline_entry", str(records["entry_id"]),
+         "answered forbidden: PATCH api/v1/entries/<int:entry_id>/"),
+        ("access.refused", cast["dan"].pk, "timeline_entry", str(records["entry_id"]),
+         "answered not found: PATCH api/v1/entries/<int:entry_id>/"),
+        ("access.refused", cast["dan"].pk, "timeline_entry", "987654321",
+         "answered not found: PATCH api/v1/entries/<int:entry_id>/"),
+        ("access.refused", cast["dan"].pk, "case", str(records["case_id"]),
+         "answered not found: POST cases/<int:case_id>/timeline/new/"),
+    ]  # fmt: skip
+    for event in written:
+        assert event.ip_address == "127.0.0.1" and event.changes is None and event.occurred_at is not None
+        assert "secret words" not in event.summary and "Dan's words" not in event.summary
+    # The admin sees them, labelled, on the audit page.
+    page = client_as(cast, "alice").get("/admin/audit/", {"action": "access.forbidden"}).content.decode()
+    assert "Refused: not allowed" in page and "answered forbidden: GET admin/users/" in page
+
+    # Nina, Norfolk's admin, writing to Suffolk's entry id on Norfolk's host: Norfolk's trail only.
+    nina = Client(HTTP_HOST="norfolk.localhost")
+    sign_in(nina, "nina@norfolk.test")
+    suffolk_since, norfolk_since = last_id(), last_id("norfolk")
+    assert nina.patch(entry_url, body, content_type="application/json").status_code == 404
+    assert events(id__gt=suffolk_since, action__startswith="access.") == []
+    with schema_context("norfolk"):
+        norfolks = list(AuditEvent.objects.filter(id__gt=norfolk_since, action__startswith="access."))
+    assert [(e.actor_label, e.action, e.object_id) for e in norfolks] == [
+        ("nina@norfolk.test", "access.refused", str(records["entry_id"]))
+    ]
+
+
+def test_refusals_past_the_cap_are_summarised_not_dropped(cast, records, settings):
+    """Dan probes: three refusals are recorded one by one (the cap, 3 here), the repeats and the
+    rest are counted, and ONE ``access.refusals_suppressed`` event says how many when the
+    window closes (its job, deferred for then, run here as the worker would). Carl's refusals
+    are his own; Nina's, in Norfolk, are counted in Norfolk."""
+    from tenant_apps.audit.jobs import refusals_summarise
+
+    settings.AUDIT_REFUSED_MAX_PER_WINDOW = 3
+    dan = client_as(cast, "dan")
+    since = last_id()
+    jobs_before = set(ProcrastinateJob.objects.values_list("id", flat=True))
+    assert dan.get(f"/cases/{records['case_id']}/").status_code == 404
+    assert dan.get(f"/cases/{records['case_id']}/").status_code == 404  # a repeat: counted
+    assert dan.get("/admin/users/").status_code == 403
+    for n in range(6):
+        assert dan.get(f"/profiles/{900000 + n}/").status_code == 404
+    recorded = events(id__gt=since, actor=cast["dan"], action__startswith="access.")
+    assert [(e.action, e.object_id) for e in recorded] == [
+        ("access.refused", str(records["case_id"])),
+        ("access.forbidden", ""),
+        ("access.refused", "900000"),
+    ]
+    with schema_context("suffolk"):
+        [tally] = RefusalTally.objects.filter(actor=cast["dan"])
+        assert tally.count == 6 and not tally.summarised  # 1 repeat + 5 past the cap
+        assert timedelta(minutes=9) < tally.window_ends_at - timezone.now() <= timedelta(minutes=10)
+    [job] = ProcrastinateJob.objects.exclude(id__in=jobs_before)
+    assert job.task_name == "tenant_apps.audit.jobs.refusals_summarise"
+    assert job.args == {"schema_name": "suffolk", "tally_id": tally.pk}
+    assert job.scheduled_at == tally.window_ends_at  # one job per window, at its close
+    # Carl is not held back by Dan's probing.
+    carl = client_as(cast, "carl")
+    assert carl.get("/profiles/900003/").status_code == 404
+    assert [e.object_id for e in events(id__gt=since, actor=cast["carl"], action="access.refused")] == ["900003"]
+
+    refusals_summarise(**job.args)
+    refusals_summarise(**job.args)  # a retried job writes nothing more
+    [summary] = events(id__gt=since, action="access.refusals_suppressed")
+    assert summary.actor_id == cast["dan"].pk and summary.summary.startswith("6 refusals not recorded one by one, ")
+    assert "past the cap of 3 refusals recorded per user in the window" in summary.summary
+    page = client_as(cast, "alice").get("/admin/audit/", {"action": "access.refusals_suppressed"}).content.decode()
+    assert "Refusals counted, not recorded one by one" in page and "6 refusals not recorded one by one" in page
+    # Refused again after the summary: a new window, a new tally and its own job.
+    assert dan.get("/profiles/900009/").status_code == 404
+    with schema_context("suffolk"):
+        assert list(
+            RefusalTally.objects.filter(actor=cast["dan"]).order_by("id").values_list("count", "summarised")
+        ) == [
+            (6, True),
+            (1, False),
+        ]
+
+    # Norfolk: Nina's refusals are capped and counted in Norfolk; Suffolk learns nothing.
+    nina = Client(HTTP_HOST="norfolk.localhost")
+    sign_in(nina, "nina@norfolk.test")
+    suffolk_since, norfolk_since = last_id(), last_id("norfolk")
+    with schema_context("norfolk"):
+        counted_before = sum(RefusalTally.objects.values_list("count", flat=True))
+    for n in range(5):
+        assert nina.get(f"/profiles/{900100 + n}/").status_code == 404
+    assert events(id__gt=suffolk_since, action__startswith="access.") == []
+    with schema_context("norfolk"):
+        # Each one recorded or counted, never both nor neither (Nina's earlier refusals in the
+        # window, committed by another test, may have used part of her cap already).
+        recorded = AuditEvent.objects.filter(id__gt=norfolk_since, action="access.refused").count()
+        counted = sum(RefusalTally.objects.values_list("count", flat=True)) - counted_before
+        assert recorded <= 3 and counted >= 2 and recorded + counted == 5
+        assert set(RefusalTally.objects.values_list("actor__email", flat=True)) == {"nina@norfolk.test"}

@@ -90,3 +90,65 @@ def test_a_strong_passphrase_is_accepted_without_composition_rules(db, passphras
     assert password_is("norfolk", "nina@norfolk.test", passphrase)
     # Suffolk's Bob is untouched by Norfolk's change.
     assert password_is("suffolk", "bob@suffolk.test", PASSWORD)
+
+
+def test_a_weak_password_at_sign_in_must_be_changed_before_anything_else(cast):
+    """Bob's password was set before the rules were tightened (``set_password`` skips the
+    validators): at sign-in it is checked again, and once he has given his second factor every
+    page sends him to change it, the API refuses his session, and an API client's token is
+    untouched. Nina, in Norfolk, is not affected."""
+    from tests.conftest import totp_code
+    from tests.test_api_clients import issue
+
+    weak, strong = "password1234", "a kettle of purple herons"
+    with schema_context("suffolk"):
+        bob = User.objects.get(email="bob@suffolk.test")
+        bob.set_password(weak)
+        bob.save(update_fields=["password"])
+    client = Client(HTTP_HOST=host("suffolk"))
+    first = client.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": weak})
+    assert first["Location"] == "/account/two-factor/"  # the second factor first, as always
+    assert client.get("/account/password/")["Location"] == "/account/two-factor/"
+    assert client.post("/account/two-factor/", {"code": totp_code("bob@suffolk.test")}).status_code == 302
+
+    for path in ("/", "/profiles/", "/account/two-factor/backup-codes/", "/account/confirm-it-is-you/"):
+        assert client.get(path)["Location"] == "/account/password/", path
+    page = client.get("/", follow=True)
+    assert page.redirect_chain[-1][0] == "/account/password/"
+    assert "Your password no longer meets the partnership&#x27;s rules: it is too easy to guess." in (
+        page.content.decode()
+    )
+    api = client.get("/api/v1/me/")
+    assert api.status_code == 403 and api.json()["error"]["code"] == "password_change_required"
+    # An API client's token is not this session: it answers as ever.
+    token = issue(cast).token
+    assert client.get("/api/v1/me/", headers={"Authorization": f"Bearer {token}"}).json()["full_name"] == (
+        "API client: Police RMS"
+    )
+    with schema_context("suffolk"):
+        from tenant_apps.audit.models import AuditEvent
+
+        events = list(AuditEvent.objects.filter(action="auth.password_change_required"))
+        assert [(e.actor_id, e.object_id) for e in events] == [(bob.pk, str(bob.pk))]
+        assert weak not in events[0].summary
+    with schema_context("norfolk"):
+        assert not AuditEvent.objects.filter(action="auth.password_change_required").exists()
+
+    # Another weak one is refused on the form, and the session is still held to the page.
+    change = {"old_password": weak, "new_password1": "qwertyuiop123", "new_password2": "qwertyuiop123"}
+    assert client.post("/account/password/", change).status_code == 200
+    assert client.get("/")["Location"] == "/account/password/"
+    change.update(new_password1=strong, new_password2=strong)
+    assert client.post("/account/password/", change)["Location"] == "/"
+    assert client.get("/").status_code == 200 and client.get("/api/v1/me/").status_code == 200
+    assert password_is("suffolk", "bob@suffolk.test", strong)
+
+    # A strong password at sign-in asks nothing; nor does Nina's, in Norfolk.
+    again = Client(HTTP_HOST=host("suffolk"))
+    again.post("/account/sign-in/", {"email": "bob@suffolk.test", "password": strong})
+    again.post("/account/two-factor/", {"code": totp_code("bob@suffolk.test", window=1)})
+    assert again.get("/").status_code == 200
+    nina = Client(HTTP_HOST=host("norfolk"))
+    nina.post("/account/sign-in/", {"email": "nina@norfolk.test", "password": PASSWORD})
+    nina.post("/account/two-factor/", {"code": totp_code("nina@norfolk.test")})
+    assert nina.get("/").status_code == 200

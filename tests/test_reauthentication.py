@@ -426,3 +426,61 @@ def test_a_norfolk_link_or_session_cannot_act_on_suffolk(db):
     connection.set_schema_to_public()
     # Nina's link still works where it belongs.
     assert _client("norfolk").get(ninas_link)["Location"] == "/account/sign-in/"
+
+
+def _link_path(body: str, kind: str) -> str:
+    return re.search(rf"https?://\S+?(/account/{kind}/\S+/\S+/)", body).group(1)
+
+
+def _set_password_by_link(client: Client, path: str) -> None:
+    form = client.get(path, follow=True)
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done.status_code == 302 and done["Location"].startswith("/account/two-factor/")
+
+
+def test_a_password_reset_by_link_emails_the_user_a_notice(db):
+    desk = _bob()  # Bob's own session elsewhere: the reset ends it
+    resetting = _client(address="198.51.100.9")
+    resetting.post("/account/password-reset/", {"email": BOB})
+    _set_password_by_link(resetting, _link_path(_queued("suffolk", BOB)[-1].body, "reset-password"))
+
+    mails = _queued("suffolk", BOB)
+    assert len(mails) == 2  # the reset link, then the notice
+    notice = mails[-1]
+    assert notice.subject == "Your password was changed (Suffolk Community Safety Partnership)"
+    assert "It was set through a password reset link e-mailed to you." in notice.body
+    assert "Where: 198.51.100.9, Firefox on Windows" in notice.body
+    _when_is_now(notice.body)
+    assert NEW_PASSWORD not in notice.body and PASSWORD not in notice.body
+    with schema_context("suffolk"):
+        assert list(SecurityNotice.objects.filter(user__email=BOB).values_list("change", flat=True)) == [
+            SecurityNotice.Change.PASSWORD_CHANGED
+        ]
+    connection.set_schema_to_public()
+    assert desk.get("/").status_code == 302
+
+    # "This wasn't me" works as for a change: the resetting session ends, the admins are told.
+    assert resetting.get("/account/two-factor/").status_code == 200
+    assert _client(address="203.0.113.9").post(_not_me_path(notice.body)).status_code == 200
+    assert resetting.get("/account/two-factor/")["Location"].startswith("/account/sign-in/")
+    assert len(_events("auth.not_me_reported")) == 1
+    assert [m.subject for m in _queued("suffolk", "alice@suffolk.test")][-1].startswith("Security alert")
+
+    # The first password, set through an invitation, is no change of a factor: no notice.
+    with schema_context("suffolk"):
+        alice = User.objects.get(email="alice@suffolk.test")
+        services.user_invite(
+            request=service_request("suffolk", alice), email="carol@suffolk.test", full_name="Carol Case",
+            role="practitioner", partnership_name="Suffolk Community Safety Partnership",
+        )  # fmt: skip
+    connection.set_schema_to_public()
+    invited = _queued("suffolk", "carol@suffolk.test")
+    _set_password_by_link(_client(), _link_path(invited[-1].body, "set-password"))
+    assert len(_queued("suffolk", "carol@suffolk.test")) == 1
+    with schema_context("suffolk"):
+        assert not SecurityNotice.objects.filter(user__email="carol@suffolk.test").exists()
+    connection.set_schema_to_public()
+    # Norfolk heard nothing of either; its user with Bob's id has no notice.
+    with schema_context("norfolk"):
+        assert not SecurityNotice.objects.exists() and not OutboundEmail.objects.exists()
+    connection.set_schema_to_public()

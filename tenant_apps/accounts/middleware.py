@@ -16,6 +16,7 @@ from tenant_apps.accounts.services import (
     SESSION_LAST_SEEN,
     SESSION_SIGNED_IN_AT,
     has_second_factor,
+    password_change_required,
     session_timeouts,
 )
 
@@ -65,6 +66,11 @@ def _is_token_api_call(request, view_func) -> bool:
     return _is_api(request) and scheme.lower() == "bearer" and getattr(view_func, "cls", None) is not None
 
 
+# What a session that must change its password may still reach (2.1.7): the change itself
+# and signing out.
+_WHILE_PASSWORD_CHANGE_REQUIRED = {"accounts:password-change", "accounts:sign-out", "accounts:sign-out-everywhere"}
+
+
 def _api_refusal(code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"status": 403, "code": code, "message": message}}, status=403)
 
@@ -93,9 +99,31 @@ class RequireSecondFactorMiddleware:
                 messages.info(request, "You were signed out because your session expired. Sign in again.")
             sign_in = reverse("accounts:sign-in")
             return redirect(f"{sign_in}?{urlencode({'next': request.get_full_path()})}")
-        if mark == access.PASSWORD_ONLY or user.is_verified():
+        if user.is_verified():
+            return self._password_change_first(request)
+        if mark == access.PASSWORD_ONLY:
             return None
         if _is_api(request):
             return _api_refusal("second_factor_required", "Give your second factor before using the API.")
         step = "accounts:two-factor" if has_second_factor(user) else "accounts:two-factor-setup"
         return redirect(reverse(step))
+
+    @staticmethod
+    def _password_change_first(request):
+        """A session whose password failed today's rules at sign-in: the change-password page
+        and signing out only, until the password is changed (API tokens never get here)."""
+        if not password_change_required(request):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in _WHILE_PASSWORD_CHANGE_REQUIRED:
+            return None
+        if _is_api(request):
+            return _api_refusal(
+                "password_change_required", "Change your password at /account/password/ before using the API."
+            )
+        messages.warning(
+            request,
+            "Your password no longer meets the partnership's rules: it is too easy to guess. "
+            "Choose a new one before you go on.",
+        )
+        return redirect(reverse("accounts:password-change"))

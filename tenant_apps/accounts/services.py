@@ -339,7 +339,35 @@ def sign_in_with_password(*, request, email: str, password: str) -> User:
     _start_session(request)
     audit_record(action="auth.sign_in", request=request, actor=authenticated, object_type="user",
                  object_id=authenticated.pk, summary="password accepted; second factor next")  # fmt: skip
+    password_recheck_at_sign_in(request=request, user=authenticated, password=password)
     return authenticated
+
+
+# --- A password accepted before the rules were tightened (2.1.7) ----------------------------
+
+SESSION_PASSWORD_CHANGE_REQUIRED = "concord_password_change_required"  # noqa: S105 - a session key
+
+
+def password_recheck_at_sign_in(*, request, user: User, password: str) -> bool:
+    """Run the password just verified through today's validators (locally: zxcvbn and Django's
+    lists, nothing sent out). If it fails, mark the session: once the second factor is given,
+    ``RequireSecondFactorMiddleware`` sends every page (and refuses every API call made with
+    this session) to the change-password page until the password is changed. Neither the
+    password nor the validators' reasons are stored or logged. True if a change is required."""
+    try:
+        validate_password(password, user)
+    except ValidationError:
+        request.session[SESSION_PASSWORD_CHANGE_REQUIRED] = True
+        audit_record(action="auth.password_change_required", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary="password no longer meets the rules; must be changed")  # fmt: skip
+        return True
+    request.session.pop(SESSION_PASSWORD_CHANGE_REQUIRED, None)
+    return False
+
+
+def password_change_required(request) -> bool:
+    """Whether this session must change its password before anything else (see above)."""
+    return bool(request.session.get(SESSION_PASSWORD_CHANGE_REQUIRED))
 
 
 def is_verified(user) -> bool:
@@ -636,11 +664,20 @@ def password_reset_request(*, request, email: str, partnership_name: str) -> Non
 
 
 def password_set_recorded(*, request, user: User, how: str) -> None:
-    """After a link set the password and signed the user in (first factor only)."""
+    """After a link set the password and signed the user in (first factor only). A password
+    set through the reset link is a change of a factor: the user is told, as for a change, with
+    a "this wasn't me" link (not for the first password, set through an invitation)."""
     _start_session(request)
     _failures_clear_in_public(_source(request, user.email, user))  # the link proved the mailbox
-    audit_record(action="auth.password_set", request=request, actor=user, object_type="user", object_id=user.pk,
-                 summary=f"password set ({how})")  # fmt: skip
+    with transaction.atomic():
+        audit_record(action="auth.password_set", request=request, actor=user, object_type="user",
+                     object_id=user.pk, summary=f"password set ({how})")  # fmt: skip
+        if how == "reset":
+            notices.notice_send(
+                request=request, user=user, change=SecurityNotice.Change.PASSWORD_CHANGED,
+                extra="It was set through a password reset link e-mailed to you. "
+                "You have been signed out on your other devices.",
+            )  # fmt: skip
 
 
 # --- Re-authentication, changes of a factor and their notices ------------------------------
@@ -744,6 +781,7 @@ def password_change(*, request, old_password: str, new_password: str) -> None:
                      object_id=user.pk, summary="password changed; other sessions signed out")  # fmt: skip
         notices.notice_send(request=request, user=user, change=SecurityNotice.Change.PASSWORD_CHANGED,
                             extra="You have been signed out on your other devices.")  # fmt: skip
+    request.session.pop(SESSION_PASSWORD_CHANGE_REQUIRED, None)  # the new one passed the validators
     _failures_clear_in_public(source)
 
 

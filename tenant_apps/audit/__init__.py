@@ -11,7 +11,8 @@ Public API (keyword-only):
   trail names objects of a type (``names_for(object_ids) -> {object_id: name}``, one call per type per
   page) and reads their changed fields (``naming.Field``: a label, choice labels, a foreign key); the
   owning app registers in ``AppConfig.ready()``. Redaction comes first: a hidden object is never named.
-- ``middleware.RefusedReadMiddleware``: records ``access.refused`` for a signed-in GET by id answering 404.
+- ``middleware.RefusedAccessMiddleware``: records ``access.forbidden`` (a signed-in person's 403) and
+  ``access.refused`` (a write answering 404; a GET by id answering 404), rate-limited and summarised.
 - ``selectors.reads_by(user=, actions=, limit=)``, ``selectors.last_reads_by(user=, action=, object_ids=, since=)``:
   a user's own reads (what they opened, and when they last opened one thing), for their dashboard.
 - ``views.event_list(request)``: the trail's page (operators serve it too, for public's trail).

@@ -1,15 +1,25 @@
-"""Refused reads, recorded: a signed-in user's GET of a record by id that answered 404.
+"""Refused access, recorded: a signed-in person's request answered 403, a write answered 404,
+and a GET of a record by id answered 404.
 
 Pages and the API answer "not found" alike for a missing id and for someone else's (another
-team's, agency's or partnership's): no existence oracle. This middleware leaves that response
-exactly as it is and records ``access.refused`` (rate-limited: ``audit_read_refused``) so that
-a partnership admin can see probing. It sits after the authentication and second-factor
-middleware, so only signed-in, verified users' requests get here.
+team's, agency's or partnership's): no existence oracle. This middleware leaves every response
+exactly as it is and records, through ``audit_access_refused`` (rate-limited, what it holds back
+counted and summarised), so that a partnership admin can see probing:
+
+- ``access.forbidden``: any request of a signed-in person answered 403 (a practitioner on an
+  admin page, a viewer's write, a session that must first change its password);
+- ``access.refused``: a write (any method but GET, HEAD and OPTIONS) answered 404, with the id
+  when the route names one; and a GET or HEAD of a record by id answered 404.
+
+Each event has who, when, from where, the method and the route (never the body nor the query),
+and the id when known. API clients' calls are recorded whole by ``ApiClientAuditMiddleware``
+(``api.call``, with the status): here only their refused reads, as before.
 
 Which id: the first of the route's keyword arguments named in ``ID_ARGUMENTS`` (the record the
-URL is about). A 404 for a record the user may in fact see (a page of a timeline past its end,
-an edit page they may not edit) is not a refused read: the redaction rule of the object's type
-(``tenant_apps.audit.redaction``) decides, and a type with no rule counts as refused.
+URL is about). A GET answered 404 for a record the user may in fact see (a page of a timeline
+past its end, an edit page they may not edit) is not a refused read: the redaction rule of the
+object's type (``tenant_apps.audit.redaction``) decides, and a type with no rule counts as
+refused. A write answered 404 is a refused write whatever the record.
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ import logging
 from django_tenants.utils import get_public_schema_name
 
 from tenant_apps.audit import redaction
-from tenant_apps.audit.services import audit_read_refused
+from tenant_apps.audit.models import AuditAction
+from tenant_apps.audit.services import audit_access_refused
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +42,23 @@ ID_ARGUMENTS = {
     "document_id": "document",
     "task_id": "task",
 }
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class RefusedReadMiddleware:
+class RefusedAccessMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code == 404 and request.method in ("GET", "HEAD"):
-            self._record(request)
+        if response.status_code in (403, 404):
+            try:
+                self._record(request, response.status_code)
+            except Exception:  # the answer must not change with the audit's fate (no oracle)
+                logger.exception("a refusal (%s %s) could not be recorded", request.method, response.status_code)
         return response
 
-    def _record(self, request) -> None:
+    def _record(self, request, status: int) -> None:
         tenant = getattr(request, "tenant", None)
         user = getattr(request, "user", None)
         match = getattr(request, "resolver_match", None)
@@ -52,15 +67,20 @@ class RefusedReadMiddleware:
         if user is None or not user.is_authenticated:
             return
         asked = next(
-            ((ID_ARGUMENTS[name], value) for name, value in match.kwargs.items() if name in ID_ARGUMENTS), None
+            ((ID_ARGUMENTS[name], value) for name, value in match.kwargs.items() if name in ID_ARGUMENTS), ("", "")
         )
-        if asked is None:
-            return
         object_type, object_id = asked
-        try:
+        how = f"{request.method} {match.route}"
+        is_read = request.method in READ_METHODS
+        if status == 403 or not is_read:
+            if user.is_integration:  # an API client: its call is recorded with its status (api.call)
+                return
+            action = AuditAction.ACCESS_FORBIDDEN if status == 403 else AuditAction.ACCESS_REFUSED
+        else:
+            if not object_type or request.method == "OPTIONS":
+                return
             if not redaction.hidden_from(user, object_type, str(object_id)):
                 return
-            audit_read_refused(request=request, object_type=object_type, object_id=object_id,
-                               how=f"{request.method} {match.route}")  # fmt: skip
-        except Exception:  # the answer must not change with the audit's fate (no oracle)
-            logger.exception("a refused read of %s could not be recorded", object_type)
+            action = AuditAction.ACCESS_REFUSED
+        audit_access_refused(request=request, action=action, object_type=object_type, object_id=object_id,
+                             how=how)  # fmt: skip

@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     RESET_REQUESTED = "auth.reset_requested", "Password reset requested"
     REAUTHENTICATED = "auth.reauthenticated", "Confirmed it is them (password and code)"
     PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    PASSWORD_CHANGE_REQUIRED = "auth.password_change_required", "Asked to change a password too easy to guess"
     NOT_ME_REPORTED = "auth.not_me_reported", "Reported a change they did not make"
     # Second factors
     OTP_ENROLLED = "otp.enrolled", "Authenticator app enrolled"
@@ -69,7 +70,9 @@ class AuditAction(models.TextChoices):
     CASE_VIEWED = "case.viewed", "Case viewed"
     TIMELINE_ENTRY_VIEWED = "timeline.entry_viewed", "Timeline entry viewed"
     GALLERY_VIEWED = "gallery.viewed", "Photo gallery viewed"
-    ACCESS_REFUSED = "access.refused", "Read refused: not found or not yours"
+    ACCESS_REFUSED = "access.refused", "Refused: not found or not yours"
+    ACCESS_FORBIDDEN = "access.forbidden", "Refused: not allowed"
+    ACCESS_REFUSALS_SUPPRESSED = "access.refusals_suppressed", "Refusals counted, not recorded one by one"
     READ_LIMITED = "access.read_limited", "Reads refused: too many in a minute"
     PARTNERSHIP_READ_LIMITED = "access.partnership_read_limited", "Reads refused: the partnership's limit"
     READ_VOLUME_ALERT = "access.read_volume_alert", "Many profiles opened in a short time"
@@ -182,3 +185,22 @@ class AuditEvent(models.Model):
             return AuditAction(self.action).label
         except ValueError:
             return self.action
+
+
+class RefusalTally(models.Model):
+    """Refusals of one user that were not recorded one by one in a window (repeats of one
+    recorded, and any past the per-user cap: ``services.audit_access_refused``), counted here
+    and summarised in ONE ``access.refusals_suppressed`` event when the window closes
+    (``jobs.refusals_summarise``). A counter, not part of the trail: its rows are updated."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    window_started_at = models.DateTimeField()
+    window_ends_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    summarised = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["actor", "window_ends_at"], name="audit_tally_actor_ends_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.count} refusals of user {self.actor_id} until {self.window_ends_at:%Y-%m-%d %H:%M}"

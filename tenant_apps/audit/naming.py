@@ -248,7 +248,7 @@ class Change:
 
 
 # Events that name an id somebody asked for and were refused: it may never have existed.
-ASKED_ONLY_ACTIONS = frozenset({"access.refused"})
+ASKED_ONLY_ACTIONS = frozenset({"access.refused", "access.forbidden"})
 
 
 def name_events(events: list, *, hidden: Mapping[str, Mapping[str, str]]) -> list:

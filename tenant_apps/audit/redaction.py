@@ -49,7 +49,15 @@ Rule = Callable[[object, list[str]], dict[str, str]]
 # looked at it and which view ("sharing", "attachments"), or which id was asked for and
 # refused. They are shown whole, so an admin sees the probing and the reading in full.
 CONTENT_FREE_ACTIONS = frozenset(
-    {"access.refused", "profile.viewed", "case.viewed", "timeline.entry_viewed", "family.viewed"}
+    {
+        "access.refused",
+        "access.forbidden",
+        "access.refusals_suppressed",
+        "profile.viewed",
+        "case.viewed",
+        "timeline.entry_viewed",
+        "family.viewed",
+    }
 )
 
 _rules: dict[str, Rule] = {}

@@ -31,14 +31,16 @@ import logging
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from concord.http import client_ip
 from tenant_apps.audit import spool
-from tenant_apps.audit.models import AuditAction, AuditEvent
+from tenant_apps.audit.models import AuditAction, AuditEvent, RefusalTally
 
 logger = logging.getLogger(__name__)
 
@@ -130,17 +132,26 @@ def audit_record_apart(**event) -> AuditEvent | None:
         apart.close()
 
 
-def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:
-    """Record that the signed-in user asked for ``object_type`` ``object_id`` and was answered
-    "not found" (it is missing, or not theirs: the response is the same, so the event is the only
-    place an admin can see probing). The event names what was asked for, never any content.
+REFUSAL_ACTIONS = (AuditAction.ACCESS_REFUSED, AuditAction.ACCESS_FORBIDDEN)
 
-    Rate-limited so that probing cannot flood the trail: at most one event per user per object
-    per ``AUDIT_REFUSED_WINDOW_MINUTES`` (default 10), and at most ``AUDIT_REFUSED_MAX_PER_WINDOW``
-    (default 50) events per user in that window; beyond that nothing more is recorded until the
-    window has moved on (the ones recorded already show the probing). Returns the event, or
-    ``None`` when the limit held it back. Concurrent requests of one user are serialised by a
-    transaction-scoped advisory lock, so the limits hold across processes.
+
+def audit_access_refused(
+    *, request, action: str, object_type: str = "", object_id: str | int = "", how: str = ""
+) -> AuditEvent | None:
+    """Record that the signed-in user was refused: ``access.refused`` (answered "not found": it
+    is missing, or not theirs, and the response is the same, so the event is the only place an
+    admin can see probing) or ``access.forbidden`` (answered 403). ``how`` is the method and
+    route; the event names what was asked for (``object_id`` when the route names one), never
+    any content nor the request's body.
+
+    Rate-limited so that probing cannot flood the trail: at most one event per user per action,
+    object and ``how`` per ``AUDIT_REFUSED_WINDOW_MINUTES`` (default 10), and at most
+    ``AUDIT_REFUSED_MAX_PER_WINDOW`` (default 50) refusal events per user in that window. What
+    is held back is not dropped: it is counted in the user's ``RefusalTally`` for the window and
+    summarised in ONE ``access.refusals_suppressed`` event when the window closes (the job
+    ``jobs.refusals_summarise``, deferred with the tally). Returns the event, or ``None`` when
+    the limit held it back. Concurrent requests of one user are serialised by a
+    transaction-scoped advisory lock, so the limits and the tally hold across processes.
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -148,18 +159,65 @@ def audit_read_refused(*, request, object_type: str, object_id: str | int, how: 
     window = timedelta(minutes=int(getattr(settings, "AUDIT_REFUSED_WINDOW_MINUTES", 10)))
     most = int(getattr(settings, "AUDIT_REFUSED_MAX_PER_WINDOW", 50))
     object_id = _text(object_id, 64)
+    verdict = "answered forbidden" if action == AuditAction.ACCESS_FORBIDDEN else "answered not found"
+    summary = _text(f"{verdict}: {how}", 300)
     key = hashlib.blake2b(f"audit.refused:{connection.schema_name}:{user.pk}".encode(), digest_size=8).digest()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(key, "big", signed=True)])
-        recent = AuditEvent.objects.filter(
-            actor=user, action=AuditAction.ACCESS_REFUSED, occurred_at__gte=timezone.now() - window
-        )
-        seen = list(recent.values_list("object_type", "object_id")[: most + 1])
-        if (object_type, object_id) in seen or len(seen) >= most:
+        now = timezone.now()
+        recent = AuditEvent.objects.filter(actor=user, action__in=REFUSAL_ACTIONS, occurred_at__gte=now - window)
+        seen = list(recent.values_list("action", "object_type", "object_id", "summary")[: most + 1])
+        if (action, object_type, object_id, summary) in seen or len(seen) >= most:
+            _refusal_count(user=user, now=now, window=window)
             return None
-        return audit_record(action=AuditAction.ACCESS_REFUSED, request=request, object_type=object_type,
-                            object_id=object_id, summary=f"answered not found: {how}"[:300])  # fmt: skip
+        return audit_record(action=action, request=request, object_type=object_type, object_id=object_id,
+                            summary=summary)  # fmt: skip
+
+
+def audit_read_refused(*, request, object_type: str, object_id: str | int, how: str = "") -> AuditEvent | None:
+    """``audit_access_refused`` for a read answered "not found" (``access.refused``)."""
+    return audit_access_refused(
+        request=request, action=AuditAction.ACCESS_REFUSED, object_type=object_type, object_id=object_id, how=how
+    )
+
+
+def _refusal_count(*, user, now, window: timedelta) -> None:
+    """Count one refusal held back, in the user's open tally (under the caller's lock); the
+    first of a window opens a tally and defers its summary for when the window closes."""
+    from concord.jobs import defer_for_current_partnership
+    from tenant_apps.audit.jobs import refusals_summarise
+
+    counted = RefusalTally.objects.filter(actor=user, window_ends_at__gt=now, summarised=False).update(
+        count=F("count") + 1
+    )
+    if counted:
+        return
+    tally = RefusalTally.objects.create(actor=user, window_started_at=now, window_ends_at=now + window, count=1)
+    defer_for_current_partnership(refusals_summarise.configure(schedule_at=tally.window_ends_at), tally_id=tally.pk)
+
+
+def audit_refusals_summarise(*, tally_id: int) -> AuditEvent | None:
+    """Write the ONE ``access.refusals_suppressed`` event of a tally (the job's work, once its
+    window has closed); None if it was summarised already or is gone."""
+    with transaction.atomic():
+        tally = RefusalTally.objects.select_for_update().filter(pk=tally_id, summarised=False).first()
+        if tally is None:
+            return None
+        tally.summarised = True
+        tally.save(update_fields=["summarised"])
+        most = int(getattr(settings, "AUDIT_REFUSED_MAX_PER_WINDOW", 50))
+        refusals = "1 refusal" if tally.count == 1 else f"{tally.count} refusals"
+        london = ZoneInfo("Europe/London")
+        span = (
+            f"{tally.window_started_at.astimezone(london):%d %b %Y %H:%M} to "
+            f"{tally.window_ends_at.astimezone(london):%H:%M} (London time)"
+        )
+        return audit_record(
+            action=AuditAction.ACCESS_REFUSALS_SUPPRESSED, actor=tally.actor,
+            summary=f"{refusals} not recorded one by one, {span}: repeats of a refusal recorded, "
+            f"or past the cap of {most} refusals recorded per user in the window",
+        )  # fmt: skip
 
 
 def audit_changes(before: dict, after: dict) -> dict:

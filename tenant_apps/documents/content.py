@@ -6,13 +6,16 @@ Everything else is refused, including HTML and scripts saved as text, macro-enab
 Office files, and anything renamed to look like an accepted type. Office and OpenDocument
 files (zip archives) are also refused when their directory declares more than
 ``OFFICE_MAX_UNCOMPRESSED_BYTES`` in all, or a large member compressed more than
-``OFFICE_MAX_COMPRESSION_RATIO`` to 1 (a decompression bomb).
+``OFFICE_MAX_COMPRESSION_RATIO`` to 1 (a decompression bomb), or when they hold more than
+``OFFICE_MAX_MEMBERS`` entries (counted from the end-of-directory record, before the directory
+itself is read).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -103,10 +106,56 @@ def sniff(data: bytes) -> Kind:
 OFFICE_MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024  # all members together: 4 times the upload limit
 OFFICE_MAX_COMPRESSION_RATIO = 100  # uncompressed : compressed, of any one member...
 OFFICE_RATIO_APPLIES_FROM_BYTES = 1024 * 1024  # ...that expands to at least this (small XML parts may exceed it)
+OFFICE_MAX_MEMBERS = 10_000  # entries in the archive: real documents hold tens to hundreds
+# The directory's size in bytes, bounded too: zipfile reads entries until the declared size is used
+# up, whatever the count says, so a lying count alone would not bound the work. 512 bytes an entry
+# on average is room for names of over 400 characters (an entry's fixed part is 46 bytes).
+OFFICE_MAX_DIRECTORY_BYTES = OFFICE_MAX_MEMBERS * 512
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory: signature, disks, counts, size, offset, comment
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # ...its count (8 bytes) at index 7, the directory's size at 8
+_ZIP64_EOCD_SIGNATURE = b"PK\x06\x06"
+
+
+def _too_many_members() -> ValidationError:
+    return refuse(
+        f"This Office file holds more than {OFFICE_MAX_MEMBERS:,} parts, as no ordinary document does, "
+        "so it is not accepted."
+    )
+
+
+def _office_directory_declared(data: bytes) -> tuple[int, int] | None:
+    """The entry count and directory size the archive's end record declares (zip64 too), found as
+    zipfile finds it (the last signature within a comment's reach of the end); None without one."""
+    start = data.rfind(_EOCD_SIGNATURE, max(0, len(data) - _EOCD.size - 0xFFFF))
+    if start < 0 or len(data) - start < _EOCD.size:
+        return None
+    _, _, _, _, count, size, _, _ = _EOCD.unpack_from(data, start)
+    if count == 0xFFFF or size == 0xFFFFFFFF:  # the real values are in the zip64 record before it
+        locator, record = start - _ZIP64_LOCATOR.size, start - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size
+        if record >= 0 and _ZIP64_LOCATOR.unpack_from(data, locator)[0] == _ZIP64_LOCATOR_SIGNATURE:
+            fields = _ZIP64_EOCD.unpack_from(data, record)
+            if fields[0] == _ZIP64_EOCD_SIGNATURE:
+                count, size = fields[7], fields[8]
+    return count, size
+
+
+def _office_directory_bounds(data: bytes) -> None:
+    """Refuse an archive whose end record declares too many entries (or too large a directory
+    to hold only that many), before zipfile reads the directory into memory."""
+    declared = _office_directory_declared(data)
+    if declared is not None and (declared[0] > OFFICE_MAX_MEMBERS or declared[1] > OFFICE_MAX_DIRECTORY_BYTES):
+        raise _too_many_members()
 
 
 def _office_bounds(infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse an archive whose declared sizes say it is a decompression bomb."""
+    """Refuse an archive whose declared sizes say it is a decompression bomb, or that holds more
+    entries than its end record declared (its directory's size was bounded before it was read)."""
+    if len(infos) > OFFICE_MAX_MEMBERS:
+        raise _too_many_members()
     if sum(info.file_size for info in infos) > OFFICE_MAX_UNCOMPRESSED_BYTES:
         raise refuse(
             f"This Office file would expand to more than {OFFICE_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB "
@@ -123,6 +172,7 @@ def _office_bounds(infos: list[zipfile.ZipInfo]) -> None:
 
 
 def _office(data: bytes) -> Kind:
+    _office_directory_bounds(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()

@@ -112,13 +112,14 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "tenant_apps.accounts.middleware.SessionPolicyMiddleware",  # idle/absolute timeouts, sign-out everywhere
     "tenant_apps.accounts.middleware.RequireSecondFactorMiddleware",  # fail closed: every view needs 2FA
-    "tenant_apps.audit.middleware.RefusedReadMiddleware",  # a GET by id answering 404: access.refused
+    "tenant_apps.audit.middleware.RefusedAccessMiddleware",  # 403s, refused writes and reads: access.*
     "tenant_apps.directory.middleware.ApiClientAuditMiddleware",  # every API client's call: api.call
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# Refused reads (tenant_apps.audit.services.audit_read_refused): at most one access.refused event
-# per user per object per window, and at most this many per user per window.
+# Refusals (tenant_apps.audit.services.audit_access_refused): at most one access.refused or
+# access.forbidden event per user per object and route per window, and at most this many per user
+# per window; the rest are counted and summarised in one access.refusals_suppressed per window.
 AUDIT_REFUSED_WINDOW_MINUTES = 10
 AUDIT_REFUSED_MAX_PER_WINDOW = 50
 
