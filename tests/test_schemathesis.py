@@ -1,4 +1,6 @@
-"""Schemathesis over every operation of the OpenAPI schema: zero 5xx, zero schema violations.
+"""Schemathesis over every operation of the OpenAPI schema: zero 5xx, zero schema violations, and
+no answer that carries a canary: a random marker planted in Norfolk's records (another partnership)
+and in the private records of a Suffolk team of another agency, which Bob may not see.
 
 Bounded for CI (``BOUNDED``): a fixed seed (hypothesis ``derandomize``), 5 examples per operation
 and mode, no shrinking; the run's time is printed. Requests go through Django's real WSGI handler (CSRF,
@@ -66,7 +68,53 @@ def _checker(operation, mode, *, ids: dict, call):
     return check
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, capsys):
+def plant_canaries(cast) -> list[str]:
+    """Markers in records Bob must never read: Norfolk's (a practitioner's profile, case, entry and
+    task there) and Dan's in Suffolk (Constabulary, Safer Neighbourhood Team, shared with nobody),
+    including a sensitive entry. Returns the markers."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.accounts.models import User
+    from tenant_apps.casework import services
+    from tenant_apps.casework.models import CaseType
+    from tenant_apps.directory.models import Agency, Membership, Team, TeamMembership
+    from tenant_apps.tasks import services as task_services
+
+    markers = []
+
+    def plant(user, team, where: str):
+        marker = f"Canary{where}{secrets.token_hex(6)}"
+        markers.append(marker)
+        profile = services.profile_create(user=user, owning_team=team, first_name=marker, last_name=f"{marker}x",
+                                          notes=marker, phone="01473 000000")  # fmt: skip
+        case = services.case_create(user=user, case_type=CaseType.objects.get(code="ASB"), title=f"Case {marker}",
+                                    owning_team=team, subjects=[(profile, "perpetrator")])  # fmt: skip
+        when = timezone.now() - dt.timedelta(hours=2)
+        services.entry_create(user=user, case=case, kind="visit", summary=f"Visit {marker}", body=marker,
+                              occurred_at=when)  # fmt: skip
+        services.entry_create(user=user, case=case, kind="visit", summary=f"Sensitive {marker}", body=marker,
+                              occurred_at=when, is_sensitive=True, restricted_to_teams=[team])  # fmt: skip
+        task_services.task_create(user=user, title=f"Task {marker}", case=case, assigned_team=team,
+                                  due_date=timezone.localdate() + dt.timedelta(3))  # fmt: skip
+
+    with schema_context("suffolk"):
+        plant(cast["dan"], cast["snt"], "Suffolk")
+    with schema_context("norfolk"):
+        agency = Agency.objects.create(name="Norfolk Council", kind="council")
+        team = Team.objects.create(agency=agency, name="Norfolk ASB")
+        norah = User.objects.create_user("norah@norfolk.test", password=secrets.token_urlsafe(24),
+                                         full_name="Norah", role="practitioner")  # fmt: skip
+        Membership.objects.create(user=norah, agency=agency)
+        TeamMembership.objects.create(user=norah, team=team)
+        plant(norah, team, "Norfolk")
+    return markers
+
+
+def test_schemathesis_finds_no_canary_no_5xx_and_conformant_answers(cast, s3, capsys):
+    canaries = plant_canaries(cast)
     records = make_records(cast, with_document=True)
     bob = client_of(cast, "bob")
     csrf = secrets.token_hex(16)  # a CSRF cookie of our own, sent back in the header, as a browser's script would
@@ -92,10 +140,16 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, ca
             case.headers.pop("Authorization", None)
         response = case.call(base_url=f"http://{HOST}", session=browser, headers=headers)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        answer = response.content.decode("utf-8", "replace") + "\n" + repr(dict(response.headers))
+        leaked = [canary for canary in canaries if canary in answer]
+        if leaked:
+            raise AssertionError(f"a canary leaked ({leaked}) in {response.status_code}: {answer[:500]}")
         case.validate_response(response, checks=checks)
 
+    operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        operations += 1
         ids = path_ids(operation.path, records)
 
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -109,7 +163,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, ca
     elapsed = time.monotonic() - started
     calls = sum(statuses.values())
     with capsys.disabled():
-        print(f"\nschemathesis: {calls} calls in {elapsed:.1f} s, {len(failures)} failures, "
+        print(f"\nschemathesis: {operations} operations, {calls} calls in {elapsed:.1f} s, {len(failures)} failures, "
+              f"{calls} answers searched for {len(canaries)} canaries, "
               f"answers by status: {dict(sorted(statuses.items()))}")  # fmt: skip
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(dict.fromkeys(failures))
     assert calls > 300
