@@ -1,4 +1,5 @@
-"""Schemathesis over every operation of the OpenAPI schema: zero 5xx, zero schema violations.
+"""Schemathesis over every operation of the OpenAPI schema: zero 5xx, zero schema violations, and
+no answer carrying one of Norfolk's canaries (tests/attack_helpers.py; issue 11, point 6).
 
 Bounded for CI (``BOUNDED``): a fixed seed (hypothesis ``derandomize``), 5 examples per operation
 and mode, no shrinking; the run's time is printed. Requests go through Django's real WSGI handler (CSRF,
@@ -26,6 +27,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from tests.api_input_helpers import make_records, openapi_schema, path_ids
+from tests.attack_helpers import plant
 from tests.test_casework_api import client_of
 
 HOST = "suffolk.localhost"
@@ -66,8 +68,14 @@ def _checker(operation, mode, *, ids: dict, call):
     return check
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, capsys):
+def test_schemathesis_finds_no_canary_no_5xx_and_conformant_answers(cast, s3, capsys):
     records = make_records(cast, with_document=True)
+    # Norfolk's canaries (tests/attack_helpers.py): no answer to Bob on Suffolk's host may carry one.
+    planted = plant(cast)
+    canaries = [marker.encode() for marker in planted.tiers("NORFOLK")]
+    owns = [marker.encode() for marker in planted.tiers("SUFFOLK")]  # Bob's own: seen, so the check reads answers
+    own_seen = []
+    leaks: list[str] = []
     bob = client_of(cast, "bob")
     csrf = secrets.token_hex(16)  # a CSRF cookie of our own, sent back in the header, as a browser's script would
     # In a werkzeug client's cookie jar for the partnership's host: schemathesis's ``cookies=`` are
@@ -92,6 +100,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, ca
             case.headers.pop("Authorization", None)
         response = case.call(base_url=f"http://{HOST}", session=browser, headers=headers)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        seen = response.content + "\n".join(f"{k}: {v}" for k, v in response.headers.items()).encode()
+        own_seen.extend(m for m in owns if m in seen)
+        leaks.extend(f"{case.method} {case.formatted_path} shows {m.decode()}" for m in canaries if m in seen)
         case.validate_response(response, checks=checks)
 
     for result in schema.get_all_operations():
@@ -110,7 +121,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(cast, s3, ca
     calls = sum(statuses.values())
     with capsys.disabled():
         print(f"\nschemathesis: {calls} calls in {elapsed:.1f} s, {len(failures)} failures, "
+              f"{len(leaks)} of Norfolk's canaries seen ({len(own_seen)} of Bob's own), "
               f"answers by status: {dict(sorted(statuses.items()))}")  # fmt: skip
+    assert not leaks, "\n".join(dict.fromkeys(leaks))
+    assert own_seen  # the canary check reads the answers
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(dict.fromkeys(failures))
     assert calls > 300
     assert sum(count for status, count in statuses.items() if status < 300) > calls // 4  # the views were reached
