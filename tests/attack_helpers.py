@@ -1,4 +1,4 @@
-"""The attack suite's parts (tests/test_attack_suite.py, tests/test_schemathesis.py): canaries
+"""The attack suite's parts (tests/test_attack_suite.py): canaries
 planted in records nobody attacking may see, the table that fills every URL parameter from
 them, the requests generated for every route of both URLconfs and every operation of the
 OpenAPI schema, and a checksum of the tables a refused write must leave alone.
