@@ -14,6 +14,9 @@ def setup() -> None:
     import django
 
     django.setup()
+    from concord.db_roles import become_owner_process
+
+    become_owner_process()  # migrations run as the database owner
 
 
 def migrate_one(schema_name: str) -> tuple[str, bool, str, float]:

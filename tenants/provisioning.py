@@ -32,6 +32,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from concord.db_roles import as_owner, ensure_partnership_role
 from tenant_apps.accounts.models import User
 from tenant_apps.accounts.services import invitation_send
 from tenant_apps.outbox.services import release_held_email
@@ -118,9 +119,14 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
     It commits as it goes, and pg_dump reads the template from another
     connection: inside a caller's transaction it would wait for that very
     transaction's locks. So inside one it runs on a connection of its own.
+    It runs as the database owner (``concord.db_roles``).
     """
     if connection.in_atomic_block:
         return _in_own_connection(refresh_template, verbosity=verbosity)
+    return as_owner(_refresh_template, verbosity=verbosity)
+
+
+def _refresh_template(*, verbosity: int) -> TemplateDDL:
     key, names = code_migrations()
     template = template_schema()
     with connection.cursor() as cursor:
@@ -198,7 +204,7 @@ def _pg_dump_binary() -> str:
 
 def pg_dump_schema(schema: str) -> str:
     """Schema-only DDL of one schema, as pg_dump writes it."""
-    db = settings.DATABASES["default"]
+    db = {**settings.DATABASES["default"], **connection.settings_dict}  # the owner's, in owner mode
     env = dict(os.environ)
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
@@ -289,17 +295,21 @@ def _invite_admin(admin, partnership_name: str) -> str:
 
 
 def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name: str = "") -> ProvisionResult:
-    """Create a partnership: schema, tables, row, domain and first admin, atomically.
+    """Create a partnership: schema, tables, role, row, domain and first admin, atomically.
 
     The admin's invitation is e-mailed through the job queue, in the same
     transaction, and its link returned. Re-running for an existing partnership
     with the same admin, who has not yet set a password, re-issues the
     invitation (the earlier run may have died before it was shown). Any other
-    existing slug is refused.
+    existing slug is refused. It runs as the database owner (``concord.db_roles``): from a
+    request of the operator area, on an owner connection of its own.
     """
     name, admin_email = _validate(slug, name, admin_email)
     template = current_template()
+    return as_owner(_provision, slug=slug, name=name, admin_email=admin_email, admin_name=admin_name, template=template)
 
+
+def _provision(*, slug: str, name: str, admin_email: str, admin_name: str, template: TemplateDDL) -> ProvisionResult:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
@@ -316,6 +326,7 @@ def partnership_provision(*, slug: str, name: str, admin_email: str, admin_name:
             raise ProvisioningError(f"the host {partnership_host(slug)} is already in use")
 
         replay_ddl(schema=slug, template=template)
+        ensure_partnership_role(slug)  # its role and grants, in the same transaction
         partnership = Partnership.objects.create(schema_name=slug, name=name)
         Domain.objects.create(domain=partnership_host(slug), tenant=partnership, is_primary=True)
         with schema_context(slug):

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
 
 DATABASE = "concord"
@@ -211,19 +212,29 @@ class PrivateCluster:
         return {"DATABASE_URL": self.url(database)}
 
     def load_copy_of(self, source_url: str, database: str = DATABASE) -> None:
-        """Copy a database (as committed now) into this cluster under ``database``."""
+        """Copy a database (as committed now) into this cluster under ``database``, with the
+        roles its grants and policies name (``concord.db_roles``: roles are cluster-wide)."""
+        with psycopg.connect(source_url, autocommit=True) as source:
+            roles = [row[0] for row in source.execute(
+                "SELECT rolname FROM pg_roles WHERE NOT rolcanlogin AND rolname !~ '^pg_' "
+                "AND rolname <> 'postgres'").fetchall()]  # fmt: skip
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
             conn.execute(f'CREATE DATABASE "{database}"')
+            for role in roles:
+                if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                    conn.execute(
+                        psycopg.sql.SQL("CREATE ROLE {} NOLOGIN NOINHERIT").format(psycopg.sql.Identifier(role))
+                    )
         dump = subprocess.run(
-            [pg_binary("pg_dump"), "--no-owner", "--no-privileges", "-Fc", source_url],
+            [pg_binary("pg_dump"), "--no-owner", "-Fc", source_url],
             capture_output=True,
             timeout=300,
         )
         if dump.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {dump.stderr.decode()[-2000:]}")
         restore = subprocess.run(
-            [pg_binary("pg_restore"), "--no-owner", "--no-privileges", "-d", self.url(database)],
+            [pg_binary("pg_restore"), "--no-owner", "-d", self.url(database)],
             input=dump.stdout,
             capture_output=True,
             timeout=300,

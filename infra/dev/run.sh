@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/dev/db.sh
+source infra/dev/app_login.sh  # the app logs in as concord_app; migrations run as the owner
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-concord.settings.development}"
 py=.venv/bin/python
 

@@ -138,7 +138,7 @@ class DatabaseURL:
 
     def django(self, **extra) -> dict:
         config = {
-            "ENGINE": "django_tenants.postgresql_backend",
+            "ENGINE": "concord.tenant_postgresql",  # django-tenants', switching role with the schema
             "NAME": self.name,
             "USER": self.user,
             "PASSWORD": self.password,

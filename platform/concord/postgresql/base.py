@@ -55,6 +55,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
                 kwargs=connect_kwargs,
                 open=False,  # opened at the first checkout, as Django does
                 configure=self._configure_connection,
+                reset=getattr(type(self), "reset_pooled_connection", None),
                 check=check,
                 **({} if pool_options is True else pool_options),
             )

@@ -6,12 +6,14 @@ a message naming the variable (``concord.env``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from botocore.config import Config as BotocoreConfig
 
 from concord.crypto_keys import development_key
 from concord.env import (
+    EnvError,
     env_bool,
     env_choice,
     env_database_url,
@@ -56,8 +58,9 @@ _BOTH = [
 ]
 
 SHARED_APPS = [
-    "django_tenants",
+    # Before django_tenants: its migrate and migrate_schemas commands, run as the owner, are ours.
     "tenants",
+    "django_tenants",
     *_BOTH,
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -174,6 +177,30 @@ def database_config(*, pool: bool) -> dict:
 
 DATABASE_POOL = env_bool("DATABASE_POOL", False)
 DATABASES = {"default": database_config(pool=DATABASE_POOL)}
+
+
+def database_owner() -> dict[str, str]:
+    """The owner's credentials (DATABASE_OWNER_URL: same host, port and database as DATABASE_URL;
+    only the user and password differ). Unset: the DATABASE_URL user owns (development)."""
+    if not env_str("DATABASE_OWNER_URL", ""):
+        return {}
+    owner = env_database_url("DATABASE_OWNER_URL")
+    app = DATABASES["default"]
+    if (owner.name, owner.host, str(owner.port)) != (app["NAME"], app["HOST"], app["PORT"]):
+        raise EnvError("DATABASE_OWNER_URL must name the same host, port and database as DATABASE_URL")
+    return {"USER": owner.user, "PASSWORD": owner.password}
+
+
+# The owner runs migrations and provisioning; DATABASE_URL's user (the app) owns nothing and
+# switches to a partnership's role with its schema (concord.db_roles; README "Database roles").
+DATABASE_OWNER = database_owner()
+# Switch roles with the search path (off only for the benchmarks' baseline and for diagnosis).
+DATABASE_ROLES = env_bool("DATABASE_ROLES", True)
+# Put before every role name Concord makes, so that two deployments can share a PostgreSQL
+# cluster (roles are cluster-wide): e.g. "staging_" gives staging_p_suffolk, staging_concord_public.
+DATABASE_ROLE_PREFIX = env_str("DATABASE_ROLE_PREFIX", "")
+if not re.fullmatch(r"(|[a-z][a-z0-9_]{0,19})", DATABASE_ROLE_PREFIX):
+    raise EnvError("DATABASE_ROLE_PREFIX must be empty or up to 20 lower-case letters, digits and _, from a letter")
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # The backend under django-tenants': Django's, with a pool that drops all dead connections at once.
 ORIGINAL_BACKEND = "concord.postgresql"

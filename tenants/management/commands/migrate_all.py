@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from concord.db_roles import become_owner_process
 from tenants import migration_worker
 from tenants.models import Partnership
 from tenants.provisioning import refresh_template
@@ -28,6 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, parallel, **options):
         if parallel < 1:
             raise CommandError("--parallel must be at least 1", returncode=2)
+        become_owner_process()  # migrations and the template run as the database owner
         started = time.monotonic()
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         self.stdout.write("public: migrated")
