@@ -46,7 +46,7 @@ def _current_user() -> str:
 
 
 @pytest.fixture
-def in_suffolk(suffolk):
+def in_suffolk(suffolk, norfolk):
     connection.set_tenant(suffolk)
     assert _current_user() == "p_suffolk"
     yield
@@ -99,7 +99,9 @@ def test_a_search_path_changed_without_the_role_gets_permission_denied_not_data(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET search_path = norfolk, public")
-        assert "permission denied for schema norfolk" in _refused("SELECT * FROM accounts_user")
+        # PostgreSQL skips a schema the role may not use: the name finds public's table, also refused.
+        assert "permission denied for table accounts_user" in _refused("SELECT * FROM accounts_user")
+        assert "permission denied for schema norfolk" in _refused("SELECT * FROM norfolk.accounts_user")
     # The backend's own switch (schema_context) does switch the role, and back.
     with schema_context("norfolk"):
         assert _current_user() == "p_norfolk"
@@ -128,14 +130,22 @@ def test_the_role_switch_rides_on_the_search_path_statement(suffolk, django_asse
     assert statements[1:] == ["SELECT 1"]
 
 
-def test_a_failed_role_switch_outside_a_transaction_is_raised_not_ignored(db):
-    """Were it ignored, the next statement would run as the previous partnership."""
+def test_a_failed_role_switch_outside_a_transaction_is_raised_not_ignored(committed_db):
+    """Were it ignored, the next statement would run as the previous partnership (autocommit:
+    nothing is aborted). Inside a transaction the failure aborts it: nothing runs either."""
     from django.db import DatabaseError
 
+    connection.set_schema("suffolk")
+    assert _current_user() == "p_suffolk"
     connection.set_schema("nosuchpartnership")
-    with pytest.raises(DatabaseError, match="does not exist"), connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    with pytest.raises(DatabaseError, match='role "p_nosuchpartnership" does not exist'):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
     connection.set_schema_to_public()
+    assert _current_user() == "concord_public"
 
 
 # --- Row-level security on public tables ------------------------------------------------------
@@ -230,7 +240,7 @@ def test_jobs_run_as_the_partnership_they_enter_and_queue_rows_only_it_sees(suff
 
 
 def _has_privilege(role: str, table: str, privilege: str) -> bool:
-    with connection.cursor() as cursor:
+    with db_roles.owner_mode(), connection.cursor() as cursor:  # naming the table needs its schema
         cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [role, table, privilege])
         return cursor.fetchone()[0]
 
@@ -289,7 +299,7 @@ def _app_dsn() -> str:
 @pytest.fixture
 def app_login(committed_db):
     """A real login user as production's app is (created committed; it owns nothing)."""
-    with connection.cursor() as cursor:
+    with db_roles.owner_mode(), connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_LOGIN])
         if cursor.fetchone() is None:
             cursor.execute(
@@ -306,6 +316,8 @@ def test_app_login_starts_as_the_platform_role_and_reaches_a_partnership_only_by
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute('SELECT 1 FROM "suffolk".accounts_user')
         conn.execute("RESET ROLE")
+        assert conn.execute("SELECT current_user").fetchone() == ("concord_public",)  # its session default
+        conn.execute("SET ROLE NONE")
         assert conn.execute("SELECT current_user").fetchone() == (APP_LOGIN,)  # NOINHERIT: nothing of its own
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute('SELECT 1 FROM "suffolk".accounts_user')
@@ -320,7 +332,7 @@ def test_app_login_starts_as_the_platform_role_and_reaches_a_partnership_only_by
 
 
 def test_app_login_owns_nothing_and_is_a_member_of_every_partnership_role(app_login):
-    with connection.cursor() as cursor:
+    with db_roles.owner_mode(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid) "
             "     + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid) "
@@ -329,6 +341,10 @@ def test_app_login_owns_nothing_and_is_a_member_of_every_partnership_role(app_lo
             [APP_LOGIN],
         )
         assert cursor.fetchone() == (0, False, False, False)
+        # NOINHERIT: its memberships give it nothing until it sets a role.
+        for table in ("suffolk.accounts_user", "norfolk.accounts_user", "public.tenants_partnership"):
+            cursor.execute("SELECT has_table_privilege(%s, %s, 'SELECT')", [APP_LOGIN, table])
+            assert cursor.fetchone() == (False,), table
         cursor.execute("SELECT schema_name FROM public.tenants_partnership ORDER BY 1")
         for (schema,) in cursor.fetchall():
             cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [APP_LOGIN, db_roles.partnership_role(schema)])
@@ -342,9 +358,10 @@ def test_a_pooled_connection_never_keeps_a_partnership_role(app_login):
 
     params = {**connections[DEFAULT_DB_ALIAS].settings_dict, "USER": APP_LOGIN, "PASSWORD": "", "CONN_MAX_AGE": 0}
     params["OPTIONS"] = {**params["OPTIONS"], "pool": {"min_size": 1, "max_size": 1, "timeout": 5}}
-    wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
-    wrapper.settings_dict = params
-    wrapper.alias = "roles_pool_test"
+    from concord.tenant_postgresql.base import DatabaseWrapper
+
+    wrapper = DatabaseWrapper(params, alias="roles_pool_test")
+    connections["roles_pool_test"] = wrapper
     try:
         pool = wrapper.pool
         for turn in range(6):
@@ -360,3 +377,4 @@ def test_a_pooled_connection_never_keeps_a_partnership_role(app_login):
                 assert raw.execute("SELECT current_user").fetchone() == ("concord_public",)
     finally:
         wrapper.close_pool()
+        del connections["roles_pool_test"]

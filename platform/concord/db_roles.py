@@ -240,7 +240,8 @@ def ensure_platform_roles() -> None:
         statements += [
             sql.SQL("ALTER TABLE public.procrastinate_jobs ADD COLUMN IF NOT EXISTS partnership text"),
             sql.SQL(
-                "ALTER TABLE public.procrastinate_jobs ALTER COLUMN partnership SET DEFAULT public.concord_partnership()"
+                "ALTER TABLE public.procrastinate_jobs "
+                "ALTER COLUMN partnership SET DEFAULT public.concord_partnership()"
             ),
         ]
     for table, (column, kind) in PARTNERSHIP_ROWS.items():
