@@ -50,10 +50,11 @@ def s3_launcher_env(s3) -> dict[str, str]:
 
 def drop_partnership(slug: str) -> None:
     """Remove a throwaway partnership: its schema, queued jobs, domain and row."""
+    from concord.db_roles import owner_mode
     from tenants.models import Domain, Partnership
 
     connection.set_schema_to_public()
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
         cursor.execute("DELETE FROM procrastinate_jobs WHERE args->>'schema_name' = %s", [slug])
     Domain.objects.filter(tenant__schema_name=slug).delete()

@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
+from concord import db_roles
 from tests.conftest import forget_used_codes
 
 
@@ -74,7 +75,7 @@ def _remove_committed(bob, agency, team) -> None:
 
 
 def _remove_audit_events(first_event: int) -> None:
-    with schema_context("suffolk"), connection.cursor() as cursor:
+    with db_roles.owner_mode(), schema_context("suffolk"), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         try:
             cursor.execute("DELETE FROM audit_auditevent WHERE id >= %s", [first_event])

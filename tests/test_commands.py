@@ -8,13 +8,14 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
+from concord.db_roles import owner_mode
 from tenants.models import Domain, Partnership
 from tenants.provisioning import partnership_provision
 from tests.conftest import manage
 
 
 def _drop(slug: str) -> None:
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
     Domain.objects.filter(tenant__schema_name=slug).delete()
     Partnership.objects.filter(schema_name=slug).delete()
@@ -24,7 +25,7 @@ def test_migrate_all_reports_each_partnership_and_survives_one_failure(committed
     _drop("migbroken")
     partnership_provision(slug="migbroken", name="Broken CSP", admin_email="admin@migbroken.test")
     # Forget that the sessions migration ran: re-running it fails on the existing table.
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM migbroken.django_migrations WHERE app = 'sessions'")
     try:
         result = manage("migrate_all", "--parallel", "2", timeout=300)

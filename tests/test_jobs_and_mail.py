@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
 from concord import jobs
+from concord.db_roles import owner_mode
 from tenant_apps.outbox import mail
 from tenant_apps.outbox.jobs import send_email
 from tenant_apps.outbox.services import mail_send_later
@@ -49,7 +50,8 @@ def run_jobs(*queues: str) -> None:
 
 
 def query(sql: str, params=()) -> list[tuple]:
-    with connection.cursor() as cursor:
+    """The test's look at the database, as the owner (it reads the job queue from any schema)."""
+    with owner_mode(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from concord.db_roles import owner_mode
 from tenants.models import Domain, Partnership
 from tenants.provisioning import partnership_provision
 from tests.conftest import REPO, manage, project_env, subprocess_database_url
@@ -66,7 +67,7 @@ def schema_structure(schema: str) -> dict[str, list[tuple]]:
     """Every table, column, index, constraint, sequence, trigger, function and view, with
     the schema's own name replaced so that two schemas can be compared."""
     structure = {}
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:  # information_schema shows the owner everything
         cursor.execute("SET LOCAL search_path = pg_catalog") if connection.in_atomic_block else None
         for kind, query in STRUCTURE_QUERIES.items():
             cursor.execute(query, {"s": schema})
@@ -83,13 +84,13 @@ def migrated_schema(django_db_setup, django_db_blocker):
     """A schema built by running every migration, the reference for provisioned ones."""
     name = "migratedref"
     with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
+        with owner_mode(), connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
             cursor.execute(f'CREATE SCHEMA "{name}"')
         call_command("migrate_schemas", schema_name=name, tenant=True, interactive=False, verbosity=0)
         connection.set_schema_to_public()
         yield name
-        with connection.cursor() as cursor:
+        with owner_mode(), connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
@@ -106,7 +107,7 @@ def test_a_provisioned_schema_has_the_structure_of_a_migrated_one(db, migrated_s
 
 def test_a_provisioned_schema_has_the_migrated_history_and_reference_rows(db, migrated_schema):
     partnership_provision(slug="history", name="History Check", admin_email="admin@history.test")
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:
         for query in [
             'SELECT app, name FROM "{}".django_migrations ORDER BY app, name',
             'SELECT app_label, model FROM "{}".django_content_type ORDER BY 1, 2',
@@ -130,7 +131,7 @@ def test_the_template_holds_only_what_migrations_wrote(db):
 
     template = settings.TENANT_TEMPLATE_SCHEMA
     filled = set()
-    with connection.cursor() as cursor:
+    with owner_mode(), connection.cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [template])
         tables = [row[0] for row in cursor.fetchall()]
         assert "accounts_user" in tables
@@ -236,10 +237,12 @@ def test_the_command_exits_2_with_one_line():
 
 
 def _cleanup(slug: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
-    Domain.objects.filter(tenant__schema_name=slug).delete()
-    Partnership.objects.filter(schema_name=slug).delete()
+    connection.set_schema_to_public()
+    with owner_mode():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+        Domain.objects.filter(tenant__schema_name=slug).delete()
+        Partnership.objects.filter(schema_name=slug).delete()
 
 
 def test_a_provisioning_killed_half_way_leaves_nothing_and_a_rerun_completes(committed_db):

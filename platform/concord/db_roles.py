@@ -45,7 +45,7 @@ PARTNERSHIP_ROLE_INFIX = "p_"
 # The public tables a partnership's role may touch, and how. Everything else in public is the
 # platform's. A request of a partnership reads its own row and host (RLS keeps the others
 # out), and queues jobs in its transaction (procrastinate's defer function inserts the job and
-# its event; RLS keeps other partnerships' jobs out of sight).
+# its event).
 PARTNERSHIP_PUBLIC_GRANTS: dict[str, str] = {
     # The sign-in limits' counters (accounts.limits), charged in the sign-in's own statement: keyed
     # by client address and by a keyed hash of schema and e-mail, shared by all partnerships (an
@@ -53,7 +53,12 @@ PARTNERSHIP_PUBLIC_GRANTS: dict[str, str] = {
     "accounts_signinlimit": "SELECT, INSERT, UPDATE, DELETE",
     "tenants_partnership": "SELECT",
     "tenants_domain": "SELECT",
-    "procrastinate_jobs": "SELECT, INSERT",
+    # Jobs: add only. procrastinate's defer function inserts and returns the id; the queueing lock
+    # is readable because procrastinate tells a duplicate by the unique violation's detail, which
+    # PostgreSQL shows only to a role that may read the key. Nothing else of any job (their
+    # arguments name records) is readable to a partnership, nor may it change or remove one.
+    # Not row-level security: under RLS PostgreSQL hides that detail from everyone.
+    "procrastinate_jobs": "SELECT (id, queueing_lock), INSERT",
     "procrastinate_events": "INSERT",
 }
 PARTNERSHIP_PUBLIC_SEQUENCES = ("procrastinate_jobs_id_seq", "procrastinate_events_id_seq")
@@ -68,7 +73,6 @@ APPEND_ONLY_TABLES = ("audit_auditevent",)
 PARTNERSHIP_ROWS: dict[str, tuple[str, str]] = {
     "tenants_partnership": ("schema_name", "schema"),
     "tenants_domain": ("tenant_id", "fk"),
-    "procrastinate_jobs": ("partnership", "schema"),
 }
 
 
@@ -236,14 +240,6 @@ def ensure_platform_roles() -> None:
     ]
     if "tenants_partnership" in tables:
         statements += partnership_usage_function_sql()
-    if "procrastinate_jobs" in tables:
-        statements += [
-            sql.SQL("ALTER TABLE public.procrastinate_jobs ADD COLUMN IF NOT EXISTS partnership text"),
-            sql.SQL(
-                "ALTER TABLE public.procrastinate_jobs "
-                "ALTER COLUMN partnership SET DEFAULT public.concord_partnership()"
-            ),
-        ]
     for table, (column, kind) in PARTNERSHIP_ROWS.items():
         if table in tables:
             statements += partnership_rls_sql(table, column, kind)
