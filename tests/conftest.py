@@ -119,14 +119,16 @@ def _fresh_default_cache():
 def suffolk(db):
     from tenants.models import Partnership
 
-    return Partnership.objects.get(schema_name="suffolk")
+    with schema_context("public"):  # a partnership's role sees only its own row (RLS)
+        return Partnership.objects.get(schema_name="suffolk")
 
 
 @pytest.fixture
 def norfolk(db):
     from tenants.models import Partnership
 
-    return Partnership.objects.get(schema_name="norfolk")
+    with schema_context("public"):  # a partnership's role sees only its own row (RLS)
+        return Partnership.objects.get(schema_name="norfolk")
 
 
 def host(slug: str) -> str:
