@@ -371,3 +371,36 @@ def test_a_pooled_connection_never_keeps_a_partnership_role(app_login):
     finally:
         wrapper.close_pool()
         del connections["roles_pool_test"]
+
+
+def test_three_roles_for_real_migrate_all_as_the_owner_then_serve_as_the_app(app_login):
+    """As ``make run`` does: DATABASE_URL is the app login, DATABASE_OWNER_URL the owner.
+    ``migrate_all`` (as the owner) gives the app its memberships back; gunicorn, logged in as the
+    app, serves a sign-in and pages of both partnerships and the platform host."""
+    from tests.conftest import Server, forget_used_codes, manage, project_env, subprocess_database_url
+
+    owner_url = subprocess_database_url()
+    params = connection.settings_dict
+    app_url = f"postgres://{APP_LOGIN}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+    with db_roles.owner_mode(), connection.cursor() as cursor:
+        cursor.execute(f"REVOKE p_suffolk, p_norfolk FROM {APP_LOGIN}")
+    env = project_env(DATABASE_URL=app_url, DATABASE_OWNER_URL=owner_url)
+    result = manage("migrate_all", "--parallel", "1", env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with db_roles.owner_mode(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_has_role('{APP_LOGIN}', 'p_suffolk', 'MEMBER'), "
+                       f"pg_has_role('{APP_LOGIN}', 'p_norfolk', 'MEMBER')")  # fmt: skip
+        assert cursor.fetchone() == (True, True)
+    server = Server(env, workers=1)
+    try:
+        alice = server.session("suffolk.localhost")
+        alice.sign_in("alice@suffolk.test")
+        status, _, body = alice.get("/")
+        assert status == 200 and b"Alice" in body
+        status, _, body = server.get("/account/sign-in/", "norfolk.localhost")
+        assert status == 200
+        status, _, _ = server.get("/healthz", "localhost")
+        assert status == 200
+    finally:
+        server.stop()
+        forget_used_codes()

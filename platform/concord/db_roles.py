@@ -128,7 +128,7 @@ def _login_user() -> str:
 
 def app_user() -> str | None:
     """The user the web and job processes log in as, if it is not the owner (else None)."""
-    app = settings.DATABASES[DEFAULT_DB_ALIAS].get("USER") or None
+    app = settings.DATABASE_APP_USER or None
     owner = settings.DATABASE_OWNER.get("USER") or app
     if app is None or app == owner:
         return None

@@ -194,6 +194,7 @@ def database_owner() -> dict[str, str]:
 # The owner runs migrations and provisioning; DATABASE_URL's user (the app) owns nothing and
 # switches to a partnership's role with its schema (concord.db_roles; README "Database roles").
 DATABASE_OWNER = database_owner()
+DATABASE_APP_USER = DATABASES["default"]["USER"]  # kept: owner-only processes swap the login
 # Switch roles with the search path (off only for the benchmarks' baseline and for diagnosis).
 DATABASE_ROLES = env_bool("DATABASE_ROLES", True)
 # Put before every role name Concord makes, so that two deployments can share a PostgreSQL
