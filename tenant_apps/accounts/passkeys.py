@@ -20,10 +20,13 @@ import json
 
 from django.http import Http404
 from django.http.request import split_domain_port
+from django.utils import timezone
 from django_otp_webauthn import exceptions as package_exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
+from webauthn import base64url_to_bytes, verify_authentication_response
 from webauthn.helpers import exceptions as webauthn_exceptions
+from webauthn.helpers import parse_authentication_credential_json
 
 from tenant_apps.accounts.models import User
 
@@ -54,6 +57,39 @@ class PasskeyHelper(WebAuthnHelper):
 
     def get_allowed_origins(self) -> list[str]:
         return [f"{self.request.scheme}://{self.request.get_host()}"]
+
+    def authenticate_complete(self, user, state: dict, data: dict) -> WebAuthnCredential:
+        """The package's verification, with its last step made a claim: the counter and the
+        last-used time are written by one conditional UPDATE on the values read, so of two
+        requests answering with the same assertion at the same moment (a copied session, a
+        passkey whose counter stays 0) only one is accepted."""
+        credential = parse_authentication_credential_json(data)
+        device = WebAuthnCredential.objects.filter(
+            credential_id_sha256=WebAuthnCredential.get_credential_id_sha256(credential.raw_id)
+        ).first()
+        if device is None or device.user_id != user.pk:
+            raise PasskeyRefused("not one of this user's passkeys here")
+        verified = verify_authentication_response(
+            credential=credential,
+            credential_current_sign_count=device.sign_count,
+            credential_public_key=device.public_key,
+            expected_challenge=base64url_to_bytes(state["challenge"]),
+            expected_rp_id=self.get_relying_party_domain(),
+            expected_origin=self.get_allowed_origins(),
+            require_user_verification=state["require_user_verification"],
+        )
+        now = timezone.now()
+        claimed = WebAuthnCredential.objects.filter(
+            pk=device.pk, sign_count=device.sign_count, last_used_at=device.last_used_at
+        ).update(sign_count=verified.new_sign_count, backup_state=verified.credential_backed_up, last_used_at=now)
+        if claimed != 1:
+            raise PasskeyRefused("answered twice")
+        device.sign_count, device.backup_state, device.last_used_at = (
+            verified.new_sign_count,
+            verified.credential_backed_up,
+            now,
+        )
+        return device
 
     def get_credential_name(self, user) -> str:
         return user.email
@@ -129,6 +165,8 @@ def assertion_verify(*, request, credential: str) -> WebAuthnCredential:
     data = _parsed(credential)
     try:
         device = _helper(request).authenticate_complete(user=request.user, state=state, data=data)
+    except PasskeyRefused:
+        raise
     except _VERIFY_ERRORS as error:
         raise PasskeyRefused(type(error).__name__) from None
     if not device.confirmed or device.user_id != request.user.pk:

@@ -17,7 +17,9 @@ services on the platform domain.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -31,6 +33,7 @@ from tests.demo_partnership import drop_partnership
 from tests.serving import gunicorn_serving
 
 SLUG = "passkeys"
+SCREENSHOTS = Path(tempfile.gettempdir())  # look at them after a layout change
 ADMIN = f"admin@{SLUG}.test"
 
 pytestmark = pytest.mark.skipif(
@@ -137,6 +140,7 @@ def test_ada_adds_a_passkey_signs_out_and_signs_in_with_it(ada, server, browser)
             page.locator("input[name=password]").fill(PASSWORD)
             r.submit("Continue")
             assert page.get_by_role("button", name="Use a passkey").is_visible()
+            page.screenshot(path=str(SCREENSHOTS / f"concord-two-factor-{width}.png"), full_page=True)
             r.submit("Use a passkey")
             assert page.url == server + "/", page.url
             assert page.locator("h1").count() == 1 and "Sign out" in page.locator("header").inner_text()
@@ -144,6 +148,7 @@ def test_ada_adds_a_passkey_signs_out_and_signs_in_with_it(ada, server, browser)
             card = page.locator(".govuk-summary-card", has_text=name)
             assert "Not used yet" not in card.inner_text(), card.inner_text()
             listed = page.locator(".govuk-summary-card__title").all_inner_texts()
+            page.screenshot(path=str(SCREENSHOTS / f"concord-security-{width}.png"), full_page=True)
         finally:
             problems += r.problems
             r.close()
