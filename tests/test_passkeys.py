@@ -133,7 +133,10 @@ def test_bob_adds_two_named_passkeys_and_sees_them_listed(db):
     # A second one: the page's options exclude the first (the browser would not make it twice).
     page = bob.get(ADD)
     assert [d["id"] for d in options_on(page)["excludeCredentials"]] == [_b64(laptop.credential_id)]
-    assert options_on(page)["rp"]["id"] == "suffolk.localhost"
+    assert options_on(page)["rp"] == {
+        "id": "suffolk.localhost",
+        "name": "Concord: Suffolk Community Safety Partnership",
+    }
     assert (
         bob.post(ADD, {"name": "My phone", "credential": phone.create(options_on(page), origin=_origin())})["Location"]
         == "/account/security/"
@@ -178,6 +181,13 @@ def test_a_passkey_name_is_required_unique_and_named_on_the_form(db):
         assert refused.status_code == 200 and message in refused.content.decode(), name
         assert 'id="id_name_error"' in refused.content.decode()
     assert len(_passkeys()) == 1
+    # A passkey made for another origin, or an answer to no challenge: refused on the form, nothing kept.
+    page = bob.get(ADD)
+    elsewhere = SoftAuthenticator().create(options_on(page), origin="http://norfolk.localhost")
+    for credential in (elsewhere, elsewhere, "not json"):
+        refused = bob.post(ADD, {"name": "Phone", "credential": credential})
+        assert refused.status_code == 200 and "The passkey could not be added" in refused.content.decode()
+    assert [p.name for p in _passkeys()] == ["Work laptop"]
 
 
 def test_adding_renaming_and_removing_each_need_a_fresh_confirmation(db):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_otp_webauthn import exceptions as package_exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
+from django_tenants.utils import get_public_schema_name
 from webauthn import base64url_to_bytes, verify_authentication_response
 from webauthn.helpers import exceptions as webauthn_exceptions
 from webauthn.helpers import parse_authentication_credential_json
@@ -47,8 +48,11 @@ def relying_party_id(request) -> str:
 
 
 def relying_party_name(request) -> str:
-    name = getattr(getattr(request, "tenant", None), "name", "")
-    return f"Concord: {name}" if name and getattr(request.tenant, "schema_name", "public") != "public" else "Concord"
+    """What a browser may show while making a passkey: "Concord: <partnership>" or "Concord"."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return "Concord"
+    return f"Concord: {tenant.name}"
 
 
 class PasskeyHelper(WebAuthnHelper):
