@@ -99,11 +99,17 @@ _migration_key_cache: tuple[str, list[list[str]]] | None = None
 
 
 def code_migrations() -> tuple[str, list[list[str]]]:
-    """The migrations on disk (every app, as django_migrations records them) and their hash."""
+    """The migrations on disk (every app, as django_migrations records them) and their hash.
+
+    A squashed migration (django-otp-webauthn ships one) is recorded by ``migrate`` under its
+    own name and under each name it replaces, so a replayed schema records both too."""
     global _migration_key_cache
     if _migration_key_cache is None:
         loader = MigrationLoader(None, ignore_no_migrations=True)
-        names = sorted([app, name] for app, name in loader.graph.nodes)
+        keys = set(loader.graph.nodes)
+        for migration in loader.graph.nodes.values():
+            keys.update(tuple(replaced) for replaced in migration.replaces or ())
+        names = sorted([app, name] for app, name in keys)
         key = hashlib.sha256(json.dumps(names).encode()).hexdigest()
         _migration_key_cache = (key, names)
     return _migration_key_cache

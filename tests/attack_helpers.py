@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import uuid
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -23,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp_webauthn.models import WebAuthnCredential
 from django_tenants.utils import schema_context
 
 from tests.api_input_helpers import openapi_schema, operations
@@ -33,7 +35,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 WRITES = ("post", "put", "patch", "delete")
 # Apps whose tables a refused write must leave as they were (the audit trail, read counters,
 # sign-in counters and the outbox are meant to record refusals: not checked).
-CHECKED_APPS = ("casework", "documents", "tasks", "directory")
+CHECKED_APPS = ("casework", "documents", "tasks", "directory", "django_otp_webauthn")
 
 
 def canary(tier: str) -> str:
@@ -99,13 +101,16 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
     member = services.family_add_member(user=user, family=family, profile=other, relationship="sibling")
     task = task_services.task_create(user=user, title=mark(), details=mark(), case=case, assigned_team=team,
                                      due_date=timezone.localdate() + dt.timedelta(days=7))  # fmt: skip
+    # A passkey of the user's, its name a canary: only its owner's security page may show it.
+    passkey = WebAuthnCredential.objects.create(user=user, name=mark(), credential_id=secrets.token_bytes(32),
+                                                public_key=b"\xa0", aaguid=str(uuid.UUID(int=0)))  # fmt: skip
     return {
         "profile_id": profile.pk, "case_id": case.pk, "entry_id": sensitive.pk, "family_id": family.pk,
         "member_id": member.pk, "task_id": task.pk, "document_id": str(document.pk),
         "case_share_id": case_share.pk, "profile_share_id": profile_share.pk,
         "items": {kind: item.pk for kind, item in items.items()},
         "case_type_id": case_type.pk, "user_id": user.pk, "agency_id": team.agency_id, "team_id": team.pk,
-        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "passkey_id": passkey.pk,
     }  # fmt: skip
 
 
@@ -175,6 +180,7 @@ PARAMETERS = {
     "uidb64": lambda route, ids: ids["uidb64"],
     "token": lambda route, ids: "c0ffee-" + "0" * 32,  # an enrolment / reset / not-me token nobody issued
     "slug": lambda route, ids: ids["slug"],  # the platform's operator pages: a partnership's slug
+    "passkey_id": lambda route, ids: ids["passkey_id"],  # the records' owner's passkey (a canary name)
 }
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 

@@ -15,6 +15,9 @@ Public API (keyword-only):
   through the single-use link it e-mails them (``services.enrolment_link``, ``enrolment_allowed``).
 - ``services.reauthenticate(request=, password=, code=)`` and ``reauthentication_is_fresh(request)``: the
   "confirm it is you" step (``REAUTH_SECONDS``) that replacing a factor needs (``ReauthenticationRequired``).
+- ``services.passkey_add(request=, name=, credential=)``, ``passkey_rename``, ``passkey_remove``,
+  ``verify_second_factor_passkey(request=, credential=)``: passkeys (``passkeys``: options, verification,
+  ``access_passkey(user=, passkey_id=)``); ``has_factor_besides_passkeys(user)``.
 - ``services.password_change(request=, old_password=, new_password=)``: other sessions end, this one stays.
 - ``services.not_me_report(request=, notice=)``: a "this wasn't me" link used: signed out everywhere, admins told.
 - ``notices``: the e-mail of each change of a factor (``notice_send``) and its "this wasn't me" link.

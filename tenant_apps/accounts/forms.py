@@ -81,3 +81,21 @@ class PasswordChangeForm(NewPasswordForm):
         self.order_fields(self.field_order)
         self.fields["new_password1"].label = "New password"
         self.fields["new_password2"].label = "Confirm the new password"
+
+
+class PasskeyNameForm(forms.Form):
+    """Renaming a passkey: its name, so the user can tell their passkeys apart."""
+
+    name = forms.CharField(
+        label="Name of the passkey",
+        max_length=64,
+        help_text="So you can tell your passkeys apart, such as “Work laptop” or “My phone”.",
+        error_messages={"required": "Enter a name for the passkey, such as the device it is on."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class PasskeyAddForm(PasskeyNameForm):
+    """Adding a passkey: its name, and the browser's answer (filled in by concord/passkeys.js)."""
+
+    credential = forms.CharField(required=False, widget=forms.HiddenInput, max_length=65536)

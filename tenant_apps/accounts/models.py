@@ -217,6 +217,8 @@ class SecurityNotice(models.Model):
         BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "Your backup codes were replaced"
         PASSWORD_CHANGED = "password_changed", "Your password was changed"
         SECOND_FACTOR_RESET = "second_factor_reset", "Your second factor was reset by a partnership admin"
+        PASSKEY_ADDED = "passkey_added", "A passkey was added"
+        PASSKEY_REMOVED = "passkey_removed", "A passkey was removed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_notices")

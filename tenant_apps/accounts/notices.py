@@ -41,6 +41,8 @@ _FOR_ADMINS = {
     SecurityNotice.Change.BACKUP_CODES_REGENERATED: "their backup codes were replaced",
     SecurityNotice.Change.PASSWORD_CHANGED: "their password was changed",
     SecurityNotice.Change.SECOND_FACTOR_RESET: "their second factor was reset by a partnership admin",
+    SecurityNotice.Change.PASSKEY_ADDED: "a passkey was added to their account",
+    SecurityNotice.Change.PASSKEY_REMOVED: "a passkey was removed from their account",
 }
 
 _BROWSERS = [("Edg/", "Edge"), ("EdgA/", "Edge"), ("OPR/", "Opera"), ("FxiOS/", "Firefox"), ("Firefox/", "Firefox"),

@@ -30,11 +30,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django_otp_webauthn.models import WebAuthnCredential
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from concord import crypto
 from concord.http import client_ip
-from tenant_apps.accounts import limits, notices
+from tenant_apps.accounts import limits, notices, passkeys
 from tenant_apps.accounts.models import (
     BackupCode,
     BackupCodeDevice,
@@ -387,6 +388,17 @@ def has_second_factor(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def _second_factor_accepted(request, user: User, device, source: _Source, charges, *, summary: str) -> None:
+    """The second factor is given: the session is verified by ``device`` with a new key, this
+    attempt is not a failure and the source's failures are forgotten; audited."""
+    django_otp.login(request, device)
+    request.session.cycle_key()
+    _charges_release_in_public(charges)
+    _failures_clear_in_public(source)
+    audit_record(action="auth.second_factor", request=request, actor=user, object_type="user",
+                 object_id=user.pk, summary=summary)  # fmt: skip
+
+
 def verify_second_factor(*, request, token: str):
     """Second factor: a code from the authenticator app or an unused backup code.
 
@@ -404,21 +416,50 @@ def verify_second_factor(*, request, token: str):
         token = (token or "").strip()
         for device in confirmed_devices(user):
             if device.verify_token(token):
-                django_otp.login(request, device)
-                request.session.cycle_key()
-                _charges_release_in_public(charges)
-                _failures_clear_in_public(source)
                 summary = "authenticator code accepted"
                 if isinstance(device, BackupCodeDevice):
                     summary = f"backup code used; {device.remaining()} left"
-                audit_record(action="auth.second_factor", request=request, actor=user, object_type="user",
-                             object_id=user.pk, summary=summary)  # fmt: skip
+                _second_factor_accepted(request, user, device, source, charges, summary=summary)
                 return device
         wait = _record_failure(request, user, source, charges, what="code")
     if wait:
         logout(request)
         raise SignInRefused(_wait_message("delay", wait))
     raise SignInRefused("Enter the 6-digit code from your authenticator app, or one of your backup codes.")
+
+
+PASSKEY_REFUSED = (
+    "That passkey was not accepted. Try again with a passkey you added to this account on this site, "
+    "or enter a code from your authenticator app or a backup code."
+)
+
+
+def verify_second_factor_passkey(*, request, credential: str):
+    """Second factor: the browser's answer (``navigator.credentials.get``, as JSON) to the
+    challenge this session was given (``passkeys.assertion_options``), by one of the user's
+    passkeys on this host. Charged and counted exactly like a code: a failure (another
+    partnership's passkey, a replayed or forged answer, a stale challenge) counts like a wrong
+    code, and when this source must wait the session is signed out (``SignInRefused``).
+    """
+    user = request.user
+    source = _source(request, user.email, user)
+    with _one_attempt_at_a_time(source):
+        try:
+            charges = _charge_or_refuse(request, user, source)
+        except SignInRefused:
+            logout(request)
+            raise
+        try:
+            device = passkeys.assertion_verify(request=request, credential=credential)
+        except passkeys.PasskeyRefused:
+            wait = _record_failure(request, user, source, charges, what="passkey")
+        else:
+            _second_factor_accepted(request, user, device, source, charges, summary=f'passkey "{device.name}" used')
+            return device
+    if wait:
+        logout(request)
+        raise SignInRefused(_wait_message("delay", wait))
+    raise SignInRefused(PASSKEY_REFUSED)
 
 
 def sign_out(*, request) -> None:
@@ -556,6 +597,114 @@ def backup_codes_regenerate(*, request) -> list[str]:
     return codes
 
 
+# --- Passkeys ---------------------------------------------------------------------------
+#
+# README "Passkeys". A passkey is a second factor beside the authenticator app and the backup
+# codes, never instead of them: it can be added only by a user who has a factor that works
+# without it (the app, or backup codes left), so losing the device never locks anyone out.
+# Adding, renaming and removing one need a fresh re-authentication, like replacing the app;
+# adding and removing are e-mailed to the user (``notices``).
+
+
+class PasskeyNotAllowed(PermissionDenied):
+    """A passkey asked for by a user with no factor that works without it."""
+
+
+def has_factor_besides_passkeys(user: User) -> bool:
+    """Whether the user can give a second factor without any passkey: a confirmed authenticator
+    app, or backup codes left."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or BackupCode.objects.filter(device__user=user, device__confirmed=True, used_at__isnull=True).exists()
+    )
+
+
+def passkey_add_check(*, request) -> None:
+    """Raise unless this session may add a passkey now: verified, freshly re-authenticated, and
+    the user has a factor besides passkeys (``PasskeyNotAllowed``)."""
+    if not is_verified(request.user):
+        raise PermissionDenied("Give your second factor first.")
+    if not has_factor_besides_passkeys(request.user):
+        raise PasskeyNotAllowed(
+            "Set up your authenticator app and keep backup codes before you add a passkey: "
+            "you need a way to sign in without it."
+        )
+    reauthentication_check(request=request)
+
+
+def _passkey_name(user: User, name: str, *, exclude_pk: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": ["Enter a name for the passkey, such as the device it is on."]})
+    if len(name) > passkeys.NAME_MAX_LENGTH:
+        raise ValidationError({"name": [f"Enter a name of at most {passkeys.NAME_MAX_LENGTH} characters."]})
+    taken = [p.name.casefold() for p in passkeys.passkeys_of(user) if p.pk != exclude_pk]
+    if name.casefold() in taken:
+        raise ValidationError({"name": ["You already have a passkey with this name. Choose another."]})
+    return name
+
+
+def passkey_add(*, request, name: str, credential: str):
+    """Add the passkey the browser just created (``navigator.credentials.create``'s answer, as
+    JSON, to ``passkeys.registration_options``' challenge) under ``name``: checked by
+    ``passkey_add_check``, then verified for this host; audited and e-mailed. ``ValidationError``
+    naming ``name`` for a bad name, or on the whole form when the passkey did not verify."""
+    passkey_add_check(request=request)
+    user = request.user
+    name = _passkey_name(user, name)
+    with transaction.atomic():
+        try:
+            passkey = passkeys.registration_verify(request=request, credential=credential)
+        except passkeys.PasskeyRefused:
+            raise ValidationError(
+                "The passkey could not be added: your browser's answer did not match this page. Try again."
+            ) from None
+        passkey.name = name
+        passkey.save(update_fields=["name"])
+        audit_record(action="otp.passkey_added", request=request, object_type="user", object_id=user.pk,
+                     summary=f'passkey "{name}" added')  # fmt: skip
+        notices.notice_send(request=request, user=user, change=SecurityNotice.Change.PASSKEY_ADDED,
+                            extra=f"Its name: {name}.")  # fmt: skip
+    return passkey
+
+
+@transaction.atomic
+def passkey_rename(*, request, passkey, name: str):
+    """Rename one of the user's passkeys (``passkeys.access_passkey``); needs a fresh
+    re-authentication. Audited; no e-mail: the passkey itself is unchanged."""
+    reauthentication_check(request=request)
+    before = passkey.name
+    passkey.name = _passkey_name(request.user, name, exclude_pk=passkey.pk)
+    passkey.save(update_fields=["name"])
+    audit_record(action="otp.passkey_renamed", request=request, object_type="user", object_id=request.user.pk,
+                 summary=f'passkey "{before}" renamed "{passkey.name}"',
+                 changes={"name": [before, passkey.name]})  # fmt: skip
+    return passkey
+
+
+def passkey_remove(*, request, passkey) -> None:
+    """Remove one of the user's passkeys (``passkeys.access_passkey``); needs a fresh
+    re-authentication; audited and e-mailed. Removing passkeys never leaves a user without a
+    factor: the app or backup codes were required to add one. If this session was verified by
+    that passkey, it stays verified by the factor that re-authenticated it a moment ago."""
+    reauthentication_check(request=request)
+    user = request.user
+    verified_by_it = getattr(user, "otp_device", None) is not None and user.otp_device.persistent_id == (
+        passkey.persistent_id
+    )
+    with transaction.atomic():
+        name = passkey.name
+        passkey.delete()
+        audit_record(action="otp.passkey_removed", request=request, object_type="user", object_id=user.pk,
+                     summary=f'passkey "{name}" removed')  # fmt: skip
+        notices.notice_send(request=request, user=user, change=SecurityNotice.Change.PASSKEY_REMOVED,
+                            extra=f"Its name was: {name}.")  # fmt: skip
+    if verified_by_it:
+        device = next(iter(confirmed_devices(user)), None)
+        if device is not None:
+            django_otp.login(request, device)
+
+
 @transaction.atomic
 def second_factor_reset(*, request, user: User) -> None:
     """A partnership admin clears a user's second factors and ends their sessions. They enrol
@@ -563,6 +712,7 @@ def second_factor_reset(*, request, user: User) -> None:
     their password alone no longer leads to enrolment (``enrolment_check``)."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
+    WebAuthnCredential.objects.filter(user=user).delete()  # passkeys too: they never stand alone
     user.sessions_valid_after = user.enrolment_link_issued_at = timezone.now()
     user.save(update_fields=["sessions_valid_after", "enrolment_link_issued_at"])
     audit_record(action="otp.reset", request=request, object_type="user", object_id=user.pk,

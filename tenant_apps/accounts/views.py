@@ -12,15 +12,17 @@ from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from concord.pages import GET_POST, apply_errors
-from tenant_apps.accounts import access, notices, selectors, services
+from tenant_apps.accounts import access, notices, passkeys, selectors, services
 from tenant_apps.accounts.forms import (
     CodeForm,
     ConfirmItIsYouForm,
     EnrolForm,
     NewPasswordForm,
+    PasskeyAddForm,
+    PasskeyNameForm,
     PasswordChangeForm,
     ResetRequestForm,
     SignInForm,
@@ -87,22 +89,36 @@ def sign_in(request):
 @access.password_only
 @never_cache
 def two_factor(request):
+    """The second factor: a code from the app or a backup code, or (for a user who added one)
+    a passkey: the page carries a fresh challenge for the user's passkeys on this host, and
+    concord/passkeys.js posts the browser's answer back here as ``credential``."""
     if services.is_verified(request.user):
         return _after_sign_in(request)
     if not services.has_second_factor(request.user):
         return redirect("accounts:two-factor-setup")
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    by_passkey = request.method == "POST" and "credential" in request.POST
+    form = CodeForm(request.POST if request.method == "POST" and not by_passkey else None)
+    passkey_error = ""
+    if by_passkey or (request.method == "POST" and form.is_valid()):
         try:
-            services.verify_second_factor(request=request, token=form.cleaned_data["code"])
+            if by_passkey:
+                services.verify_second_factor_passkey(request=request, credential=request.POST["credential"])
+            else:
+                services.verify_second_factor(request=request, token=form.cleaned_data["code"])
         except services.SignInRefused as refusal:
             if not request.user.is_authenticated:  # locked: signed out
                 messages.error(request, str(refusal))
                 return redirect("accounts:sign-in")
-            form.add_error("code", str(refusal))
+            if by_passkey:
+                passkey_error = str(refusal)
+            else:
+                form.add_error("code", str(refusal))
         else:
             return _remember_device(request, _after_sign_in(request))
-    return render(request, "accounts/two_factor.html", {"form": form})
+    options = passkeys.assertion_options(request=request) if passkeys.has_passkey(request.user) else None
+    return render(
+        request, "accounts/two_factor.html", {"form": form, "passkey_options": options, "passkey_error": passkey_error}
+    )
 
 
 @access.password_only
@@ -157,6 +173,76 @@ def backup_codes(request):
         codes = services.backup_codes_regenerate(request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes, "first_time": False})
     return render(request, "accounts/backup_codes_confirm.html")
+
+
+@require_GET
+@never_cache
+def security(request):
+    """The account's sign-in and security page: password, authenticator app, backup codes left,
+    and passkeys (name, added, last used; add, rename, remove)."""
+    return render(request, "accounts/security.html", {"factors": selectors.second_factors(user=request.user)})
+
+
+@GET_POST
+@never_cache
+def passkey_add(request):
+    """Add a passkey: a name, then the browser creates it (concord/passkeys.js posts its answer
+    with the name). Needs a factor besides passkeys and a fresh "confirm it is you"."""
+    if not services.has_factor_besides_passkeys(request.user):
+        return render(request, "accounts/passkey_not_yet.html")
+    if not services.reauthentication_is_fresh(request):
+        return _confirm_it_is_you_first(request)
+    form = PasskeyAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            passkey = services.passkey_add(
+                request=request, name=form.cleaned_data["name"], credential=form.cleaned_data["credential"]
+            )
+        except services.ReauthenticationRequired:
+            return _confirm_it_is_you_first(request)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Passkey “{passkey.name}” added. You can use it at your next sign-in.")
+            return redirect("accounts:security")
+    options = passkeys.registration_options(request=request)
+    return render(request, "accounts/passkey_add.html", {"form": form, "passkey_options": options})
+
+
+@GET_POST
+@never_cache
+def passkey_rename(request, passkey_id: int):
+    passkey = passkeys.access_passkey(user=request.user, passkey_id=passkey_id)
+    if not services.reauthentication_is_fresh(request):
+        return _confirm_it_is_you_first(request)
+    form = PasskeyNameForm(request.POST or None, initial={"name": passkey.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.passkey_rename(request=request, passkey=passkey, name=form.cleaned_data["name"])
+        except services.ReauthenticationRequired:
+            return _confirm_it_is_you_first(request)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Passkey renamed “{passkey.name}”.")
+            return redirect("accounts:security")
+    return render(request, "accounts/passkey_rename.html", {"form": form, "passkey": passkey})
+
+
+@GET_POST
+@never_cache
+def passkey_remove(request, passkey_id: int):
+    passkey = passkeys.access_passkey(user=request.user, passkey_id=passkey_id)
+    if not services.reauthentication_is_fresh(request):
+        return _confirm_it_is_you_first(request)
+    if request.method == "POST":
+        try:
+            services.passkey_remove(request=request, passkey=passkey)
+        except services.ReauthenticationRequired:
+            return _confirm_it_is_you_first(request)
+        messages.success(request, f"Passkey “{passkey.name}” removed. It no longer signs you in.")
+        return redirect("accounts:security")
+    return render(request, "accounts/passkey_remove.html", {"passkey": passkey})
 
 
 def _confirm_it_is_you_first(request):

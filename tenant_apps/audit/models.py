@@ -50,6 +50,9 @@ class AuditAction(models.TextChoices):
     OTP_BACKUP_CODES_REGENERATED = "otp.backup_codes_regenerated", "Backup codes replaced"
     OTP_ENROLMENT_LINK_OPENED = "otp.enrolment_link_opened", "Enrolment link opened"
     OTP_ENROLMENT_LINK_SENT = "otp.enrolment_link_sent", "Enrolment link sent again"
+    OTP_PASSKEY_ADDED = "otp.passkey_added", "Passkey added"
+    OTP_PASSKEY_RENAMED = "otp.passkey_renamed", "Passkey renamed"
+    OTP_PASSKEY_REMOVED = "otp.passkey_removed", "Passkey removed"
     # Managing users
     USER_INVITED = "user.invited", "User invited"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"

@@ -52,6 +52,7 @@ _BOTH = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django_otp",
+    "django_otp_webauthn",  # passkeys: a django-otp device per credential, beside the user (accounts.passkeys)
     "tenant_apps.accounts",
     "tenant_apps.outbox",  # e-mails kept in their partnership's schema; operators' in public
     "tenant_apps.audit",
@@ -530,5 +531,16 @@ RESET_LINK_SECONDS = 3600  # password reset links; invitations use PASSWORD_RESE
 # Re-authentication (README "When a factor changes"): replacing the authenticator or the backup
 # codes needs the password and a current code given within this many seconds.
 REAUTH_SECONDS = env_int("REAUTH_SECONDS", 300, minimum=30, maximum=3600)
+# Passkeys (WebAuthn, django-otp-webauthn's models and verification, called by accounts.passkeys and
+# accounts.services: never its own views). The relying party is the request's host, so a passkey made
+# on suffolk.<domain> is refused on norfolk.<domain> and on the platform domain (and lives in its schema).
+OTP_WEBAUTHN_HELPER_CLASS = "tenant_apps.accounts.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "tenant_apps.accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME_CALLABLE = "tenant_apps.accounts.passkeys.relying_party_name"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor after the password, never instead of it
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""  # refusals are audited by accounts.services, not logged with tracebacks
+# Its check wants a fixed list of origins; PasskeyHelper expects exactly the request's own origin
+# (scheme, host, port) instead, one per partnership host.
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
 # The "this wasn't me" link in the e-mail each change of a factor sends (single-use).
 NOT_ME_LINK_SECONDS = 7 * 86400
