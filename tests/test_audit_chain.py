@@ -419,3 +419,26 @@ def test_an_event_recorded_apart_while_the_transaction_holds_the_head_is_chained
         assert not HeldEvent.objects.exists() and refused.action == "document.malware_refused"
         assert not AuditEvent.objects.filter(summary=f"{MARK} the work").exists()
     assert chain.chain_verify("suffolk").ok
+
+
+# --- The key -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [None, "short"])
+def test_production_refuses_to_start_without_a_real_chain_key(key):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, project_env
+    from tests.production_helpers import SECRET_KEY
+
+    environment = project_env(DJANGO_SETTINGS_MODULE="concord.settings.production", SECRET_KEY=SECRET_KEY,
+                              FIELD_ENCRYPTION_KEYS="8DqTg2U6H4vYyJ3Hq8pQYxFQk6aZ0kVbq7l1bW3kz2c=")  # fmt: skip
+    environment.pop("AUDIT_CHAIN_KEY")
+    if key is not None:
+        environment["AUDIT_CHAIN_KEY"] = key
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup(); print('started')"],
+                            env=environment, capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
+    assert result.returncode != 0
+    message = "AUDIT_CHAIN_KEY must be set" if key is None else "AUDIT_CHAIN_KEY must be a random value"
+    assert message in result.stderr
