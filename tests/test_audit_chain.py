@@ -442,3 +442,52 @@ def test_production_refuses_to_start_without_a_real_chain_key(key):
     assert result.returncode != 0
     message = "AUDIT_CHAIN_KEY must be set" if key is None else "AUDIT_CHAIN_KEY must be a random value"
     assert message in result.stderr
+
+
+# --- The migration and the jobs ----------------------------------------------------------------
+
+
+def test_the_migration_chains_existing_events_in_id_order(db):
+    """Events from before the chain (their links not yet set) are chained in id order, and the
+    head made; the append-only trigger is on again afterwards."""
+    import importlib
+    from types import SimpleNamespace
+
+    migration = importlib.import_module("tenant_apps.audit.migrations.0004_hash_chain")
+    empty_chain("suffolk")
+    with schema_context("suffolk"):
+        for n, event_id in enumerate((501, 502, 700)):
+            tamper(
+                "INSERT INTO audit_auditevent (id, occurred_at, actor_label, ip_address, user_agent, action, "
+                "object_type, object_id, summary, changes, seq, prev_hash, hash) VALUES (%s, now() - %s * interval "
+                "'1 hour', '', '::1', '', 'auth.sign_in', '', '', %s, %s::jsonb, %s, '', '')",
+                [event_id, n, f"old {n}", '{"role": ["viewer", "admin"]}' if n == 1 else None, 1000 - n],
+            )
+        migration.chain_existing_events(None, SimpleNamespace(connection=connection))
+        events = rows()
+        assert [(e["id"], e["seq"]) for e in events] == [(501, 1), (502, 2), (700, 3)]
+        assert ChainHead.objects.get().seq == 3
+        with transaction.atomic(), pytest.raises(Exception, match="append-only"):
+            AuditEvent.objects.filter(id=501).update(summary="changed")
+    connection.set_schema_to_public()
+    assert verify("--partnership", "suffolk") == (0, "suffolk: verified 3 events up to #3\n")
+
+
+def test_the_periodic_jobs_anchor_and_verify(chains):
+    from tenant_apps.audit import jobs
+
+    assert jobs.audit_chains_anchor(timestamp=0) >= 1  # Suffolk moved to #10 since the fixture's anchor
+    assert AuditAnchor.objects.filter(schema_name="suffolk").order_by("-seq").first().seq == 10
+    assert jobs.audit_chain_verify(schema_name="suffolk") is True
+    with schema_context("suffolk"):
+        edit_a_row()
+    assert jobs.audit_chain_verify(schema_name="suffolk") is False
+    with schema_context("suffolk"):
+        state = chain_verification()
+    assert not state.ok and state.up_to == 3 and "event #4 (id " in state.problem
+
+
+def chain_verification():
+    from tenant_apps.audit.models import ChainVerification
+
+    return ChainVerification.objects.get()
