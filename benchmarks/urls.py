@@ -8,6 +8,8 @@ urlpatterns = [
     path("bench/one-query/", views.one_query, name="bench-one-query"),
     path("bench/signed-in/", views.signed_in_page, name="bench-signed-in"),
     path("bench/audited/", views.audited_page, name="bench-audited"),
+    path("bench/write/", views.write_unaudited, name="bench-write"),
+    path("bench/write-audited/", views.write_audited, name="bench-write-audited"),
     path("", include("concord.urls_partnership")),
 ]
 

@@ -37,3 +37,33 @@ def audited_page(request):
 
     audit_record(action="case.viewed", request=request, object_type="case", object_id="0", summary="benchmark")
     return render(request, "benchmarks/audited.html", {})
+
+
+def _bench_write(request, *, audited: bool):
+    """A service-sized write in one transaction: a team added (one INSERT); with its
+    ``team.created`` event when ``audited`` (the chain head locked, the event inserted)."""
+    import uuid
+
+    from django.db import transaction
+
+    from tenant_apps.directory.models import Agency, Team  # full settings only (benchmarks.audit)
+
+    with transaction.atomic():
+        agency = Agency.objects.only("pk").get(name="Bench Write Agency")
+        team = Team.objects.create(agency=agency, name=f"Bench {uuid.uuid4().hex}")
+        if audited:
+            from tenant_apps.audit.services import audit_record
+
+            audit_record(action="team.created", request=request, object_type="team", object_id=team.pk,
+                         summary=f"Team {team.name} added")  # fmt: skip
+    return JsonResponse({"team": team.pk})
+
+
+@login_required
+def write_unaudited(request):
+    return _bench_write(request, audited=False)
+
+
+@login_required
+def write_audited(request):
+    return _bench_write(request, audited=True)

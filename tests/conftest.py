@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -273,6 +274,8 @@ def project_env(**extra: str) -> dict[str, str]:
         {
             "DATABASE_URL": subprocess_database_url(),
             "DJANGO_SETTINGS_MODULE": "concord.settings.test",
+            # The chain key of the test run (production settings require one): the same as in-process.
+            "AUDIT_CHAIN_KEY": django_settings.AUDIT_CHAIN_KEY,
             "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'platform'}",
         }
     )

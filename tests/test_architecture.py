@@ -67,6 +67,8 @@ LADDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("directory", ("tenant_apps.directory",)),
     ("accounts", ("tenant_apps.accounts",)),
     ("audit and outbox", ("tenant_apps.audit", "tenant_apps.outbox", "shared_apps.*")),
+    # The audit chain's anchors (public): audit reads and writes them, they know nothing of audit.
+    ("audit anchors", ("shared_apps.audit_anchors",)),
     ("tenancy floor", ("tenants",)),
     ("floor", ("concord",)),
 )
@@ -121,14 +123,18 @@ def _matches(name: str, pattern: str) -> str | None:
 
 
 def place(name: str) -> tuple[int, str, str] | None:
-    """(rung index, rung name, package) of a module of ours, None for anything else."""
+    """(rung index, rung name, package) of a module of ours, None for anything else. The most
+    specific pattern wins (``shared_apps.audit_anchors`` over ``shared_apps.*``), then the highest rung."""
+    found = None
     for index, (rung, patterns) in enumerate(LADDER):
         for pattern in patterns:
             prefix = _matches(name, pattern)
             if prefix is not None:
-                package = prefix if rung == ROOF else _package(name, prefix)
-                return index, rung, package
-    return None
+                specific = (pattern.count(".") + 1, -pattern.count("*"))
+                if found is None or specific > found[0]:
+                    package = prefix if rung == ROOF else _package(name, prefix)
+                    found = (specific, (index, rung, package))
+    return None if found is None else found[1]
 
 
 def _package(name: str, prefix: str) -> str:

@@ -15,6 +15,10 @@ Public API (keyword-only):
   ``access.refused`` (a write answering 404; a GET by id answering 404), rate-limited and summarised.
 - ``selectors.reads_by(user=, actions=, limit=)``, ``selectors.last_reads_by(user=, action=, object_ids=, since=)``:
   a user's own reads (what they opened, and when they last opened one thing), for their dashboard.
+- ``chain``: the hash chain every event is written into (``chain_append``: the only writer,
+  used by ``audit_record``, the spool's replay and ``AuditEvent.save``), ``chain_verify(schema_name)``
+  (``manage.py audit_verify``, the periodic job) and ``chains_anchor_all()`` (the anchoring job,
+  into ``shared_apps.audit_anchors``); the canonical form and what is detected are in its docstring.
 - ``views.event_list(request)``: the trail's page (operators serve it too, for public's trail).
 - ``views.event_export(request)``: the trail as CSV (operators serve it too).
 """

@@ -28,7 +28,7 @@ import logging
 
 from django_tenants.utils import get_public_schema_name
 
-from tenant_apps.audit import redaction
+from tenant_apps.audit import chain, redaction
 from tenant_apps.audit.models import AuditAction
 from tenant_apps.audit.services import audit_access_refused
 
@@ -51,6 +51,11 @@ class RefusedAccessMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        # Events recorded apart while the request's transaction held the chain head: chain them now.
+        try:
+            chain.drain_held_soon()
+        except Exception:  # the periodic job chains them later; the answer stands
+            logger.exception("held audit events could not be chained yet")
         if response.status_code in (403, 404):
             try:
                 self._record(request, response.status_code)

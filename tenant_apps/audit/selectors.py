@@ -18,7 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Max, QuerySet
 
 from tenant_apps.audit import naming, redaction
-from tenant_apps.audit.models import AuditEvent
+from tenant_apps.audit.models import AuditEvent, ChainVerification
 from tenants.models import Partnership
 
 UK = naming.UK
@@ -113,6 +113,13 @@ def audit_event_page(*, user, filters: dict, number) -> AuditEventPage:
     return AuditEventPage(
         page=page, page_range=list(paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1))
     )
+
+
+def audit_chain_state(*, user):
+    """The current schema's last chain verification (``ChainVerification``, or None if never
+    verified), for the audit page: one query; the page never verifies the chain itself."""
+    _require_viewer(user)
+    return ChainVerification.objects.filter(pk=1).first()
 
 
 def partnerships_named(schema_names) -> dict[str, str]:

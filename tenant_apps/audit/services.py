@@ -39,7 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from concord.http import client_ip
-from tenant_apps.audit import spool
+from tenant_apps.audit import chain, spool
 from tenant_apps.audit.models import AuditAction, AuditEvent, RefusalTally
 
 logger = logging.getLogger(__name__)
@@ -65,31 +65,14 @@ def audit_record(
     agent come from ``request`` (see the module docstring for proxies).
     ``changes`` is ``{"field": [before, after]}`` (see ``audit_changes``).
     """
-    ip_address = user_agent = None
-    if request is not None:
-        _check_schema(request)
-        ip_address = client_ip(request)
-        user_agent = request.META.get("HTTP_USER_AGENT", "")
-        if actor is None:
-            user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated:
-                actor = user
-    event = AuditEvent(
-        action=_text(action, 64),
-        actor=actor,
-        actor_label=_text(getattr(actor, "email", "") if actor is not None else "", 254),
-        ip_address=ip_address,
-        user_agent=_text(user_agent or "", USER_AGENT_MAX),
-        object_type=_text(object_type, 64),
-        object_id=_text(object_id, 64),
-        summary=_text(summary, 300),
-        changes=_redact(changes) if changes else None,
-    )
+    event = _new_event(action=action, request=request, actor=actor, object_type=object_type, object_id=object_id,
+                       summary=summary, changes=changes)  # fmt: skip
     try:
-        event.save(force_insert=True)
+        chain.chain_append(event)  # at the end of the schema's hash chain, in the caller's transaction
     except DatabaseError as exc:
         if not spool.spoolable(exc):
             raise
+        event.id = event.seq = None
         spool.spool_event(event)  # the database is read-only: kept on disk, replayed later
         return event
     spool.replay_soon()
@@ -109,10 +92,16 @@ def audit_record_apart(**event) -> AuditEvent | None:
     The write waits at most ``APART_LOCK_TIMEOUT`` for a lock (the caller's own transaction
     could hold one it needs: never a hang). If it fails, the failure is logged (the action and
     the schema, nothing of the event) and None returned: the caller's refusal still stands.
+
+    When the caller's transaction itself holds the schema's chain head (it recorded an event
+    already), the event cannot be chained apart until that transaction ends: it is committed
+    apart into ``audit_heldevent`` instead and chained by the next audit write of this process,
+    at the end of the request (``middleware``) or by the periodic job, whichever comes first.
     """
     if not connection.in_atomic_block:
         return audit_record(**event)
     own = connections[DEFAULT_DB_ALIAS]
+    held = chain.holds_head(own)
     apart = connections.create_connection(DEFAULT_DB_ALIAS)
     if own.tenant is not None:
         apart.set_tenant(own.tenant)
@@ -122,6 +111,8 @@ def audit_record_apart(**event) -> AuditEvent | None:
     try:
         with apart.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, false)", [APART_LOCK_TIMEOUT])
+        if held:
+            return _audit_hold(**event)
         return audit_record(**event)
     except DatabaseError as exc:
         logger.error("audit: %s could not be recorded apart (%s); schema %s", event.get("action"),
@@ -130,6 +121,38 @@ def audit_record_apart(**event) -> AuditEvent | None:
     finally:
         connections[DEFAULT_DB_ALIAS] = own
         apart.close()
+
+
+def _new_event(*, action: str, request=None, actor=None, object_type="", object_id="", summary="",
+               changes=None) -> AuditEvent:  # fmt: skip
+    """The unsaved event ``audit_record`` describes (the request's schema checked)."""
+    ip_address = user_agent = None
+    if request is not None:
+        _check_schema(request)
+        ip_address = client_ip(request)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")
+        if actor is None:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                actor = user
+    return AuditEvent(
+        action=_text(action, 64),
+        actor=actor,
+        actor_label=_text(getattr(actor, "email", "") if actor is not None else "", 254),
+        ip_address=ip_address,
+        user_agent=_text(user_agent or "", USER_AGENT_MAX),
+        object_type=_text(object_type, 64),
+        object_id=_text(object_id, 64),
+        summary=_text(summary, 300),
+        changes=_redact(changes) if changes else None,
+    )
+
+
+def _audit_hold(**event) -> AuditEvent:
+    """``audit_record``'s event, kept in ``audit_heldevent`` (committed at once) for the chain."""
+    held = _new_event(**event)
+    chain.held_record(held)
+    return held
 
 
 REFUSAL_ACTIONS = (AuditAction.ACCESS_REFUSED, AuditAction.ACCESS_FORBIDDEN)

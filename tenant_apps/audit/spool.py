@@ -9,11 +9,13 @@ read-only* is written here instead and inserted later, in its own schema:
   ``<host>-<pid>.jsonl`` (mode 0600). The file holds what the audit table holds, no
   more: no secret ever reaches an event (``audit_record``'s rules).
 - **Format.** One JSON object per line, ``{"v": 1, "schema": "suffolk", "event":
-  {column: value, ...}}``: every column of ``AuditEvent`` but ``id``. Each line is
+  {column: value, ...}}``: every column of ``AuditEvent`` but ``id`` and the chain's
+  (``seq``, ``prev_hash``, ``hash``: given when the event is chained at replay). Each line is
   written by one ``write`` under an exclusive ``flock`` and ``fsync``-ed (and the
   folder too) before the request goes on: once the page is shown, the event is on disk.
 - **Replay.** ``replay_spool()`` locks every spool file, inserts all their events in
-  the order they happened (``occurred_at``) in one transaction, each into its schema,
+  the order they happened (``occurred_at``) in one transaction, each at the end of its
+  schema's hash chain (``chain.chain_append``),
   then removes the files. An event already in the table (same time, action, actor and
   object: a replay interrupted after its commit) is not inserted twice. It runs after
   the next successful audit write of a process that spooled (after the commit when in a
@@ -42,6 +44,7 @@ from django_tenants.utils import schema_context
 
 from concord.jobs import check_schema
 from concord.postgresql.faults import database_fault, is_read_only
+from tenant_apps.audit import chain
 from tenant_apps.audit.models import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -131,7 +134,7 @@ def replay_spool() -> int:
                 with schema_context(check_schema(schema_name)):
                     same = {k: columns[k] for k in ("occurred_at", "action", "actor_id", "object_type", "object_id")}
                     if not AuditEvent.objects.filter(**same).exists():
-                        AuditEvent(**columns).save(force_insert=True)
+                        chain.chain_append(AuditEvent(**columns))  # chained in replay order
                         inserted += 1
         for path, fd in held:
             if os.fstat(fd).st_nlink:
@@ -148,7 +151,8 @@ def replay_spool() -> int:
 
 def _columns(event) -> dict:
     columns = {field.attname: field.value_from_object(event) for field in event._meta.concrete_fields}
-    del columns["id"]
+    for link in ("id", "seq", "prev_hash", "hash"):  # the chain's columns are given at replay
+        columns.pop(link, None)
     columns["occurred_at"] = event.occurred_at.isoformat()  # to the microsecond (DjangoJSONEncoder cuts to ms)
     return columns
 

@@ -29,6 +29,7 @@ from tenant_apps.audit.forms import AuditFilterForm
 from tenant_apps.audit.selectors import (
     UK,
     audit_actor_choices,
+    audit_chain_state,
     audit_event_list,
     audit_event_page,
     audit_events_as_read,
@@ -55,9 +56,11 @@ class AuditLogPage:
     page: Page | None  # None when the filters are not valid
     page_range: list | None
     filter_query: str  # the filters without the page number, urlencoded
+    chain: object | None = None  # the last chain verification (ChainVerification), None if never
 
     def context(self) -> dict:
-        return {"form": self.form, "page": self.page, "page_range": self.page_range, "filter_query": self.filter_query}
+        return {"form": self.form, "page": self.page, "page_range": self.page_range, "filter_query": self.filter_query,
+                "chain": self.chain}  # fmt: skip
 
 
 def _filter_form(*, user, query: QueryDict) -> AuditFilterForm:
@@ -75,6 +78,7 @@ def audit_log_page(*, user, query: QueryDict) -> AuditLogPage:
         page=found and found.page,
         page_range=found and found.page_range,
         filter_query=filter_query(query),
+        chain=audit_chain_state(user=user),
     )
 
 

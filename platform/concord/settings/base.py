@@ -69,6 +69,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "procrastinate.contrib.django",  # the job queue: its tables live in public only (concord.jobs)
+    "shared_apps.audit_anchors",  # each partnership's audit chain head, anchored (append-only, public only)
 ]
 
 TENANT_APPS = [
@@ -328,6 +329,14 @@ MAIL_RETRY = {
 # (tenant_apps.audit.spool). Keep it on a local disk that survives restarts.
 AUDIT_SPOOL_DIR = env_str("AUDIT_SPOOL_DIR", str(BASE_DIR / ".data" / "audit-spool"))
 AUDIT_SPOOL_REPLAY_CRON = "* * * * *"
+# The audit trail's hash chain (tenant_apps.audit.chain): every event's HMAC-SHA256 is keyed by
+# AUDIT_CHAIN_KEY, read from the environment only and never stored in the database. Development
+# and tests derive a fixed, non-secret value; production requires it (settings/production.py).
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", development_key("concord-audit-chain-development-only"))
+# Each active partnership's chain head is anchored in public (shared_apps.audit_anchors) at
+# AUDIT_ANCHOR_CRON when it has moved; every chain is verified at AUDIT_VERIFY_CRON.
+AUDIT_ANCHOR_CRON = env_str("AUDIT_ANCHOR_CRON", "*/10 * * * *")
+AUDIT_VERIFY_CRON = env_str("AUDIT_VERIFY_CRON", "23 2 * * *")
 # A send is recorded ("sending", committed) before SMTP; another attempt treats it as dead
 # (and sends again, same Message-ID) only once this lease has run out. It must outlast an SMTP
 # exchange (a few EMAIL_TIMEOUTs) plus MAIL_RECORD_SECONDS: for that long after the server's

@@ -20,6 +20,9 @@ PLATFORM_SCHEME = env_choice("PLATFORM_SCHEME", ("http", "https"), "https")
 PLATFORM_PORT = env_port("PLATFORM_PORT", "")
 
 FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEYS")  # required: no default in production
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY")  # required: no default in production (the chain's HMAC key)
+if len(AUDIT_CHAIN_KEY) < 32 or len(set(AUDIT_CHAIN_KEY)) < 5:
+    raise EnvError("AUDIT_CHAIN_KEY must be a random value of at least 32 characters in production")
 
 # Django's psycopg pool by default in production (never PgBouncer in transaction mode).
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
