@@ -11,6 +11,7 @@ audit page never shows Suffolk's numbers.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import threading
@@ -22,6 +23,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
+from concord.db_roles import owner_mode
 from shared_apps.audit_anchors.models import AuditAnchor
 from shared_apps.audit_anchors.services import anchor_record_for_partnership
 from tenant_apps.accounts.models import User
@@ -280,10 +282,14 @@ def test_anchors_are_written_when_the_head_moved_and_are_append_only(chains):
 
 def test_events_stay_append_only(chains):
     with schema_context("suffolk"):
-        with transaction.atomic(), pytest.raises(Exception, match="append-only"):
-            AuditEvent.objects.filter(seq=3).update(summary="changed")
-        with transaction.atomic(), pytest.raises(Exception, match="append-only"):
-            AuditEvent.objects.filter(seq=3).delete()
+        # The partnership's role may only read and add (concord.db_roles); the trigger stops the owner.
+        for refused, mode in (("permission denied for table audit_auditevent", contextlib.nullcontext),
+                              ("append-only", owner_mode)):  # fmt: skip
+            with mode():
+                with transaction.atomic(), pytest.raises(Exception, match=refused):
+                    AuditEvent.objects.filter(seq=3).update(summary="changed")
+                with transaction.atomic(), pytest.raises(Exception, match=refused):
+                    AuditEvent.objects.filter(seq=3).delete()
 
 
 # --- The audit page --------------------------------------------------------------------------
@@ -463,11 +469,12 @@ def test_the_migration_chains_existing_events_in_id_order(db):
                 "'1 hour', '', '::1', '', 'auth.sign_in', '', '', %s, %s::jsonb, %s, '', '')",
                 [event_id, n, f"old {n}", '{"role": ["viewer", "admin"]}' if n == 1 else None, 1000 - n],
             )
-        migration.chain_existing_events(None, SimpleNamespace(connection=connection))
+        with owner_mode():  # migrations run as the owner
+            migration.chain_existing_events(None, SimpleNamespace(connection=connection))
         events = rows()
         assert [(e["id"], e["seq"]) for e in events] == [(501, 1), (502, 2), (700, 3)]
         assert ChainHead.objects.get().seq == 3
-        with transaction.atomic(), pytest.raises(Exception, match="append-only"):
+        with owner_mode(), transaction.atomic(), pytest.raises(Exception, match="append-only"):
             AuditEvent.objects.filter(id=501).update(summary="changed")
     connection.set_schema_to_public()
     assert verify("--partnership", "suffolk") == (0, "suffolk: verified 3 events up to #3\n")

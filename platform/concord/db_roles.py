@@ -52,6 +52,8 @@ PARTNERSHIP_PUBLIC_GRANTS: dict[str, str] = {
     # address's budget is one across the platform); they hold no partnership's records.
     "accounts_signinlimit": "SELECT, INSERT, UPDATE, DELETE",
     "tenants_partnership": "SELECT",
+    # The anchors of its own audit chain (RLS), which its audit page and audit_verify read.
+    "audit_anchors_auditanchor": "SELECT",
     "tenants_domain": "SELECT",
     # Jobs: add only. procrastinate's defer function inserts and returns the id; the queueing lock
     # is readable because procrastinate tells a duplicate by the unique violation's detail, which
@@ -73,6 +75,7 @@ APPEND_ONLY_TABLES = ("audit_auditevent",)
 PARTNERSHIP_ROWS: dict[str, tuple[str, str]] = {
     "tenants_partnership": ("schema_name", "schema"),
     "tenants_domain": ("tenant_id", "fk"),
+    "audit_anchors_auditanchor": ("schema_name", "schema"),
 }
 
 

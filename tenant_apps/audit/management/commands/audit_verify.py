@@ -6,6 +6,7 @@ Each result is recorded for the partnership's audit page.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from tenant_apps.audit.chain import chain_verify
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--partnership", metavar="SLUG", help="only this partnership (default: every one)")
 
     def handle(self, *args, partnership=None, **options):
+        connection.set_schema_to_public()  # the platform's role lists every partnership and reads the anchors
         schemas = Partnership.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
         if partnership is not None:
             schemas = schemas.filter(schema_name=partnership)
