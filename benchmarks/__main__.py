@@ -62,10 +62,12 @@ def main() -> int:
 
         if settings.DATABASES["default"]["NAME"] != db.name:
             raise RuntimeError("the settings do not point at the benchmark database")
+        # Migrating first: it runs as the owner and creates the platform's roles, which the
+        # connection switches to from its first statement (a fresh cluster has none).
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute("SELECT version()")
             say(f"database: {cursor.fetchone()[0].split(' on ')[0]}")
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
 
         from benchmarks import case_page, provisioning, routing
 

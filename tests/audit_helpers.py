@@ -19,17 +19,18 @@ from tenant_apps.audit import chain
 
 _READ = (
     "SELECT id, occurred_at, actor_id, actor_label, host(ip_address), user_agent, action, object_type, object_id, "
-    "summary, changes::text, seq, prev_hash FROM audit_auditevent ORDER BY {order}"
+    "summary, changes::text, seq, prev_hash, chain_version FROM audit_auditevent ORDER BY {order}"
 )
 
 
 def rows(order: str = "seq") -> list[dict]:
     """Every event of the current schema as its stored columns (``chain.COLUMNS`` and ``hash``)."""
     with connection.cursor() as cursor:
-        cursor.execute(_READ.format(order=order).replace("prev_hash FROM", "prev_hash, hash FROM"))
+        cursor.execute(_READ.format(order=order).replace("chain_version FROM", "chain_version, hash FROM"))
         found = []
         for row in cursor.fetchall():
-            columns = dict(zip((*chain.COLUMNS[:4], "ip_address", *chain.COLUMNS[5:], "hash"), row, strict=True))
+            names = (*chain.COLUMNS[:4], "ip_address", *chain.COLUMNS[5:], "chain_version", "hash")
+            columns = dict(zip(names, row, strict=True))
             columns["changes"] = None if columns["changes"] is None else json.loads(columns["changes"])
             found.append(columns)
         return found

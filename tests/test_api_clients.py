@@ -607,9 +607,9 @@ def test_the_token_has_the_shape_secret_scanners_look_for(cast):
 
 def test_a_token_call_costs_a_fixed_number_of_queries(cast):
     """The token's row, the service account with its teams and agency, the rate counter and the
-    api.call event (two round trips: the hash chain's head locked, then the event inserted with the
-    head moved): five queries besides the view's own and the host's (the partnership's lookup
-    and two search_path settings, uncached in tests), whatever the data."""
+    api.call event (one round trip: the event inserted with the hash chain's head moved): four
+    queries besides the view's own and the host's (the partnership's lookup and two search_path
+    settings, uncached in tests), whatever the data."""
     from django.test.utils import CaptureQueriesContext
 
     api = bearer(issue(cast, scopes=["profiles:read"]).token)
@@ -622,7 +622,7 @@ def test_a_token_call_costs_a_fixed_number_of_queries(cast):
         with CaptureQueriesContext(connection) as listed:
             assert api.get(f"{API}/profiles/").status_code == 200
         counts.append(len(listed))
-    assert len(me) == 3 + 5, "\n".join(q["sql"][:150] for q in me.captured_queries)
+    assert len(me) == 3 + 4, "\n".join(q["sql"][:150] for q in me.captured_queries)
     assert counts[0] == counts[1], counts
 
 

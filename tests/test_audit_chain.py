@@ -12,6 +12,8 @@ audit page never shows Suffolk's numbers.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import re
 import threading
@@ -105,11 +107,17 @@ def test_a_clean_chain_verifies_and_its_links_are_as_documented(chains):
     assert all(b["prev_hash"] == a["hash"] for a, b in zip(events, events[1:], strict=False))
     assert all(chain.event_hash(e) == e["hash"] and re.fullmatch("[0-9a-f]{64}", e["hash"]) for e in events)
     assert (head.seq, head.hash) == (10, events[-1]["hash"])
-    # The canonical form: sorted keys, fixed separators, UTC to the microsecond, seq and prev_hash in it.
+    # Version 2: the content's canonical form (sorted keys, fixed separators, UTC to the
+    # microsecond; not the event's place), its keyed MAC, and the place bound around it by SHA-256.
+    assert {e["chain_version"] for e in events} == {2}
     form = chain.canonical(events[1]).decode()
     assert form.startswith('{"action":"case.viewed","actor_id":null,"actor_label":"","changes":{"n":[1,1.5],')
     assert re.search(r'"occurred_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"', form)
-    assert f'"prev_hash":"{events[0]["hash"]}","seq":2,' in form and '"hash"' not in form
+    assert '"seq"' not in form and '"prev_hash"' not in form and '"id"' not in form and '"hash"' not in form
+    mac = hmac.new(chain.settings.AUDIT_CHAIN_KEY.encode(), form.encode(), hashlib.sha256).hexdigest()
+    place = f"{events[0]['hash']}|2|{events[1]['id']}|{mac}"
+    assert events[1]["hash"] == hashlib.sha256(place.encode()).hexdigest()
+    assert mac not in {str(value) for e in events for value in e.values()}  # the MAC is never stored
     # The key is not in the database: no column nor setting holds it.
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_settings WHERE setting = %s", [chain.settings.AUDIT_CHAIN_KEY])
@@ -465,8 +473,8 @@ def test_the_migration_chains_existing_events_in_id_order(db):
         for n, event_id in enumerate((501, 502, 700)):
             tamper(
                 "INSERT INTO audit_auditevent (id, occurred_at, actor_label, ip_address, user_agent, action, "
-                "object_type, object_id, summary, changes, seq, prev_hash, hash) VALUES (%s, now() - %s * interval "
-                "'1 hour', '', '::1', '', 'auth.sign_in', '', '', %s, %s::jsonb, %s, '', '')",
+                "object_type, object_id, summary, changes, seq, prev_hash, hash, chain_version) VALUES (%s, now() - %s "
+                "* interval '1 hour', '', '::1', '', 'auth.sign_in', '', '', %s, %s::jsonb, %s, '', '', 1)",
                 [event_id, n, f"old {n}", '{"role": ["viewer", "admin"]}' if n == 1 else None, 1000 - n],
             )
         with owner_mode():  # migrations run as the owner
@@ -478,6 +486,16 @@ def test_the_migration_chains_existing_events_in_id_order(db):
             AuditEvent.objects.filter(id=501).update(summary="changed")
     connection.set_schema_to_public()
     assert verify("--partnership", "suffolk") == (0, "suffolk: verified 3 events up to #3\n")
+    # Those events keep version 1 (migration 0005 did not re-hash them); a new one is version 2,
+    # linked to them, and the mixed chain verifies. A version 1 event claiming version 2 does not.
+    write("suffolk", 1, label="new")
+    with schema_context("suffolk"):
+        assert [(e["seq"], e["chain_version"]) for e in rows()] == [(1, 1), (2, 1), (3, 1), (4, 2)]
+        assert rows()[3]["prev_hash"] == rows()[2]["hash"]
+    assert verify("--partnership", "suffolk") == (0, "suffolk: verified 4 events up to #4\n")
+    with schema_context("suffolk"):
+        tamper("UPDATE audit_auditevent SET chain_version = 2 WHERE seq = 2")
+    assert verify("--partnership", "suffolk") == (1, "suffolk: event #2 (id 502): hash does not match its content\n")
 
 
 def test_the_periodic_jobs_anchor_and_verify(chains):

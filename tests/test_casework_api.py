@@ -477,10 +477,10 @@ def test_reading_a_timeline_through_the_api_is_audited_as_a_view(cast, bob, reco
 # Pinned (tenant host lookup and SET search_path, as TENANT_CACHE_SECONDS=0 in tests; session, user
 # with their teams and agency; second-factor device; the case (for its detail with its type, agency,
 # team and lead); the "case.viewed" audit row; then for the timeline: count, the page, its entries'
-# teams and profiles; for the case: subjects, entry count). The audit row is two round trips: the
-# hash chain's head locked, then the event inserted with the head moved (tenant_apps.audit.chain).
-TIMELINE_QUERIES = 13  # and the read counter (accounts.readlimits: one upsert per API read)
-CASE_QUERIES = 12  # its case.viewed event is two round trips too
+# teams and profiles; for the case: subjects, entry count). The audit row is one round trip: the
+# event inserted with the hash chain's head moved, in one statement (tenant_apps.audit.chain).
+TIMELINE_QUERIES = 12  # and the read counter (accounts.readlimits: one upsert per API read)
+CASE_QUERIES = 11  # its case.viewed event is one round trip too
 
 
 def add_entries(cast, case, count: int) -> None:

@@ -3,32 +3,39 @@
 **The chain.** In each schema (every partnership's, and public's for operators) the events form
 one chain: ``seq`` is 1, 2, 3... with no gap, ``prev_hash`` is the previous event's ``hash``
 (the first event's is the schema's *genesis*, ``HMAC(key, "concord-audit-genesis:<schema>")``,
-so a chain copied from another schema does not verify), and
+so a chain copied from another schema does not verify), and (version 2, ``chain_version``)
 
-    hash = hex(HMAC-SHA256(AUDIT_CHAIN_KEY, canonical form))
+    mac  = hex(HMAC-SHA256(AUDIT_CHAIN_KEY, canonical form of the content))   (never stored)
+    hash = hex(SHA-256("<prev_hash>|<seq>|<id>|<mac>"))
 
-**The canonical form** (version 1) is the UTF-8 JSON object of every stored column except
-``hash``: ``action, actor_id, actor_label, changes, id, ip_address, object_id, object_type,
-occurred_at, prev_hash, seq, summary, user_agent``, written with sorted keys (nested objects
-too), separators ``,`` and ``:`` and ASCII escapes (``json.dumps(..., sort_keys=True,
-separators=(",", ":"), ensure_ascii=True)``), where
+**The canonical form** of the content is the UTF-8 JSON object of what the event says:
+``action, actor_id, actor_label, changes, ip_address, object_type, object_id, occurred_at,
+summary, user_agent``, written with sorted keys (nested objects too), separators ``,`` and
+``:`` and ASCII escapes (``json.dumps(..., sort_keys=True, separators=(",", ":"),
+ensure_ascii=True)``), where
 
 - ``occurred_at`` is ISO 8601 in UTC to the microsecond: ``2026-12-03T12:47:28.123456Z``;
 - ``ip_address`` is the address as Python's ``ipaddress`` writes it (``::1``, ``10.0.0.7``) or null;
 - ``changes`` is the JSON value as stored (null when there are none); ``actor_id`` a number or null;
 - every other column is its text or number as stored.
 
-**The key** is ``AUDIT_CHAIN_KEY``, read from the environment only (``concord.settings``) and
-never stored in the database: whoever can write the database but lacks the key cannot make a
-row that verifies.
+The event's place (``prev_hash``, ``seq``, ``id``) is bound by the SHA-256 around the MAC. As
+the MAC is never stored, nobody without the key can compute the hash of an edited, moved or
+relinked event. Events of version 1 (written before 2026-12-03) keep their hash,
+``hex(HMAC-SHA256(key, canonical form of every stored column but hash))``, and verify by it.
 
-**Writing** (``chain_append``): the schema's one head row (``audit_chainhead``) is locked
-``SELECT ... FOR UPDATE`` in the writer's transaction, the hash computed in Python, then ONE
-statement inserts the event and moves the head. Two round trips per event. The lock is held
-until the writer's transaction ends, so concurrent writers of one partnership queue on it
-(never a fork) and a rollback undoes the event and the head together (never a gap). The cost:
-a partnership's audited transactions are serialised from their first audit write to their
-commit (audit writes are the last step of our services, so that span is short; other
+**The key** is ``AUDIT_CHAIN_KEY``, read from the environment only (``concord.settings``) and
+never stored in the database, nor sent to it: whoever can write the database but lacks the key
+cannot make a row that verifies.
+
+**Writing** (``chain_append``): the MAC is computed in Python, then ONE statement takes the next
+id, moves the schema's one head row (``audit_chainhead``: ``UPDATE`` computing the new hash
+from the old head, in SQL) and inserts the event with the head's new values. One round trip
+per event, and no Python while the head is locked. The row lock is held until the writer's
+transaction ends, so concurrent writers of one partnership queue on it (never a fork: a waiter
+re-reads the moved head) and a rollback undoes the event and the head together (never a gap).
+The cost: a partnership's audited transactions are serialised from their first audit write to
+their commit (audit writes are the last step of our services, so that span is short; other
 partnerships never wait). An event recorded apart while the caller's own transaction holds the
 head is kept in ``audit_heldevent`` (committed) and chained later (``chain_drain_held``).
 
@@ -62,13 +69,15 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-CANONICAL_VERSION = 1
+CHAIN_VERSION = 2  # what chain_append writes; version 1 events (before 2026-12-03) still verify
 VERIFY_BATCH = 5000
-# The stored columns, in insert order; the canonical form holds them all (and not ``hash``).
+# The stored columns, in insert order (``hash`` and ``chain_version`` aside).
 COLUMNS = (
     "id", "occurred_at", "actor_id", "actor_label", "ip_address", "user_agent", "action",
     "object_type", "object_id", "summary", "changes", "seq", "prev_hash",
 )  # fmt: skip
+# What an event says, as opposed to where it is in the chain (id, seq, prev_hash): version 2's content.
+CONTENT = tuple(name for name in COLUMNS if name not in ("id", "seq", "prev_hash"))
 _held_schemas: set[str] = set()  # schemas where this process left events held (``chain_drain_held``)
 
 
@@ -89,17 +98,45 @@ def _ip(value) -> str | None:
     return None if value in (None, "") else str(ipaddress.ip_address(str(value)))
 
 
-def canonical(columns: dict) -> bytes:
-    """The canonical form (module docstring) of an event's stored ``columns``."""
-    form = {name: columns[name] for name in COLUMNS}
+def _form(columns: dict, names: tuple[str, ...]) -> bytes:
+    form = {name: columns[name] for name in names}
     form["occurred_at"] = _utc(form["occurred_at"])
     form["ip_address"] = _ip(form["ip_address"])
     return json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def event_hash(columns: dict, *, key: bytes | None = None) -> str:
-    """``hash`` of an event whose stored columns (``seq`` and ``prev_hash`` included) are ``columns``."""
+def canonical(columns: dict) -> bytes:
+    """Version 2's canonical form (module docstring) of an event's content columns."""
+    return _form(columns, CONTENT)
+
+
+def canonical_v1(columns: dict) -> bytes:
+    """Version 1's canonical form: every stored column but ``hash`` (id, seq, prev_hash too)."""
+    return _form(columns, COLUMNS)
+
+
+def content_mac(columns: dict, *, key: bytes | None = None) -> str:
+    """Version 2: ``hex(HMAC-SHA256(key, canonical form of the content))``; never stored."""
     return hmac.new(key or _key(), canonical(columns), hashlib.sha256).hexdigest()
+
+
+def link(prev_hash: str, seq: int, event_id: int, mac: str) -> str:
+    """Version 2's hash: ``hex(SHA-256("<prev_hash>|<seq>|<id>|<content MAC>"))``, as the
+    database computes it in ``_APPEND`` (``sha256``, built in since PostgreSQL 11)."""
+    return hashlib.sha256(f"{prev_hash}|{seq}|{event_id}|{mac}".encode()).hexdigest()
+
+
+def event_hash(columns: dict, *, key: bytes | None = None) -> str:
+    """``hash`` of an event whose stored columns (``seq``, ``prev_hash`` and, for an event of
+    version 1, ``chain_version``; 2 when absent) are ``columns``."""
+    if columns.get("chain_version", CHAIN_VERSION) == 1:
+        return event_hash_v1(columns, key=key)
+    return link(columns["prev_hash"], columns["seq"], columns["id"], content_mac(columns, key=key))
+
+
+def event_hash_v1(columns: dict, *, key: bytes | None = None) -> str:
+    """Version 1: ``hex(HMAC-SHA256(key, canonical_v1))`` (migration 0004 chained with it)."""
+    return hmac.new(key or _key(), canonical_v1(columns), hashlib.sha256).hexdigest()
 
 
 def _stored_json(changes) -> str | None:
@@ -108,60 +145,56 @@ def _stored_json(changes) -> str | None:
 
 # --- Writing ---------------------------------------------------------------------------------
 
-_LOCK_HEAD = (
-    "SELECT seq, hash, nextval(pg_get_serial_sequence('audit_auditevent', 'id')), txid_current() "
-    "FROM audit_chainhead WHERE id = 1 FOR UPDATE"
+# ONE statement: the next id; the head moved (row-locked by the UPDATE until the transaction
+# ends: a concurrent writer waits, then re-reads the moved head, so the chain never forks) with
+# the new hash computed from the old head; the event inserted with the head's new values.
+_APPEND = (
+    "WITH nid AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) AS id), "
+    "head AS (UPDATE audit_chainhead SET seq = seq + 1, prev_hash = hash, hash = encode(sha256(convert_to("
+    "hash || '|' || (seq + 1) || '|' || (SELECT id FROM nid) || '|' || %s, 'UTF8')), 'hex') "
+    "WHERE id = 1 RETURNING seq, prev_hash, hash) "
+    f"INSERT INTO audit_auditevent (id, {', '.join(CONTENT)}, seq, prev_hash, hash, chain_version) "
+    f"SELECT nid.id, %s, %s, %s, %s::inet, %s, %s, %s, %s, %s, %s::jsonb, head.seq, head.prev_hash, head.hash, "
+    f"{CHAIN_VERSION} FROM nid, head RETURNING id, seq, prev_hash, hash, txid_current()"
 )
 # The head of a schema with no head row yet (new, or migrated empty): made from its last event.
 _MAKE_HEAD = (
-    "INSERT INTO audit_chainhead (id, seq, hash) "
-    "SELECT 1, COALESCE(max(seq), 0), COALESCE((SELECT hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1), %s) "
+    "INSERT INTO audit_chainhead (id, seq, hash, prev_hash) "
+    "SELECT 1, COALESCE(max(seq), 0), COALESCE((SELECT hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1), %s), '' "
     "FROM audit_auditevent ON CONFLICT (id) DO NOTHING"
-)
-_INSERT = (
-    "WITH event AS (INSERT INTO audit_auditevent "
-    f"({', '.join(COLUMNS)}, hash) VALUES (%s, %s, %s, %s, %s::inet, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s) "
-    "RETURNING id) "
-    "UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1 AND EXISTS (SELECT 1 FROM event)"
 )
 
 
 def chain_append(event) -> None:
     """Insert ``event`` (an unsaved ``AuditEvent``) at the end of the current schema's chain,
     in the caller's transaction (or a transaction of its own outside one). Sets its ``id``,
-    ``seq``, ``prev_hash`` and ``hash``. Two round trips; the head stays locked until the
-    caller's transaction ends."""
+    ``seq``, ``prev_hash``, ``hash`` and ``chain_version``. One round trip (two for a schema's
+    first event); the head stays locked until the caller's transaction ends."""
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if _held_schemas and connection.schema_name in _held_schemas:
             _drain(cursor)
         _append(cursor, event)
 
 
-def _lock_head(cursor) -> tuple[int, str, int]:
-    cursor.execute(_LOCK_HEAD)
-    row = cursor.fetchone()
-    if row is None:
-        cursor.execute(_MAKE_HEAD, [genesis(connection.schema_name)])
-        cursor.execute(_LOCK_HEAD)
-        row = cursor.fetchone()
-    seq, prev_hash, new_id, xid = row
-    connection.audit_chain_xid = (connection.schema_name, xid)  # audit_record_apart: "do I hold it?"
-    return seq, prev_hash, new_id
-
-
 def _append(cursor, event) -> None:
-    seq, prev_hash, new_id = _lock_head(cursor)
     if event.occurred_at is None:
         event.occurred_at = timezone.now()
     stored_changes = _stored_json(event.changes)
-    event.id, event.seq, event.prev_hash = new_id, seq + 1, prev_hash
-    columns = {name: getattr(event, name) for name in COLUMNS}
+    columns = {name: getattr(event, name) for name in CONTENT}
     columns["changes"] = None if stored_changes is None else json.loads(stored_changes)
-    event.hash = event_hash(columns)
-    values = [getattr(event, name) for name in COLUMNS]
-    values[COLUMNS.index("changes")] = stored_changes
-    values[COLUMNS.index("ip_address")] = _ip(event.ip_address)
-    cursor.execute(_INSERT, [*values, event.hash, event.seq, event.hash])
+    mac = content_mac(columns)  # computed before the head is locked: the lock spans no Python
+    values = [getattr(event, name) for name in CONTENT]
+    values[CONTENT.index("changes")] = stored_changes
+    values[CONTENT.index("ip_address")] = _ip(event.ip_address)
+    cursor.execute(_APPEND, [mac, *values])
+    row = cursor.fetchone()
+    if row is None:  # no head row yet: make it from the events, then append
+        cursor.execute(_MAKE_HEAD, [genesis(connection.schema_name)])
+        cursor.execute(_APPEND, [mac, *values])
+        row = cursor.fetchone()
+    event.id, event.seq, event.prev_hash, event.hash, xid = row
+    event.chain_version = CHAIN_VERSION
+    connection.audit_chain_xid = (connection.schema_name, xid)  # audit_record_apart: "do I hold it?"
 
 
 def holds_head(own) -> bool:
@@ -240,9 +273,11 @@ class ChainReport:
 
 _READ = (
     f"SELECT {', '.join(c for c in COLUMNS if c not in ('ip_address', 'changes'))}, "
-    "host(ip_address), changes::text, hash FROM audit_auditevent WHERE seq > %s ORDER BY seq LIMIT %s"
+    "host(ip_address), changes::text, hash, chain_version FROM audit_auditevent WHERE seq > %s ORDER BY seq LIMIT %s"
 )
-_READ_NAMES = [c for c in COLUMNS if c not in ("ip_address", "changes")] + ["ip_address", "changes", "hash"]
+_READ_NAMES = [c for c in COLUMNS if c not in ("ip_address", "changes")] + [
+    "ip_address", "changes", "hash", "chain_version",
+]  # fmt: skip
 
 
 def chain_verify(schema_name: str, *, key: bytes | None = None) -> ChainReport:

@@ -184,11 +184,13 @@ class AuditEvent(models.Model):
     summary = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     # The hash chain (tenant_apps.audit.chain): the event's place (1, 2, 3... no gaps), the
-    # previous event's hash, and this one's: HMAC-SHA256 of its canonical form, seq and
-    # prev_hash included. Written only by ``chain.chain_append``.
+    # previous event's hash, and this one's: SHA-256 of prev_hash, seq, id and the keyed MAC of
+    # the content (version 2; version 1: HMAC-SHA256 of every column). Written only by
+    # ``chain.chain_append``.
     seq = models.BigIntegerField(unique=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    chain_version = models.PositiveSmallIntegerField(db_default=2)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -244,7 +246,7 @@ class RefusalTally(models.Model):
 class ChainHead(models.Model):
     """The schema's chain head: one row (id 1), the last event's ``seq`` and ``hash``.
 
-    Every chained insert locks it (``SELECT ... FOR UPDATE``) and moves it in the writer's
+    Every chained insert moves it (one ``UPDATE``, which row-locks it) in the writer's
     transaction, so writers never fork the chain and a rollback leaves no gap. Made by the
     first event (provisioning copies no rows of it). Not evidence: verification recomputes
     the chain from the events and the public anchors, and only compares the head."""
@@ -252,6 +254,8 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The hash before the last move: the one statement that moves the head hands it to the event.
+    prev_hash = models.CharField(max_length=64, blank=True, db_default="")
 
     def __str__(self) -> str:
         return f"chain head #{self.seq}"

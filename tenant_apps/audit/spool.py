@@ -151,7 +151,7 @@ def replay_spool() -> int:
 
 def _columns(event) -> dict:
     columns = {field.attname: field.value_from_object(event) for field in event._meta.concrete_fields}
-    for link in ("id", "seq", "prev_hash", "hash"):  # the chain's columns are given at replay
+    for link in ("id", "seq", "prev_hash", "hash", "chain_version"):  # the chain's columns are given at replay
         columns.pop(link, None)
     columns["occurred_at"] = event.occurred_at.isoformat()  # to the microsecond (DjangoJSONEncoder cuts to ms)
     return columns

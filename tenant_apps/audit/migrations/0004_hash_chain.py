@@ -24,7 +24,8 @@ NAMES = ("id", "occurred_at", "actor_id", "actor_label", "ip_address", "user_age
 
 
 def chain_existing_events(apps, schema_editor):
-    from tenant_apps.audit.chain import event_hash, genesis
+    # Version 1 of the chain (version 2 came with 0005): the events chained here keep it.
+    from tenant_apps.audit.chain import event_hash_v1, genesis
 
     db = schema_editor.connection
     previous, seq, last_id = genesis(db.schema_name), 0, 0
@@ -39,7 +40,7 @@ def chain_existing_events(apps, schema_editor):
                 columns["changes"] = None if columns["changes"] is None else json.loads(columns["changes"])
                 seq += 1
                 columns.update(seq=seq, prev_hash=previous)
-                digest = event_hash(columns)
+                digest = event_hash_v1(columns)
                 updates.append((seq, previous, digest, columns["id"]))
                 previous, last_id = digest, columns["id"]
             if updates:
