@@ -7,11 +7,16 @@
 
 Both are served by gunicorn, 2 sync workers each, on free loopback ports, and
 loaded with ``wrk`` (installed with apt-get if missing; else a Python generator
-in separate processes). Runs alternate plain, full, plain, full ...; the figure
-is the median requests/s of each (the goal is checked on the ratio of the two
-medians; the median of the ratios of adjacent runs is printed too, as it is less
-sensitive to other load on the machine). Round trips per request are counted
-in-process (``benchmarks.roundtrips``).
+in separate processes). Runs alternate in pairs whose order flips each time
+(plain, full, full, plain, plain, full ...), so a drift of the machine's speed
+during the benchmark (these 2-core machines speed up and slow down by 30% from
+one run to the next) weighs on both configurations alike; the figure is the
+median requests/s of each (the goal is checked on the ratio of the two medians;
+the median of the ratios of each pair is printed too, as it is less sensitive
+to other load on the machine). Round trips per request are counted in-process
+(``benchmarks.roundtrips``), and the web workers' own CPU time per request is
+read from ``/proc`` around each run: what routing itself costs, without wrk's
+and PostgreSQL's share of the two cores.
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ from benchmarks.common import (
     say,
 )
 
-RUNS = int(os.environ.get("BENCH_ROUTING_RUNS", "5"))
-DURATION = int(os.environ.get("BENCH_ROUTING_SECONDS", "5"))
+RUNS = int(os.environ.get("BENCH_ROUTING_RUNS", "8"))
+DURATION = int(os.environ.get("BENCH_ROUTING_SECONDS", "4"))
 WARMUP = 2
 CONNECTIONS = 4
 WORKERS = 2
@@ -191,6 +196,19 @@ def check_server(server: Server, cookie: str) -> None:
     if status != 200 or body.count(b"<tr><td>") != ROWS or b"Signed in as Person" not in body:
         raise RuntimeError(f"{server.label}: signed-in page answered {status} without the {ROWS} rows")
 
+    def worker_cpu_seconds(self) -> float | None:
+        """User + system CPU seconds used so far by the gunicorn workers (the master's children),
+        from ``/proc``; None where ``/proc`` is not readable."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            ticks = 0
+            for child in children:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, ValueError, IndexError):
+            return None
+        return ticks / os.sysconf("SC_CLK_TCK")
+
 
 # --- Load --------------------------------------------------------------------------------
 
@@ -209,8 +227,8 @@ def find_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds: int) -> float:
-    """Requests per second of one run; fails on any error or non-2xx answer."""
+def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds: int) -> tuple[float, int]:
+    """Requests per second and requests served in one run; fails on any error or non-2xx answer."""
     headers = [f"Host: {HOST}"] + ([f"Cookie: {cookie}"] if cookie else [])
     if wrk:
         command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]
@@ -222,7 +240,8 @@ def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds
         errors = re.search(r"Socket errors: (.*)", out)
         if bad or (errors and re.search(r"(read|write|timeout) [1-9]", errors.group(1))):
             raise RuntimeError(f"{server.label} {path}: errors under load:\n{out}")
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        served = int(re.search(r"(\d+) requests in", out).group(1))
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), served
     command = [
         sys.executable, "-m", "benchmarks.loadgen", "--port", str(server.port), "--path", path,
         "--duration", str(seconds), "--connections", str(CONNECTIONS),
@@ -232,7 +251,7 @@ def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds
     result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout)
     if result["errors"] or result["non_2xx"]:
         raise RuntimeError(f"{server.label} {path}: errors under load: {result}")
-    return result["requests"] / result["seconds"]
+    return result["requests"] / result["seconds"], result["requests"]
 
 
 # --- Round trips ---------------------------------------------------------------------------
@@ -286,15 +305,21 @@ def run(report: Report) -> None:
         for server in servers.values():
             check_server(server, cookie)
         results: dict[str, dict[str, list[float]]] = {key: {"plain": [], "full": []} for key, *_ in VIEWS}
+        cpu: dict[str, dict[str, list[float]]] = {key: {"plain": [], "full": []} for key, *_ in VIEWS}
         for key, path, _, _ in VIEWS:
             view_cookie = cookie if key == "signed_in" else None
             for config in ("plain", "full"):
                 load(wrk, servers[config], path, view_cookie, WARMUP)
             for run_number in range(RUNS):
-                for config in ("plain", "full"):
-                    rps = load(wrk, servers[config], path, view_cookie, DURATION)
+                order = ("plain", "full") if run_number % 2 == 0 else ("full", "plain")
+                for config in order:
+                    before = servers[config].worker_cpu_seconds()
+                    rps, served = load(wrk, servers[config], path, view_cookie, DURATION)
+                    after = servers[config].worker_cpu_seconds()
                     results[key][config].append(rps)
-                say(f"    {key} run {run_number + 1}: plain {results[key]['plain'][-1]:.0f} req/s, "
+                    if before is not None and after is not None and served:
+                        cpu[key][config].append((after - before) / served * 1e6)
+                say(f"    {key} run {run_number + 1} ({order[0]} first): plain {results[key]['plain'][-1]:.0f} req/s, "
                     f"full {results[key]['full'][-1]:.0f} req/s")  # fmt: skip
         for server in servers.values():
             check_server(server, cookie)
@@ -319,6 +344,14 @@ def run(report: Report) -> None:
             note = f"{title}: runs vary by more than 30% ({min(runs):.0f}-{max(runs):.0f} req/s): other load?"
             say(f"  NOTE {note}")
             report.lines.append(f"NOTE {note}")
+        if cpu[key]["plain"] and cpu[key]["full"]:
+            cpu_plain, cpu_full = median(cpu[key]["plain"]), median(cpu[key]["full"])
+            cpu_line = (
+                f"{title}: web workers' CPU per request plain {cpu_plain:.0f} us, full {cpu_full:.0f} us "
+                f"(+{cpu_full - cpu_plain:.0f} us, {cpu_full / cpu_plain:.2f}x; medians of {RUNS})"
+            )
+            say(f"  {cpu_line}")
+            report.lines.append(cpu_line)
         report.goals.append(Goal(f"routing {title}, full/plain", full / plain, target, at_most=False))
         say(f"  {report.goals[-1].line()}")
     report.lines.append(

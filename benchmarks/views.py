@@ -41,7 +41,7 @@ def audited_page(request):
 
 def _bench_write(request, *, audited: bool):
     """A service-sized write in one transaction: a team added (one INSERT); with its
-    ``team.created`` event when ``audited`` (the chain head locked, the event inserted)."""
+    ``team.created`` event when ``audited`` (the event inserted with the chain head moved)."""
     import uuid
 
     from django.db import transaction

@@ -11,7 +11,7 @@ from __future__ import annotations
 import psycopg
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import set_urlconf
@@ -117,10 +117,11 @@ def _use_schema_of(partnership: Partnership) -> None:
     round trip, so it is called only when the schema differs. django-tenants
     forgets the search path itself whenever a connection closes or rolls back.
     """
-    if connection.schema_name == partnership.schema_name and connection.search_path_set_schemas:
-        connection.tenant = partnership
+    wrapper = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy looks it up again
+    if wrapper.schema_name == partnership.schema_name and wrapper.search_path_set_schemas:
+        wrapper.tenant = partnership
     else:
-        connection.set_tenant(partnership)
+        wrapper.set_tenant(partnership)
 
 
 def _tag_error_reports(schema_name: str) -> None:
