@@ -157,6 +157,19 @@ class Server:
                 self.process.kill()
                 self.process.wait()
 
+    def worker_cpu_seconds(self) -> float | None:
+        """User + system CPU seconds used so far by the gunicorn workers (the master's children),
+        from ``/proc``; None where ``/proc`` is not readable."""
+        ticks, found = 0, False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # a process that ended meanwhile
+            if int(fields[1]) == self.process.pid:  # ppid (field 4); utime, stime (fields 14, 15)
+                ticks, found = ticks + int(fields[11]) + int(fields[12]), True
+        return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
 
 def start_server(label: str, settings_module: str, env: dict[str, str] | None = None) -> Server:
     """gunicorn with 2 sync workers on a free loopback port (``env``: variables added to the settings')."""
@@ -195,19 +208,6 @@ def check_server(server: Server, cookie: str) -> None:
     status, body = server.get("/bench/signed-in/", cookie)
     if status != 200 or body.count(b"<tr><td>") != ROWS or b"Signed in as Person" not in body:
         raise RuntimeError(f"{server.label}: signed-in page answered {status} without the {ROWS} rows")
-
-    def worker_cpu_seconds(self) -> float | None:
-        """User + system CPU seconds used so far by the gunicorn workers (the master's children),
-        from ``/proc``; None where ``/proc`` is not readable."""
-        try:
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-            ticks = 0
-            for child in children:
-                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        except (OSError, ValueError, IndexError):
-            return None
-        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- Load --------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def run(report: Report) -> None:
             cpu_plain, cpu_full = median(cpu[key]["plain"]), median(cpu[key]["full"])
             cpu_line = (
                 f"{title}: web workers' CPU per request plain {cpu_plain:.0f} us, full {cpu_full:.0f} us "
-                f"(+{cpu_full - cpu_plain:.0f} us, {cpu_full / cpu_plain:.2f}x; medians of {RUNS})"
+                f"({cpu_full - cpu_plain:+.0f} us, {cpu_full / cpu_plain:.2f}x; medians of {RUNS})"
             )
             say(f"  {cpu_line}")
             report.lines.append(cpu_line)
