@@ -48,8 +48,8 @@ from benchmarks.common import (
     say,
 )
 
-RUNS = int(os.environ.get("BENCH_ROUTING_RUNS", "8"))
-DURATION = int(os.environ.get("BENCH_ROUTING_SECONDS", "4"))
+RUNS = int(os.environ.get("BENCH_ROUTING_RUNS", "16"))
+DURATION = int(os.environ.get("BENCH_ROUTING_SECONDS", "2"))
 WARMUP = 2
 CONNECTIONS = 4
 WORKERS = 2

@@ -20,19 +20,18 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from concord.db_roles import as_owner, ensure_partnership_role
+from concord.db_roles import as_owner, ensure_partnership_role, in_own_connection
 from tenant_apps.accounts.models import User
 from tenant_apps.accounts.services import invitation_send
 from tenant_apps.outbox.services import release_held_email
@@ -128,7 +127,7 @@ def refresh_template(*, verbosity: int = 0) -> TemplateDDL:
     It runs as the database owner (``concord.db_roles``).
     """
     if connection.in_atomic_block:
-        return _in_own_connection(refresh_template, verbosity=verbosity)
+        return in_own_connection(refresh_template, verbosity=verbosity)
     return as_owner(_refresh_template, verbosity=verbosity)
 
 
@@ -162,26 +161,6 @@ def _refresh_template(*, verbosity: int) -> TemplateDDL:
 # schema produces: content types and permissions (post_migrate) and rows seeded by data
 # migrations (case types). They are copied into every new partnership. Nothing else may
 # be there: no users, sessions or casework (tests/test_provisioning.py checks).
-
-
-def _in_own_connection(function, **kwargs):
-    """Run ``function`` in a thread: Django gives it its own connection, in autocommit."""
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["value"] = function(**kwargs)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name="concord-template-refresh")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _seeded_tables(schema: str) -> list[str]:

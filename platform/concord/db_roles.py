@@ -386,21 +386,30 @@ def as_owner(function: Callable[..., Any], **kwargs: Any) -> Any:
     if not wrapper.roles_active or _same_login():
         with owner_mode():
             return function(**kwargs)
+    return in_own_connection(function, owner=True, **kwargs)
+
+
+def in_own_connection(function: Callable[..., Any], *, owner: bool = False, **kwargs: Any) -> Any:
+    """``function(**kwargs)`` in a thread, where Django gives it a database connection of its own
+    (in autocommit; closed at the end), logged in as the owner and never switching roles when
+    ``owner``: for work that must not run in, or wait for, the caller's transaction. Its
+    exception is raised here."""
     outcome: dict[str, Any] = {}
 
     def run() -> None:
-        own = connections.create_connection(DEFAULT_DB_ALIAS)
-        own.settings_dict = {**own.settings_dict, **owner_credentials()}
-        own.roles_active = False
-        connections[DEFAULT_DB_ALIAS] = own
+        if owner:
+            own = connections.create_connection(DEFAULT_DB_ALIAS)
+            own.settings_dict = {**own.settings_dict, **owner_credentials()}
+            own.roles_active = False
+            connections[DEFAULT_DB_ALIAS] = own
         try:
             outcome["value"] = function(**kwargs)
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             outcome["error"] = error
         finally:
-            own.close()
+            connections.close_all()
 
-    thread = threading.Thread(target=run, name="concord-as-owner")
+    thread = threading.Thread(target=run, name="concord-own-connection")
     thread.start()
     thread.join()
     if "error" in outcome:
