@@ -17,8 +17,12 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tests.browser.test_walkthrough import SIZES, SLUG, Round, browser, server, walkthrough  # noqa: F401
+from tests.browser.test_walkthrough import CHROMIUM, SIZES, SLUG, Round, browser, server, walkthrough  # noqa: F401
 from tests.conftest import PASSWORD, enrol_authenticator
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (bash infra/dev/browser.sh installs it)"
+)
 
 ADMIN = f"admin@{SLUG}.test"
 
