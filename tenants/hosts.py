@@ -37,11 +37,11 @@ class _HostCache:
         self._lock = threading.Lock()
 
     def get(self, hostname: str) -> Partnership | None:
-        ttl = settings.TENANT_CACHE_SECONDS
         now = time.monotonic()
         entry = self._entries.get(hostname)
         if entry is not None and entry[0] > now:
             return entry[1]
+        ttl = settings.TENANT_CACHE_SECONDS  # read on a miss only (each settings read costs)
         connection.set_schema_to_public()  # the lookup reads public; only on a miss
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
         if domain is None:

@@ -82,10 +82,12 @@ class PartnershipMiddleware:
 
     def __call__(self, request):
         try:
-            hostname = request.get_host().split(":")[0].lower()
+            # Validated by DisallowedHostMiddleware (earlier in MIDDLEWARE); validated here otherwise.
+            host = getattr(request, "validated_host", None) or request.get_host()
         except DisallowedHost:
             connection.set_schema_to_public()
             return _not_found(request)
+        hostname = host.split(":")[0].lower()
 
         if hostname == settings.PLATFORM_DOMAIN:
             connection.set_schema_to_public()
@@ -103,7 +105,10 @@ class PartnershipMiddleware:
                     return self.get_response(request)
                 return render(request, "suspended.html", {"partnership": partnership}, status=403)
             _use_schema_of(partnership)
-            request.urlconf = settings.ROOT_URLCONF
+            # The partnership's URLconf is ROOT_URLCONF, which Django's handler has just set for
+            # this thread (``BaseHandler.get_response``): nothing to set (two context-local writes).
+            _tag_error_reports(partnership.schema_name)
+            return self.get_response(request)
         set_urlconf(request.urlconf)
         _tag_error_reports(request.tenant.schema_name)
         return self.get_response(request)
@@ -190,7 +195,7 @@ class DisallowedHostMiddleware:
 
     def __call__(self, request):
         try:
-            request.get_host()
+            request.validated_host = request.get_host()  # for PartnershipMiddleware: validated once
         except DisallowedHost:
             connection.set_schema_to_public()
             return _not_found(request)

@@ -204,7 +204,9 @@ DATABASE_ROLES = env_bool("DATABASE_ROLES", True)
 DATABASE_ROLE_PREFIX = env_str("DATABASE_ROLE_PREFIX", "")
 if not re.fullmatch(r"(|[a-z][a-z0-9_]{0,19})", DATABASE_ROLE_PREFIX):
     raise EnvError("DATABASE_ROLE_PREFIX must be empty or up to 20 lower-case letters, digits and _, from a letter")
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# django-tenants' migration router, answering Django's per-query questions itself (tenants.routers).
+TENANT_SYNC_ROUTER = "tenants.routers.PartnershipRouter"
+DATABASE_ROUTERS = (TENANT_SYNC_ROUTER,)
 # The backend under django-tenants': Django's, with a pool that drops all dead connections at once.
 ORIGINAL_BACKEND = "concord.postgresql"
 # /healthz waits at most this long (seconds) for a connection: a load balancer needs its answer fast.

@@ -26,6 +26,9 @@ from django.db.backends.base.base import NO_DB_ALIAS
 from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import get_limit_set_calls, quote_schema_name
 
+# Read once: a settings read costs an AttributeError inside LazyObject, on every cursor.
+_LIMIT_SET_CALLS = get_limit_set_calls()
+
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
     # Class default from settings; owner_mode and become_owner_process change it.
@@ -57,7 +60,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
     def _handle_search_path(self, cursor=None):
         if self._setting_search_path:
             return  # obtaining the cursor below re-entered _cursor()
-        if get_limit_set_calls() and self.search_path_set_schemas:
+        if _LIMIT_SET_CALLS and self.search_path_set_schemas:
             return
         if not self.schema_name:
             raise ImproperlyConfigured("Database schema not set. Did you forget to call set_schema() or set_tenant()?")
