@@ -182,7 +182,7 @@ def _served(report: Report) -> None:
     with schema_context(BENCH_SCHEMA):
         Agency.objects.get_or_create(name="Bench Write Agency", defaults={"kind": "council"})
     connections.close_all()
-    server = start_server("audit", FULL_SETTINGS)
+    server = start_server("audit", FULL_SETTINGS, run_ports=2 * (RUNS + 1))  # a port for each run
     paths = {"unaudited": "/bench/write/", "audited": "/bench/write-audited/"}
     rates: dict[str, list[float]] = {key: [] for key in paths}
     try:

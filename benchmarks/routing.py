@@ -55,6 +55,8 @@ CONNECTIONS = 4
 WORKERS = 2
 ROWS = 20
 HOST = f"{BENCH_SCHEMA}.localhost"
+# Requests counted under valgrind per view (about 40 times slower than natively).
+INSTRUCTION_REQUESTS = {"one_query": 300, "signed_in": 100}
 VIEWS = [
     ("one_query", "/bench/one-query/", "1-query JSON endpoint", 0.95),  # issue 11: with the role switch
     ("signed_in", "/bench/signed-in/", "signed-in page (session + user + 20 rows)", 0.95),
@@ -136,6 +138,18 @@ class Server:
     port: int
     process: subprocess.Popen
     log_path: str
+    # Further ports the same server listens on: each load run takes the next (``next_port``), so
+    # that no run connects to a port still holding the previous run's TIME_WAIT sockets (a sync
+    # worker closes every connection; a second run on the same port was measured ~10% slower).
+    run_ports: tuple[int, ...] = ()
+    _turn: int = 0
+
+    def next_port(self) -> int:
+        if not self.run_ports:
+            return self.port
+        port = self.run_ports[self._turn % len(self.run_ports)]
+        self._turn += 1
+        return port
 
     def get(self, path: str, cookie: str | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -171,19 +185,21 @@ class Server:
         return ticks / os.sysconf("SC_CLK_TCK") if found else None
 
 
-def start_server(label: str, settings_module: str, env: dict[str, str] | None = None) -> Server:
-    """gunicorn with 2 sync workers on a free loopback port (``env``: variables added to the settings')."""
+def start_server(label: str, settings_module: str, env: dict[str, str] | None = None, run_ports: int = 0) -> Server:
+    """gunicorn with 2 sync workers on a free loopback port, and ``run_ports`` more for the load
+    runs (``Server.next_port``); ``env``: variables added to the settings'."""
     port = free_port()
+    more = tuple(free_port() for _ in range(run_ports))
     fd, log_path = tempfile.mkstemp(prefix=f"bench-gunicorn-{label}-", suffix=".log")
     command = [
         str(VENV_BIN / "gunicorn"), "concord.wsgi:application",
         "--workers", str(WORKERS), "--worker-class", "sync",
-        "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT),
+        "--bind", f"127.0.0.1:{port}", *[f"--bind=127.0.0.1:{extra}" for extra in more], "--chdir", str(ROOT),
         "--pythonpath", f"{ROOT},{SOURCE_ROOT}", "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**child_env(settings_module), **(env or {})}, stdout=fd, stderr=fd)
     os.close(fd)
-    server = Server(label, settings_module, port, process, log_path)
+    server = Server(label, settings_module, port, process, log_path, run_ports=more)
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
@@ -214,12 +230,17 @@ def check_server(server: Server, cookie: str) -> None:
 
 
 def find_wrk() -> str | None:
-    wrk = shutil.which("wrk")
+    return find_tool("wrk")
+
+
+def find_tool(name: str) -> str | None:
+    """``name`` on PATH, installed from Debian's package of that name if missing (as root)."""
+    wrk = shutil.which(name)
     if wrk or os.environ.get("BENCH_NO_INSTALL"):
         return wrk
     if shutil.which("apt-get") and os.geteuid() == 0:
-        say("  wrk is missing: installing it with apt-get ...")
-        install = ["apt-get", "install", "-y", "-qq", "wrk"]
+        say(f"  {name} is missing: installing it with apt-get ...")
+        install = ["apt-get", "install", "-y", "-qq", name]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         if subprocess.run(install, **quiet).returncode != 0:
             subprocess.run(["apt-get", "update", "-qq"], **quiet)
@@ -234,7 +255,7 @@ def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds
         command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]
         for header in headers:
             command += ["-H", header]
-        command.append(f"http://127.0.0.1:{server.port}{path}")
+        command.append(f"http://127.0.0.1:{server.next_port()}{path}")
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         errors = re.search(r"Socket errors: (.*)", out)
@@ -243,7 +264,7 @@ def load(wrk: str | None, server: Server, path: str, cookie: str | None, seconds
         served = int(re.search(r"(\d+) requests in", out).group(1))
         return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), served
     command = [
-        sys.executable, "-m", "benchmarks.loadgen", "--port", str(server.port), "--path", path,
+        sys.executable, "-m", "benchmarks.loadgen", "--port", str(server.next_port()), "--path", path,
         "--duration", str(seconds), "--connections", str(CONNECTIONS),
     ]  # fmt: skip
     for header in headers:
@@ -263,6 +284,29 @@ def round_trips(settings_module: str, cookie: str) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"round trips ({settings_module}) failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def count_instructions(cookie: str) -> dict[str, dict[str, float]]:
+    """Instructions per request of each view in each configuration (``benchmarks.instructions``,
+    valgrind; installed with apt-get if missing): the two configurations counted at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks import instructions
+
+    if find_tool("valgrind") is None:
+        say("  instructions per request: valgrind unavailable, not counted")
+        return {}
+    found: dict[str, dict[str, float]] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for key, path, _, _ in VIEWS:
+            view_cookie = cookie if key == "signed_in" else ""
+            requests = INSTRUCTION_REQUESTS[key]
+            jobs = {
+                config: pool.submit(instructions.count, module, child_env(module), path, HOST, view_cookie, requests)
+                for config, module in (("plain", PLAIN_SETTINGS), ("full", FULL_SETTINGS))
+            }
+            found[key] = {config: job.result()["per_request"] for config, job in jobs.items()}
+    return found
 
 
 # --- The benchmark ---------------------------------------------------------------------------
@@ -294,14 +338,17 @@ def run(report: Report) -> None:
     for statement in miss["statements"]:
         say(f"      - {statement[:110]}")
 
+    instructions = count_instructions(cookie)
+
     wrk = find_wrk()
     say(f"  load: {'wrk ' + wrk if wrk else 'Python generator (wrk unavailable)'}, {CONNECTIONS} connections, "
         f"{DURATION} s per run, {RUNS} runs per config, interleaved; gunicorn {WORKERS} sync workers")  # fmt: skip
 
     servers: dict[str, Server] = {}
     try:
-        servers["plain"] = start_server("plain", PLAIN_SETTINGS)
-        servers["full"] = start_server("full", FULL_SETTINGS)
+        runs = len(VIEWS) * (RUNS + 1)  # a port for each run and warm-up
+        servers["plain"] = start_server("plain", PLAIN_SETTINGS, run_ports=runs)
+        servers["full"] = start_server("full", FULL_SETTINGS, run_ports=runs)
         for server in servers.values():
             check_server(server, cookie)
         results: dict[str, dict[str, list[float]]] = {key: {"plain": [], "full": []} for key, *_ in VIEWS}
@@ -352,6 +399,14 @@ def run(report: Report) -> None:
             )
             say(f"  {cpu_line}")
             report.lines.append(cpu_line)
+        if instructions.get(key):
+            i_plain, i_full = instructions[key]["plain"], instructions[key]["full"]
+            i_line = (
+                f"{title}: instructions per request (valgrind, in-process) plain {i_plain:,.0f}, full {i_full:,.0f} "
+                f"({i_full / i_plain:.3f}x)"
+            )
+            say(f"  {i_line}")
+            report.lines.append(i_line)
         report.goals.append(Goal(f"routing {title}, full/plain", full / plain, target, at_most=False))
         say(f"  {report.goals[-1].line()}")
     report.lines.append(
