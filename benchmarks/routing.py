@@ -24,6 +24,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -126,9 +127,29 @@ def _signed_in_session(user) -> dict:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports below the kernel's ephemeral range (32768 up), so
+    that none is a client's source port, live or in TIME_WAIT (wrk leaves thousands): all are
+    held bound until every one is found."""
+    held: list[socket.socket] = []
+    try:
+        for port in random.sample(range(20000, 32000), 2000):
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+            if len(held) == count:
+                return [s.getsockname()[1] for s in held]
+        raise RuntimeError(f"no {count} free loopback ports between 20000 and 32000")
+    finally:
+        for sock in held:
+            sock.close()
 
 
 @dataclass
@@ -188,8 +209,8 @@ class Server:
 def start_server(label: str, settings_module: str, env: dict[str, str] | None = None, run_ports: int = 0) -> Server:
     """gunicorn with 2 sync workers on a free loopback port, and ``run_ports`` more for the load
     runs (``Server.next_port``); ``env``: variables added to the settings'."""
-    port = free_port()
-    more = tuple(free_port() for _ in range(run_ports))
+    port, *more = free_ports(1 + run_ports)
+    more = tuple(more)
     fd, log_path = tempfile.mkstemp(prefix=f"bench-gunicorn-{label}-", suffix=".log")
     command = [
         str(VENV_BIN / "gunicorn"), "concord.wsgi:application",
