@@ -256,9 +256,9 @@ def find_wrk() -> str | None:
 
 def find_tool(name: str) -> str | None:
     """``name`` on PATH, installed from Debian's package of that name if missing (as root)."""
-    wrk = shutil.which(name)
-    if wrk or os.environ.get("BENCH_NO_INSTALL"):
-        return wrk
+    found = shutil.which(name)
+    if found or os.environ.get("BENCH_NO_INSTALL"):
+        return found
     if shutil.which("apt-get") and os.geteuid() == 0:
         say(f"  {name} is missing: installing it with apt-get ...")
         install = ["apt-get", "install", "-y", "-qq", name]
