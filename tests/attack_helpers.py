@@ -55,6 +55,7 @@ class Planted:
 
 def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, grantee) -> dict:
     """One of each record a URL names, owned by ``user``'s ``team``, each carrying a canary."""
+    from shared_apps.question_bank.services import submission_create_for_partnership
     from tenant_apps.casework import services
     from tenant_apps.casework.models import CaseType
     from tenant_apps.documents.services import document_store
@@ -101,6 +102,17 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
     member = services.family_add_member(user=user, family=family, profile=other, relationship="sibling")
     task = task_services.task_create(user=user, title=mark(), details=mark(), case=case, assigned_team=team,
                                      due_date=timezone.localdate() + dt.timedelta(days=7))  # fmt: skip
+    # A draft question for the national bank, its wording a canary: the partnership's admins' only.
+    submission = submission_create_for_partnership(
+        schema_name=connection.schema_name,
+        content={
+            "wording": mark(),
+            "answer_type": "text",
+            "nature": "objective",
+            "domain": "housing",
+            "guidance": mark(),
+        },
+    )
     # A passkey of the user's, its name a canary: only its owner's security page may show it.
     passkey = WebAuthnCredential.objects.create(user=user, name=mark(), credential_id=secrets.token_bytes(32),
                                                 public_key=b"\xa0", aaguid=str(uuid.UUID(int=0)))  # fmt: skip
@@ -111,6 +123,7 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
         "items": {kind: item.pk for kind, item in items.items()},
         "case_type_id": case_type.pk, "user_id": user.pk, "agency_id": team.agency_id, "team_id": team.pk,
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "passkey_id": passkey.pk,
+        "submission_id": submission.pk,
     }  # fmt: skip
 
 
@@ -181,6 +194,8 @@ PARAMETERS = {
     "token": lambda route, ids: "c0ffee-" + "0" * 32,  # an enrolment / reset / not-me token nobody issued
     "slug": lambda route, ids: ids["slug"],  # the platform's operator pages: a partnership's slug
     "passkey_id": lambda route, ids: ids["passkey_id"],  # the records' owner's passkey (a canary name)
+    "submission_id": lambda route, ids: ids["submission_id"],  # a draft for the national bank (admins only)
+    "code": lambda route, ids: "HOU-01",  # a national question: every partnership reads the bank
 }
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 

@@ -246,6 +246,31 @@ def cast(db):
     connection.set_schema_to_public()
 
 
+OPERATOR = "olu@operators.test"
+
+
+@pytest.fixture
+def operator(db):
+    """Olu, a platform operator in public, with a password and an authenticator."""
+    connection.set_schema_to_public()
+    from tenant_apps.accounts.models import User
+
+    user = User.objects.create_user(OPERATOR, PASSWORD, full_name="Olu Operator", role=User.Role.ADMIN)
+    TOTP_SECRETS[OPERATOR] = enrol_authenticator(user)
+    return user
+
+
+@pytest.fixture
+def platform_client(db):
+    return Client(HTTP_HOST="localhost")
+
+
+@pytest.fixture
+def operator_client(operator, platform_client):
+    sign_in(platform_client, OPERATOR)
+    return platform_client
+
+
 @pytest.fixture
 def committed_db(django_db_setup, django_db_blocker):
     """Database access without a wrapping transaction: writes are visible to other

@@ -61,6 +61,8 @@ LADDER: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("dashboard", ("tenant_apps.dashboard",)),
+    # Assessments task other teams from a question (tasks) and list subjects' records (casework).
+    ("assessments", ("tenant_apps.assessments",)),
     ("leaves", ("tenant_apps.tasks", "tenant_apps.search")),
     ("casework", ("tenant_apps.casework",)),
     ("documents", ("tenant_apps.documents",)),

@@ -70,20 +70,22 @@ def test_the_menu_has_every_section_with_an_icon_and_its_label_and_marks_the_cur
     bob = client_as(cast, "bob")
     menu = _menu(bob.get("/cases/").content.decode())
     assert _links(menu) == {"Home": "", "Search": "", "Profiles": "", "Cases": "page", "Families": "",
-                            "Tasks": "", "Gallery": ""}  # fmt: skip
-    assert menu.count("<svg") == 7 and menu.count('aria-hidden="true" focusable="false"') == 7
+                            "Tasks": "", "Assessments": "", "Gallery": ""}  # fmt: skip
+    assert menu.count("<svg") == 8 and menu.count('aria-hidden="true" focusable="false"') == 8
     assert "govuk-js-service-navigation-toggle" in menu  # folds behind "Menu" on a phone (init.js)
     # Below a section's own page: aria-current="true", the item still marked.
     assert _links(_menu(bob.get(f"/cases/{case.pk}/").content.decode()))["Cases"] == "true"
     assert _links(_menu(bob.get("/families/").content.decode()))["Families"] == "page"
     assert _links(_menu(bob.get("/").content.decode()))["Home"] == "page"
     assert _links(_menu(bob.get("/tasks/team/").content.decode()))["Tasks"] == "true"
+    assert _links(_menu(bob.get("/assessments/bank/").content.decode()))["Assessments"] == "page"
+    assert _links(_menu(bob.get("/assessments/bank/questions/HOU-01/").content.decode()))["Assessments"] == "true"
 
 
 def test_admin_is_in_the_menu_of_partnership_admins_only(cast):
     alice = client_as(cast, "alice")
     links = _links(_menu(alice.get("/admin/users/").content.decode()))
-    assert links["Admin"] == "true" and len(links) == 8
+    assert links["Admin"] == "true" and len(links) == 9
     assert _links(_menu(alice.get("/admin/audit/").content.decode()))["Admin"] == "true"
     assert "Admin" not in _links(_menu(client_as(cast, "carl").get("/").content.decode()))
 

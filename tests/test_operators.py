@@ -24,33 +24,12 @@ from tenant_apps.audit.models import AuditEvent
 from tenant_apps.outbox.models import OutboundEmail
 from tenants.models import Domain, Partnership
 from tenants.provisioning import partnership_provision
-from tests.conftest import PASSWORD, TOTP_SECRETS, enrol_authenticator, manage, sign_in
+from tests.conftest import OPERATOR, PASSWORD, manage, sign_in
 
-OPERATOR = "olu@operators.test"
 # Session, user, OTP device, security settings (idle timeout), partnerships, usage.
 QUERIES_PER_DASHBOARD = 6
 NEW_PASSWORD = {"new_password1": "a long pass phrase", "new_password2": "a long pass phrase"}
 SUFFOLK_PEOPLE = [b"alice@suffolk.test", b"bob@suffolk.test", b"Alice Adams", b"Bob Brown"]
-
-
-@pytest.fixture
-def operator(db):
-    """Olu, a platform operator in public, with a password and an authenticator."""
-    connection.set_schema_to_public()
-    user = User.objects.create_user(OPERATOR, PASSWORD, full_name="Olu Operator", role=User.Role.ADMIN)
-    TOTP_SECRETS[OPERATOR] = enrol_authenticator(user)
-    return user
-
-
-@pytest.fixture
-def platform_client(db):
-    return Client(HTTP_HOST="localhost")
-
-
-@pytest.fixture
-def operator_client(operator, platform_client):
-    sign_in(platform_client, OPERATOR)
-    return platform_client
 
 
 def schemas() -> set[str]:

@@ -9,7 +9,7 @@ from tenant_apps.tasks.selectors import task_counts
 
 # The main menu's section of a page, from its URL's namespace (and, in casework, the first word
 # of its name): the page marks that item with aria-current. Casework names its URLs by record.
-_SECTIONS = {"search": "search", "tasks": "tasks", "directory": "admin", "audit": "admin"}
+_SECTIONS = {"search": "search", "tasks": "tasks", "assessments": "assessments", "directory": "admin", "audit": "admin"}
 _CASEWORK = (
     ("case-type", "admin"),  # partnership admins shape case types (casework's pages, the admin area)
     ("profile", "profiles"),
@@ -22,6 +22,8 @@ _CASEWORK = (
 )
 # The current item of the in-page sub-navigation, by URL name (tasks) or first word (admin).
 _TASKS_SUBSECTIONS = {"mine": "mine", "team": "team", "created": "created", "digest": "digest"}
+# The assessments pages' sub-navigation item, by the first words of the URL's name.
+_ASSESSMENTS_SUBSECTIONS = (("bank-submission", "submissions"), ("bank", "bank"))
 _ADMIN_SUBSECTIONS = (
     ("user", "users"),
     ("agency", "agencies"),
@@ -50,6 +52,8 @@ def page_section(namespace: str, url_name: str) -> tuple[str, str]:
     section = _SECTIONS.get(namespace, "")
     if namespace == "tasks":
         return section, _TASKS_SUBSECTIONS.get(url_name, "")
+    if namespace == "assessments":
+        return section, next((sub for prefix, sub in _ASSESSMENTS_SUBSECTIONS if url_name.startswith(prefix)), "")
     if namespace == "audit":
         return section, "audit"
     if namespace == "directory":
@@ -72,6 +76,7 @@ _MENU = (
     ("cases", "Cases", "casework:case-list"),
     ("families", "Families", "casework:family-list"),
     ("tasks", "Tasks", "tasks:mine"),
+    ("assessments", "Assessments", "assessments:bank"),
     ("gallery", "Gallery", "casework:gallery"),
     ("admin", "Admin", "directory:index"),  # partnership admins only
 )
@@ -80,6 +85,11 @@ _SUBMENUS = {
         "Tasks",
         (("mine", "My tasks", "tasks:mine"), ("team", "My team's tasks", "tasks:team"),
          ("created", "Tasks I set", "tasks:created"), ("digest", "Daily e-mail", "tasks:digest")),
+    ),
+    "assessments": (
+        "Assessments",
+        (("bank", "Question bank", "assessments:bank"), ("submissions", "Our questions for the bank",
+                                                            "assessments:bank-submission-list")),
     ),
     "admin": (
         "Admin",
@@ -121,6 +131,7 @@ class Navigation:
             MenuItem(name, label, url := reverse(view), self._current(url) if name == self.subsection else "")
             for name, label, view in _SUBMENUS[self.section][1]
             if not (name == "digest" and read_only)
+            and not (name == "submissions" and not self.request.user.is_partnership_admin)
         ]
 
     @property

@@ -62,8 +62,17 @@ PARTNERSHIP_PUBLIC_GRANTS: dict[str, str] = {
     # Not row-level security: under RLS PostgreSQL hides that detail from everyone.
     "procrastinate_jobs": "SELECT (id, queueing_lock), INSERT",
     "procrastinate_events": "INSERT",
+    # The national question bank: read by every partnership (published content, no partnership's
+    # rows); its own submissions written under RLS (below), never deleted (withdrawn instead).
+    "question_bank_question": "SELECT",
+    "question_bank_questionversion": "SELECT",
+    "question_bank_submission": "SELECT, INSERT, UPDATE",
 }
-PARTNERSHIP_PUBLIC_SEQUENCES = ("procrastinate_jobs_id_seq", "procrastinate_events_id_seq")
+PARTNERSHIP_PUBLIC_SEQUENCES = (
+    "procrastinate_jobs_id_seq",
+    "procrastinate_events_id_seq",
+    "question_bank_submission_id_seq",
+)
 
 # A partnership's tables its role may only read and add to (its trigger refuses the owner too).
 APPEND_ONLY_TABLES = ("audit_auditevent",)
@@ -76,6 +85,13 @@ PARTNERSHIP_ROWS: dict[str, tuple[str, str]] = {
     "tenants_partnership": ("schema_name", "schema"),
     "tenants_domain": ("tenant_id", "fk"),
     "audit_anchors_auditanchor": ("schema_name", "schema"),
+    "question_bank_submission": ("partnership_schema", "schema"),
+}
+# What else a partnership's row must satisfy when its own role writes it (the policy's WITH
+# CHECK, beside "it is ours"): a partnership drafts, submits and withdraws its submissions;
+# only the platform publishes or rejects them.
+PARTNERSHIP_ROW_CHECKS: dict[str, str] = {
+    "question_bank_submission": "state IN ('draft', 'submitted', 'withdrawn')",
 }
 
 
@@ -163,8 +179,9 @@ def concord_partnership_function_sql() -> sql.Composable:
 def partnership_rls_sql(table: str, column: str, kind: str) -> list[sql.Composable]:
     """Row-level security on a public table holding partnership rows (ENABLE and FORCE).
 
-    A partnership's role: only its own rows, for reading and writing. The platform's role and
-    the owner (the role running this, during migrations): every row. Idempotent.
+    A partnership's role: only its own rows, for reading and writing (and a row it writes must
+    also pass ``PARTNERSHIP_ROW_CHECKS[table]``, if any). The platform's role and the owner (the
+    role running this, during migrations): every row. Idempotent.
     """
     if kind == "schema":
         own = sql.SQL("{} = public.concord_partnership()").format(_ident(column))
@@ -175,11 +192,14 @@ def partnership_rls_sql(table: str, column: str, kind: str) -> list[sql.Composab
     else:
         raise ValueError(f"unknown partnership column kind {kind!r}")
     name = _ident(table)
+    check = own
+    if table in PARTNERSHIP_ROW_CHECKS:
+        check = sql.SQL("({}) AND ({})").format(own, sql.SQL(PARTNERSHIP_ROW_CHECKS[table]))
     return [
         sql.SQL("ALTER TABLE public.{} ENABLE ROW LEVEL SECURITY").format(name),
         sql.SQL("ALTER TABLE public.{} FORCE ROW LEVEL SECURITY").format(name),
         sql.SQL("DROP POLICY IF EXISTS partnership_rows ON public.{}").format(name),
-        sql.SQL("CREATE POLICY partnership_rows ON public.{} USING ({}) WITH CHECK ({})").format(name, own, own),
+        sql.SQL("CREATE POLICY partnership_rows ON public.{} USING ({}) WITH CHECK ({})").format(name, own, check),
         sql.SQL("DROP POLICY IF EXISTS platform_rows ON public.{}").format(name),
         sql.SQL("CREATE POLICY platform_rows ON public.{} TO {}, CURRENT_USER USING (true) WITH CHECK (true)").format(
             name, _ident(public_role())

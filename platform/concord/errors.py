@@ -43,6 +43,14 @@ class ChangedSinceOpened(Conflict):
     message = "This record changed since you opened it. Reload it, check the changes, then make yours again."
 
 
+class WrongState(Conflict):
+    """The record is not in a state that allows this (a draft already submitted, a submission
+    already decided): nothing was written (HTTP 409). The message says which state it is in."""
+
+    code = "wrong_state"
+    message = "This record cannot be changed in its current state."
+
+
 class Unavailable(DomainError):
     """Something the request needs cannot be reached now; asking again later may work (HTTP 503)."""
 
@@ -89,4 +97,5 @@ __all__ = [
     "ScannerUnavailable",
     "StorageUnavailable",
     "Unavailable",
+    "WrongState",
 ]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/audit/", include("tenant_apps.audit.urls")),
     path("search/", include("tenant_apps.search.urls")),
     path("tasks/", include("tenant_apps.tasks.urls")),
+    path("assessments/", include("tenant_apps.assessments.urls")),
     path("documents/", include("tenant_apps.documents.urls")),
     path("api/v1/tasks/", include("tenant_apps.tasks.api.urls")),
 ]

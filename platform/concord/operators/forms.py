@@ -62,3 +62,28 @@ class ProvisionForm(forms.Form):
         else:
             field = None
         self.add_error(field, _sentence(message))
+
+
+class ModerationNoteForm(forms.Form):
+    """Publishing: an optional note the partnership reads with the decision, and the version seen."""
+
+    note = forms.CharField(label="Note to the partnership (optional)", required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is it rejected?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The partnership's admins read this.",
+        error_messages={"required": "Say why the question is rejected: the partnership will read it."},
+    )
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(label="Why is it retired?", max_length=300,
+                             help_text="Partnerships read this on the question. Templates that use it keep it.",
+                             error_messages={"required": "Say why the question is retired."})  # fmt: skip

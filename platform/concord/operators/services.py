@@ -11,13 +11,17 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from shared_apps.question_bank import selectors as bank_selectors
+from shared_apps.question_bank import services as bank
 from tenant_apps.accounts.models import User
 from tenant_apps.accounts.services import invitation_link, invitation_send
 from tenant_apps.audit.services import audit_record
 from tenant_apps.outbox.services import mail_send_later
+from tenants.hosts import absolute_url
 from tenants.models import Partnership
 from tenants.provisioning import (
     ProvisionResult,
@@ -139,3 +143,71 @@ def partnership_resume_by_operator(*, request, partnership: Partnership) -> Part
         audit_record(action="partnership.resumed", request=request, object_type="partnership",
                      object_id=partnership.schema_name, summary=f"resumed {partnership.name}")  # fmt: skip
     return partnership
+
+
+# --- The national question bank ---------------------------------------------------------------
+# Operators moderate what partnerships submit and keep the bank. Each decision is audited in the
+# operators' trail (who decided) and in the submitting partnership's (that its question was
+# decided, by the platform), and its admins are e-mailed, all in one transaction with the
+# decision. The e-mail names no person and carries no content: a link that needs signing in.
+
+
+def _bank_outcome_tell_partnership(*, submission, action: str, outcome: str) -> None:
+    """In the submitting partnership's schema: audit the outcome, and e-mail each active admin."""
+    with schema_context(submission.partnership_schema):
+        admins = User.objects.filter(role=User.Role.ADMIN, is_active=True, is_integration=False).order_by("pk")
+        path = reverse("assessments:bank-submission", kwargs={"submission_id": submission.pk},
+                       urlconf="concord.urls_partnership")  # fmt: skip
+        link = absolute_url(path)
+        for admin in admins:
+            mail_send_later(
+                to=[admin.email],
+                subject=f"Your question for the national bank has been {outcome}",
+                body=(
+                    f"A question your partnership submitted to Concord's national question bank has been {outcome} "
+                    f"by the platform's operators.\n\nSign in to read the decision: {link}\n"
+                ),
+            )
+        audit_record(action=action, object_type="bank_submission", object_id=submission.pk,
+                     summary=f"bank submission {submission.pk} {outcome} by the platform's operators")  # fmt: skip
+
+
+def bank_submission_publish_by_operator(*, request, submission, version: int, edits: dict | None = None,
+                                        note: str = ""):  # fmt: skip
+    """Publish a submitted question (with the operator's ``edits``, if any); returns the new version."""
+    _require_public()
+    with transaction.atomic():
+        published = bank.submission_publish(submission=submission, version=version, edits=edits, note=note,
+                                            partnership_name=submission.partnership_name or "")  # fmt: skip
+        decided = bank_selectors.access_submission(submission_id=submission.pk)
+        edited = f", with {len(decided.changes)} field(s) edited" if decided.changes else ""
+        audit_record(action="question_bank.submission_published", request=request, object_type="bank_submission",
+                     object_id=submission.pk,
+                     summary=f"submission {submission.pk} of {submission.partnership_schema} published as "
+                             f"{published.label}{edited}")  # fmt: skip
+        _bank_outcome_tell_partnership(submission=decided, action="question_bank.submission_published",
+                                       outcome="published")  # fmt: skip
+    return published
+
+
+def bank_submission_reject_by_operator(*, request, submission, version: int, reason: str):
+    """Reject a submitted question with the reason its partnership reads."""
+    _require_public()
+    with transaction.atomic():
+        rejected = bank.submission_reject(submission=submission, version=version, reason=reason)
+        audit_record(action="question_bank.submission_rejected", request=request, object_type="bank_submission",
+                     object_id=submission.pk,
+                     summary=f"submission {submission.pk} of {submission.partnership_schema} rejected")  # fmt: skip
+        _bank_outcome_tell_partnership(submission=rejected, action="question_bank.submission_rejected",
+                                       outcome="rejected")  # fmt: skip
+    return rejected
+
+
+def bank_question_retire_by_operator(*, request, question, reason: str):
+    """Retire a national question: no new template offers it; every use of it stays valid."""
+    _require_public()
+    with transaction.atomic():
+        retired = bank.question_retire(question=question, reason=reason)
+        audit_record(action="question_bank.question_retired", request=request, object_type="bank_question",
+                     object_id=question.code, summary=f"question {question.code} retired")  # fmt: skip
+    return retired

@@ -22,5 +22,9 @@ urlpatterns = [
     path("partnerships/<slug:slug>/", views.partnership_detail, name="operator-partnership"),
     path("partnerships/<slug:slug>/suspend/", views.suspend, name="operator-suspend"),
     path("partnerships/<slug:slug>/resume/", views.resume, name="operator-resume"),
+    path("bank/", views.bank_queue, name="operator-bank"),
+    path("bank/submissions/<int:submission_id>/", views.bank_submission_review, name="operator-bank-submission"),
+    path("bank/questions/", views.bank_questions, name="operator-bank-questions"),
+    path("bank/questions/<str:code>/retire/", views.bank_question_retire, name="operator-bank-retire"),
     path("audit/", include(audit_patterns)),
 ]

@@ -70,6 +70,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "procrastinate.contrib.django",  # the job queue: its tables live in public only (concord.jobs)
     "shared_apps.audit_anchors",  # each partnership's audit chain head, anchored (append-only, public only)
+    "shared_apps.question_bank",  # the national question bank and partnerships' submissions to it
 ]
 
 TENANT_APPS = [
@@ -79,6 +80,7 @@ TENANT_APPS = [
     "tenant_apps.casework",  # profiles, families, cases, the timeline, sharing
     "tenant_apps.search",  # one search box over profiles and cases (no models)
     "tenant_apps.tasks",  # tasks to people or teams, from cases or profiles, with replies
+    "tenant_apps.assessments",  # the national question bank's pages in a partnership, its submissions
     "tenant_apps.dashboard",  # the home page: my work, with counts, from the other apps' selectors
 ]
 

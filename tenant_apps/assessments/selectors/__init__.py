@@ -1,0 +1,4 @@
+"""Reads of assessments, always through the user. Callers import the package
+(``selectors.may_author_bank``); the files are named by what they read."""
+
+from .bank import *  # noqa: F403

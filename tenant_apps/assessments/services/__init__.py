@@ -1,0 +1,4 @@
+"""Writes of assessments: keyword-only, validated, audited, each in one transaction. Callers
+import the package (``services.bank_submission_create``); the files are named by what they write."""
+
+from .bank import *  # noqa: F403

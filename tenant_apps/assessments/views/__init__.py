@@ -1,0 +1,3 @@
+"""Pages of assessments (``/assessments/``); the files are named by what they show."""
+
+from .bank import *  # noqa: F403
