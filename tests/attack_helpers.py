@@ -35,7 +35,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 WRITES = ("post", "put", "patch", "delete")
 # Apps whose tables a refused write must leave as they were (the audit trail, read counters,
 # sign-in counters and the outbox are meant to record refusals: not checked).
-CHECKED_APPS = ("casework", "documents", "tasks", "directory", "django_otp_webauthn")
+CHECKED_APPS = ("casework", "documents", "tasks", "directory", "assessments", "django_otp_webauthn")
 
 
 def canary(tier: str) -> str:
@@ -56,6 +56,7 @@ class Planted:
 def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, grantee) -> dict:
     """One of each record a URL names, owned by ``user``'s ``team``, each carrying a canary."""
     from shared_apps.question_bank.services import submission_create_for_partnership
+    from tenant_apps.assessments import services as template_services
     from tenant_apps.casework import services
     from tenant_apps.casework.models import CaseType
     from tenant_apps.documents.services import document_store
@@ -113,6 +114,19 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
             "guidance": mark(),
         },
     )
+    # A template with a section, a question and a domain, and a local question: every member of
+    # their partnership reads them, so only the other partnership's carry a canary.
+    shared = mark() if tier == "NORFOLK" else "Partnership-wide"
+    template = template_services.template_create(user=user, name=f"Template {shared}", business_area="asb")
+    draft = template.versions.get()
+    section = template_services.template_section_add(user=user, draft=draft, title=f"Section {shared}")
+    local = template_services.local_question_create(
+        user=user,
+        content={"wording": f"Local {shared}?", "answer_type": "yes_no", "nature": "objective", "domain": "housing"},
+    )
+    template_item = template_services.template_item_add(user=user, section=section,
+                                                        local_version=local.versions.get())  # fmt: skip
+    domain = template_services.template_domain_add(user=user, draft=draft, name=f"Domain {shared}", aggregate="sum")
     # A passkey of the user's, its name a canary: only its owner's security page may show it.
     passkey = WebAuthnCredential.objects.create(user=user, name=mark(), credential_id=secrets.token_bytes(32),
                                                 public_key=b"\xa0", aaguid=str(uuid.UUID(int=0)))  # fmt: skip
@@ -123,7 +137,8 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
         "items": {kind: item.pk for kind, item in items.items()},
         "case_type_id": case_type.pk, "user_id": user.pk, "agency_id": team.agency_id, "team_id": team.pk,
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "passkey_id": passkey.pk,
-        "submission_id": submission.pk,
+        "submission_id": submission.pk, "template_id": template.pk, "section_id": section.pk,
+        "template_item_id": template_item.pk, "domain_id": domain.pk, "local_question_id": local.pk,
     }  # fmt: skip
 
 
@@ -196,6 +211,12 @@ PARAMETERS = {
     "passkey_id": lambda route, ids: ids["passkey_id"],  # the records' owner's passkey (a canary name)
     "submission_id": lambda route, ids: ids["submission_id"],  # a draft for the national bank (admins only)
     "code": lambda route, ids: "HOU-01",  # a national question: every partnership reads the bank
+    "template_id": lambda route, ids: ids["template_id"],
+    "section_id": lambda route, ids: ids["section_id"],
+    "template_item_id": lambda route, ids: ids["template_item_id"],
+    "domain_id": lambda route, ids: ids["domain_id"],
+    "number": lambda route, ids: 1,  # a template's version
+    "local_question_id": lambda route, ids: ids["local_question_id"],
 }
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 

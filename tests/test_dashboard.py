@@ -78,7 +78,7 @@ def test_the_menu_has_every_section_with_an_icon_and_its_label_and_marks_the_cur
     assert _links(_menu(bob.get("/families/").content.decode()))["Families"] == "page"
     assert _links(_menu(bob.get("/").content.decode()))["Home"] == "page"
     assert _links(_menu(bob.get("/tasks/team/").content.decode()))["Tasks"] == "true"
-    assert _links(_menu(bob.get("/assessments/bank/").content.decode()))["Assessments"] == "page"
+    assert _links(_menu(bob.get("/assessments/templates/").content.decode()))["Assessments"] == "page"
     assert _links(_menu(bob.get("/assessments/bank/questions/HOU-01/").content.decode()))["Assessments"] == "true"
 
 

@@ -23,7 +23,12 @@ _CASEWORK = (
 # The current item of the in-page sub-navigation, by URL name (tasks) or first word (admin).
 _TASKS_SUBSECTIONS = {"mine": "mine", "team": "team", "created": "created", "digest": "digest"}
 # The assessments pages' sub-navigation item, by the first words of the URL's name.
-_ASSESSMENTS_SUBSECTIONS = (("bank-submission", "submissions"), ("bank", "bank"))
+_ASSESSMENTS_SUBSECTIONS = (
+    ("bank-submission", "submissions"),
+    ("bank", "bank"),
+    ("template", "templates"),
+    ("local-question", "questions"),
+)
 _ADMIN_SUBSECTIONS = (
     ("user", "users"),
     ("agency", "agencies"),
@@ -76,7 +81,7 @@ _MENU = (
     ("cases", "Cases", "casework:case-list"),
     ("families", "Families", "casework:family-list"),
     ("tasks", "Tasks", "tasks:mine"),
-    ("assessments", "Assessments", "assessments:bank"),
+    ("assessments", "Assessments", "assessments:template-list"),
     ("gallery", "Gallery", "casework:gallery"),
     ("admin", "Admin", "directory:index"),  # partnership admins only
 )
@@ -88,8 +93,9 @@ _SUBMENUS = {
     ),
     "assessments": (
         "Assessments",
-        (("bank", "Question bank", "assessments:bank"), ("submissions", "Our questions for the bank",
-                                                            "assessments:bank-submission-list")),
+        (("templates", "Templates", "assessments:template-list"), ("questions", "Our questions",
+         "assessments:local-question-list"), ("bank", "Question bank", "assessments:bank"),
+         ("submissions", "Our questions for the bank", "assessments:bank-submission-list")),
     ),
     "admin": (
         "Admin",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("assessments/", include("tenant_apps.assessments.urls")),
     path("documents/", include("tenant_apps.documents.urls")),
     path("api/v1/tasks/", include("tenant_apps.tasks.api.urls")),
+    path("api/v1/assessments/", include("tenant_apps.assessments.api.urls")),
 ]
 
 handler404 = "concord.views.not_found"

@@ -27,8 +27,9 @@ AREAS: dict[str, str] = {
     "families": "Families and their members",
     "tasks": "Tasks and their replies",
     "search": "The search box (read only)",
+    "assessments": "Assessment templates and the national question bank",
 }
-READ_ONLY_AREAS = frozenset({"search"})
+READ_ONLY_AREAS = frozenset({"search", "assessments"})  # assessments: writes come with the assessments themselves
 ANY_CLIENT = "any"  # an api_area any client may use: GET /api/v1/me/
 
 SCOPES: tuple[str, ...] = tuple(

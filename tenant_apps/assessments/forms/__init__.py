@@ -1,3 +1,4 @@
 """Forms of the assessments pages; the files are named by what they edit."""
 
 from .bank import *  # noqa: F403
+from .templates import *  # noqa: F403

@@ -2,3 +2,4 @@
 (``selectors.may_author_bank``); the files are named by what they read."""
 
 from .bank import *  # noqa: F403
+from .templates import *  # noqa: F403

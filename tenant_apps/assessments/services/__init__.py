@@ -2,3 +2,4 @@
 import the package (``services.bank_submission_create``); the files are named by what they write."""
 
 from .bank import *  # noqa: F403
+from .templates import *  # noqa: F403

@@ -1,3 +1,4 @@
 """Pages of assessments (``/assessments/``); the files are named by what they show."""
 
 from .bank import *  # noqa: F403
+from .templates import *  # noqa: F403
