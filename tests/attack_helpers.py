@@ -127,6 +127,14 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
     template_item = template_services.template_item_add(user=user, section=section,
                                                         local_version=local.versions.get())  # fmt: skip
     domain = template_services.template_domain_add(user=user, draft=draft, name=f"Domain {shared}", aggregate="sum")
+    in_use = template_services.template_create(user=user, name=f"In use {shared}", business_area="asb")
+    in_use_section = template_services.template_section_add(user=user, draft=in_use.versions.get(), title="Home")
+    template_services.template_item_add(user=user, section=in_use_section, local_version=local.versions.get(),
+                                        asked_of="each_member")  # fmt: skip
+    template_services.template_publish(user=user, draft=in_use.versions.get())
+    in_use.refresh_from_db()
+    # An assessment of the family: its pages name the family (a canary) and its members.
+    assessment = template_services.assessment_start(user=user, template=in_use, family=family)
     # A passkey of the user's, its name a canary: only its owner's security page may show it.
     passkey = WebAuthnCredential.objects.create(user=user, name=mark(), credential_id=secrets.token_bytes(32),
                                                 public_key=b"\xa0", aaguid=str(uuid.UUID(int=0)))  # fmt: skip
@@ -139,6 +147,7 @@ def _records(user, team, tier: str, sensitive_tier: str, planted: Planted, *, gr
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "passkey_id": passkey.pk,
         "submission_id": submission.pk, "template_id": template.pk, "section_id": section.pk,
         "template_item_id": template_item.pk, "domain_id": domain.pk, "local_question_id": local.pk,
+        "assessment_id": assessment.pk,
     }  # fmt: skip
 
 
@@ -217,6 +226,7 @@ PARAMETERS = {
     "domain_id": lambda route, ids: ids["domain_id"],
     "number": lambda route, ids: 1,  # a template's version
     "local_question_id": lambda route, ids: ids["local_question_id"],
+    "assessment_id": lambda route, ids: ids["assessment_id"],
 }
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 

@@ -8,6 +8,7 @@ each field that is wrong, in words a practitioner can act on.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -121,3 +122,95 @@ def content_changes(before: dict, after: dict) -> dict:
         for name in QuestionContent.CONTENT_FIELDS
         if plain(before.get(name)) != plain(after.get(name))
     }
+
+
+# --- Answers --------------------------------------------------------------------------------
+# How an answer is kept (JSON): "yes" / "no" / "unknown"; a choice's text, or a list of them in
+# the question's order; a number as text ("37.5", exact); a date as "YYYY-MM-DD"; free text. A
+# scale's answer is two scores, the worker's and the family's, kept beside the value (None).
+
+YES_NO_ANSWERS = {AnswerType.YES_NO: ("yes", "no"), AnswerType.YES_NO_UNKNOWN: ("yes", "no", "unknown")}
+ANSWER_LABELS = {"yes": "Yes", "no": "No", "unknown": "Don't know"}
+MAX_TEXT = 5000
+FIRST_DATE, LAST_DATE = "1900-01-01", "2100-12-31"
+
+
+def clean_answer(question, raw):
+    """``raw`` (what a form or the API sent) as the answer to ``question`` (any object with the
+    content fields), or None for no answer; ``ValueError`` with a message for the person
+    answering. Scales are answered by scores (``clean_score``), not here."""
+    kind = question.answer_type
+    if raw is None or raw == "" or raw == []:
+        return None
+    if kind in YES_NO_ANSWERS:
+        if raw not in YES_NO_ANSWERS[kind]:
+            raise ValueError("Choose one of the answers given.")
+        return raw
+    if kind == AnswerType.SINGLE_CHOICE:
+        if raw not in question.options:
+            raise ValueError("Choose one of the answers given.")
+        return raw
+    if kind == AnswerType.MULTIPLE_CHOICE:
+        chosen = [raw] if isinstance(raw, str) else list(raw)
+        if any(not isinstance(item, str) or item not in question.options for item in chosen):
+            raise ValueError("Choose from the answers given.")
+        return [option for option in question.options if option in chosen]
+    if kind == AnswerType.NUMBER:
+        try:
+            number = Decimal(str(raw).strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError("Enter a number, like 3 or 12.5.") from None
+        if not number.is_finite() or abs(number) > LIMIT or number != number.quantize(Decimal("0.01")):
+            raise ValueError("Enter a number with at most two decimal places.")
+        if question.minimum is not None and number < question.minimum:
+            raise ValueError(f"Enter {format(question.minimum.normalize(), 'f')} or more.")
+        if question.maximum is not None and number > question.maximum:
+            raise ValueError(f"Enter {format(question.maximum.normalize(), 'f')} or less.")
+        return format(number.normalize(), "f")
+    if kind == AnswerType.DATE:
+        try:
+            day = dt.date.fromisoformat(str(raw))
+        except ValueError:
+            raise ValueError("Enter a real date, like 27 3 2026.") from None
+        if not FIRST_DATE <= day.isoformat() <= LAST_DATE:
+            raise ValueError("Enter a date between 1900 and 2100.")
+        return day.isoformat()
+    if kind == AnswerType.TEXT:
+        text = str(raw).strip()
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"The answer must be {MAX_TEXT} characters or fewer.")
+        return text or None
+    if kind in SCALE_POINTS:
+        raise ValueError("A scale is answered by scores.")
+    raise ValueError("This question cannot be answered.")
+
+
+def clean_score(question, raw) -> int | None:
+    """A scale's score (1 to its top point), or None; ``ValueError`` otherwise."""
+    if raw is None or raw == "":
+        return None
+    points = SCALE_POINTS.get(question.answer_type)
+    if not points:
+        raise ValueError("Only a scale has scores.")
+    try:
+        score = int(str(raw))
+    except ValueError:
+        raise ValueError(f"Choose a score from 1 to {points}.") from None
+    if not 1 <= score <= points:
+        raise ValueError(f"Choose a score from 1 to {points}.")
+    return score
+
+
+def answer_text(question, value) -> str:
+    """An answer as a person reads it ("Yes", "£1,200"...), "" for none."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, list):
+        return "; ".join(value)
+    if question.answer_type in YES_NO_ANSWERS:
+        return ANSWER_LABELS.get(value, value)
+    if question.answer_type == AnswerType.NUMBER and question.unit:
+        return f"£{value}" if question.unit == "£" else f"{value} {question.unit}"
+    if question.answer_type == AnswerType.DATE:
+        return dt.date.fromisoformat(value).strftime("%-d %B %Y")
+    return str(value)

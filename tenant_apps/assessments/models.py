@@ -191,3 +191,108 @@ class TemplateItem(models.Model):
     def question(self):
         """The pinned question version: the bank's or the partnership's own."""
         return self.bank_version if self.bank_version_id else self.local_version
+
+
+# --- Assessments ----------------------------------------------------------------------------------
+
+
+class Assessment(models.Model):
+    """One assessment on one template version, started from a family, a profile or a case.
+
+    Who sees it is its subject's rule (the family's, profile's or case's, in the query:
+    ``selectors.assessments_visible_to``), narrowed, once restricted, to the named people and
+    teams. While in progress its answers change (each with its own version); completed, it is
+    locked and its review date set.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    template_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="assessments")
+    family = models.ForeignKey("casework.Family", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    profile = models.ForeignKey("casework.Profile", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    case = models.ForeignKey("casework.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    assessor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    review_date = models.DateField(null=True, blank=True)
+    previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reviews")
+    restricted = models.BooleanField(default=False)
+    restricted_users = models.ManyToManyField(USER, related_name="+", blank=True)
+    restricted_teams = models.ManyToManyField("directory.Team", related_name="+", blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(family__isnull=False) | Q(profile__isnull=False) | Q(case__isnull=False),
+                name="assessments_assessment_has_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="in_progress", completed_at__isnull=True)
+                | Q(state="completed", completed_at__isnull=False),
+                name="assessments_assessment_completed_when_done",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "review_date"], name="assessments_state_review")]
+
+    def __str__(self) -> str:
+        return f"assessment {self.pk}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state == self.State.COMPLETED
+
+
+class AssessmentMember(models.Model):
+    """A person the assessment is about, pulled through when it started (kept if they later leave
+    the family: their answers stay, marked)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="members")
+    profile = models.ForeignKey("casework.Profile", on_delete=models.PROTECT, related_name="+")
+    relationship = models.CharField(max_length=40, blank=True)
+    is_subject = models.BooleanField(default=False)  # a named subject: asked the named-subject questions
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["assessment", "profile"], name="assessments_member_unique")]
+
+    def __str__(self) -> str:
+        return f"member {self.pk} of assessment {self.assessment_id}"
+
+
+class Answer(models.Model):
+    """One answer: to an item, about a member (or the family: no member). ``version`` is the
+    answer's own, so two people saving one assessment lose nothing: each answer is written only
+    if nobody changed it since the writer opened it."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey(TemplateItem, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(AssessmentMember, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    value = models.JSONField(null=True, blank=True)
+    worker_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    family_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    worker_blank_reason = models.CharField(max_length=300, blank=True)
+    family_blank_reason = models.CharField(max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "item", "member"], nulls_distinct=False,
+                                    name="assessments_answer_unique"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"
+
+    @property
+    def is_empty(self) -> bool:
+        return self.value in (None, "", []) and self.worker_score is None and self.family_score is None

@@ -7,6 +7,11 @@ from tenant_apps.assessments import views
 app_name = "assessments"
 
 urlpatterns = [
+    path("", views.assessment_list, name="list"),
+    path("start/", views.assessment_start, name="start"),
+    path("<int:assessment_id>/", views.assessment_detail, name="assessment"),
+    path("<int:assessment_id>/sections/<int:number>/", views.assessment_section, name="section"),
+    path("<int:assessment_id>/complete/", views.assessment_complete, name="complete"),
     path("bank/", views.bank_list, name="bank"),
     path("bank/questions/<str:code>/", views.bank_question, name="bank-question"),
     path("bank/submissions/", views.bank_submission_list, name="bank-submission-list"),

@@ -1,0 +1,180 @@
+"""Reads of assessments, always through the user.
+
+An assessment is visible to whoever may see every record it was started from (its family, its
+profile, its case: casework's rules, in the query), and, once restricted, only to the people and
+teams it names among them. Its members are shown only if the user may see their profiles; the
+others are counted, never named, and their answers never read. Changing it takes a role that
+writes and the right to edit the record it was started from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from tenant_apps.assessments.models import Answer, Assessment, AssessmentMember, TemplateItem
+from tenant_apps.assessments.selectors.templates import version_structure
+from tenant_apps.casework.models import FamilyMember
+from tenant_apps.casework.selectors import cases_visible_to, families_visible_to, profiles_visible_to, user_scope
+
+__all__ = [
+    "AssessmentPage",
+    "Target",
+    "access_assessment",
+    "answer_key",
+    "assessment_page",
+    "assessments_of",
+    "assessments_visible_to",
+    "may_edit_assessment",
+]
+
+
+def _subject_q(user, *, edit: bool) -> Q:
+    return (
+        (Q(family__isnull=True) | Q(family__in=families_visible_to(user, edit=edit)))
+        & (Q(profile__isnull=True) | Q(profile__in=profiles_visible_to(user, edit=edit)))
+        & (Q(case__isnull=True) | Q(case__in=cases_visible_to(user, edit=edit)))
+    )
+
+
+def _restriction_q(user) -> Q:
+    scope = user_scope(user)
+    named_user = Assessment.restricted_users.through.objects.filter(assessment_id=OuterRef("pk"), user_id=scope.user_id)
+    named_team = Assessment.restricted_teams.through.objects.filter(assessment_id=OuterRef("pk"),
+                                                                   team_id__in=scope.team_ids)  # fmt: skip
+    return Q(restricted=False) | Q(Exists(named_user)) | Q(Exists(named_team))
+
+
+def assessments_visible_to(user, *, edit: bool = False) -> QuerySet[Assessment]:
+    if edit and user.is_read_only:
+        return Assessment.objects.none()
+    return Assessment.objects.filter(_subject_q(user, edit=edit), _restriction_q(user))
+
+
+def access_assessment(*, user, assessment_id, edit: bool = False) -> Assessment:
+    """The same 404 for "missing", "not yours" and "restricted from you"."""
+    found = None
+    if str(assessment_id).isdigit():
+        found = (assessments_visible_to(user, edit=edit)
+                 .select_related("template_version__template", "family", "profile", "case", "assessor", "completed_by")
+                 .filter(pk=assessment_id).first())  # fmt: skip
+    if found is None:
+        raise Http404("No such assessment")
+    return found
+
+
+def may_edit_assessment(user, assessment: Assessment) -> bool:
+    return not assessment.is_completed and assessments_visible_to(user, edit=True).filter(pk=assessment.pk).exists()
+
+
+def assessments_of(*, user, family=None, profile=None, case=None) -> QuerySet[Assessment]:
+    """The assessments of a record the user sees, newest first."""
+    found = assessments_visible_to(user).select_related("template_version__template", "assessor")
+    if family is not None:
+        found = found.filter(family=family)
+    if profile is not None:
+        found = found.filter(Q(profile=profile) | Q(members__profile=profile)).distinct()
+    if case is not None:
+        found = found.filter(case=case)
+    return found.order_by("-started_at", "-pk")
+
+
+def answer_key(item_id: int, member_id: int | None) -> str:
+    """How a form names one answer: ``<item>-<member>`` or ``<item>-family``."""
+    return f"{item_id}-{member_id if member_id is not None else 'family'}"
+
+
+@dataclass
+class Target:
+    """One answer to give: an item, about a member (or the family), with what is saved."""
+
+    item: TemplateItem
+    member: AssessmentMember | None
+    answer: Answer | None
+    key: str
+    errors: list[str] = field(default_factory=list)
+    conflict: object = None  # services.AnswerConflict when someone saved it meanwhile
+    shown: dict = field(default_factory=dict)  # what the form's fields show (forms.field_values)
+
+    @property
+    def question(self):
+        return self.item.question
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answer is not None and not self.answer.is_empty
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    section: object
+    number: int
+    targets: list[Target]
+
+    @property
+    def required(self) -> int:
+        return sum(1 for target in self.targets if target.item.required)
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for target in self.targets if target.item.required and target.is_answered)
+
+
+@dataclass(frozen=True)
+class AssessmentPage:
+    assessment: Assessment
+    version: object  # the template version, with its structure
+    members: list[AssessmentMember]  # those the user may see
+    hidden_members: int  # pulled through, but the user may not see them
+    sections: list[SectionProgress]
+    may_edit: bool
+    former_member_ids: frozenset[int]  # members no longer in the family (their answers kept)
+
+    def section(self, number: int) -> SectionProgress:
+        if not 1 <= number <= len(self.sections):
+            raise Http404("No such section")
+        return self.sections[number - 1]
+
+
+def _targets(section, members: list[AssessmentMember], answers: dict) -> list[Target]:
+    targets = []
+    for item in section.items.all():
+        if item.asked_of == TemplateItem.AskedOf.FAMILY:
+            about = [None]
+        elif item.asked_of == TemplateItem.AskedOf.NAMED_SUBJECT:
+            about = [member for member in members if member.is_subject]
+        else:
+            about = members
+        for member in about:
+            member_id = member.pk if member is not None else None
+            targets.append(Target(item=item, member=member, answer=answers.get((item.pk, member_id)),
+                                  key=answer_key(item.pk, member_id)))  # fmt: skip
+    return targets
+
+
+def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
+    """Everything an assessment's pages show, in a number of queries that does not grow with its
+    questions, members or sections."""
+    visible_profile = Exists(profiles_visible_to(user).filter(pk=OuterRef("profile_id")))
+    all_members = AssessmentMember.objects.filter(assessment=assessment).annotate(seen=visible_profile)
+    rows = list(all_members.select_related("profile").order_by("position", "pk"))
+    members = [member for member in rows if member.seen]
+    seen_ids = [member.pk for member in members]
+    answers = {
+        (answer.item_id, answer.member_id): answer
+        for answer in Answer.objects.filter(assessment=assessment).filter(
+            Q(member__isnull=True) | Q(member_id__in=seen_ids)
+        )
+    }
+    version = version_structure(assessment.template_version)
+    sections = [SectionProgress(section=section, number=number, targets=_targets(section, members, answers))
+                for number, section in enumerate(version.sections.all(), start=1)]  # fmt: skip
+    former = frozenset()
+    if assessment.family_id is not None:
+        current = set(FamilyMember.objects.filter(family_id=assessment.family_id).values_list("profile_id", flat=True))
+        former = frozenset(member.pk for member in members if member.profile_id not in current)
+    return AssessmentPage(assessment=assessment, version=version, members=members,
+                          hidden_members=len(rows) - len(members), sections=sections,
+                          may_edit=may_edit_assessment(user, assessment), former_member_ids=former)  # fmt: skip

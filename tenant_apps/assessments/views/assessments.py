@@ -1,0 +1,165 @@
+"""Assessments' pages: start one from a family, a profile or a case, answer it section by
+section (one section a page, a phone's width in mind), see its overview, complete it.
+
+Each section's form saves without JavaScript ("Save", "Save and continue"); what was saved and
+when is said on the page ("Saved at 10:42"). Ids in URLs go through ``selectors.access_*`` (the
+same 404 for "missing", "not yours" and "restricted from you"); every opening of an assessment's
+answers is audited.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from concord.errors import WrongState
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from tenant_apps.accounts.readlimits import READ, read_limited
+from tenant_apps.assessments import selectors, services
+from tenant_apps.assessments.forms import CompleteForm, StartForm, answers_from_post, field_values
+from tenant_apps.casework.idempotency import create_once
+from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
+
+__all__ = ["assessment_complete", "assessment_detail", "assessment_list", "assessment_section", "assessment_start"]
+
+FORBIDDEN_PAGE = "assessments/403_assessments.html"
+
+
+def _origin(request):
+    """The record named by ``?family=``, ``?profile=`` or ``?case=`` (ids, never names)."""
+    if family_id := request.GET.get("family"):
+        return {"family": access_family(user=request.user, family_id=family_id)}
+    if profile_id := request.GET.get("profile"):
+        return {"profile": access_profile(user=request.user, profile_id=profile_id)}
+    if case_id := request.GET.get("case"):
+        return {"case": access_case(user=request.user, case_id=case_id)}
+    raise Http404("Start an assessment from a family, a profile or a case.")
+
+
+@require_GET
+def assessment_list(request):
+    """The assessments of a family, a profile or a case."""
+    origin = _origin(request)
+    assessments = list(selectors.assessments_of(user=request.user, **origin))
+    context = {"origin": origin, "assessments": assessments, "query": request.GET.urlencode(),
+               "may_start": not request.user.is_read_only}  # fmt: skip
+    return render(request, "assessments/assessments/list.html", context)
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+@create_once
+def assessment_start(request):
+    origin = _origin(request)
+    case = origin.get("case")
+    templates = list(selectors.templates_offered(case_type=case.case_type if case else None))
+    members = members_of(user=request.user, family=origin["family"]).visible if "family" in origin else []
+    form = StartForm(posted(request), templates=templates, members=members)
+    if request.method == "POST" and form.is_valid():
+        template = next(t for t in templates if t.pk == form.cleaned_data["template"])
+        try:
+            assessment = services.assessment_start(user=request.user, request=request, template=template,
+                                                   subject_profile_ids=form.cleaned_data.get("subjects", []),
+                                                   **origin)  # fmt: skip
+        except REFUSALS as error:
+            apply_errors(form, error, rename={"subject": "template"})
+        else:
+            messages.success(
+                request, "The assessment has been started. Answer it section by section; save at any time."
+            )
+            return redirect("assessments:section", assessment_id=assessment.pk, number=1)
+    context = {"form": form, "origin": origin, "templates": templates, "query": request.GET.urlencode()}
+    return render(request, "assessments/assessments/start.html", context)
+
+
+@require_GET
+@read_limited(READ)
+def assessment_detail(request, assessment_id: int):
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    services.assessment_viewed(user=request.user, request=request, assessment=assessment, what="overview")
+    return render(request, "assessments/assessments/detail.html", {"page": page})
+
+
+def _errors_on(section, error: ValidationError) -> list[str]:
+    """Put each answer's error on its target; the messages for the error summary."""
+    by_key = {target.key: target for target in section.targets}
+    summary = []
+    for key, messages_ in error.message_dict.items():
+        if key in by_key:
+            by_key[key].errors = list(messages_)
+        summary += [(key, message) for message in messages_]
+    return summary
+
+
+@GET_POST
+@read_limited(READ)
+def assessment_section(request, assessment_id: int, number: int):
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    section = page.section(number)
+    status, summary, conflicts = 200, [], []
+    if request.method == "POST":
+        if not page.may_edit:
+            if assessment.is_completed:
+                messages.error(request, "This assessment is completed: its answers cannot be changed.")
+                return redirect("assessments:assessment", assessment_id=assessment.pk)
+            return render(request, FORBIDDEN_PAGE, status=403)
+        try:
+            result = services.assessment_save(user=request.user, request=request, assessment=assessment,
+                                              answers=answers_from_post(section.targets, request.POST))  # fmt: skip
+        except ValidationError as error:
+            status, summary = 400, _errors_on(section, error)
+        except WrongState as error:
+            messages.error(request, error.message)
+            return redirect("assessments:assessment", assessment_id=assessment.pk)
+        else:
+            if not result.conflicts:
+                saved_at = timezone.localtime(result.saved_at)
+                messages.success(request, f"Saved at {saved_at:%H:%M}.")
+                if "continue" in request.POST and number < len(page.sections):
+                    return redirect("assessments:section", assessment_id=assessment.pk, number=number + 1)
+                if "continue" in request.POST:
+                    return redirect("assessments:complete", assessment_id=assessment.pk)
+                return redirect("assessments:section", assessment_id=assessment.pk, number=number)
+            conflicts = result.conflicts
+            page = selectors.assessment_page(user=request.user, assessment=assessment)  # theirs, to start from
+            section = page.section(number)
+            by_key = {target.key: target for target in section.targets}
+            for conflict in conflicts:
+                by_key[conflict.key].conflict = conflict
+            status = 409
+    else:
+        services.assessment_viewed(user=request.user, request=request, assessment=assessment, what=f"section {number}")
+    for target in section.targets:
+        target.shown = field_values(target, request.POST if status == 400 else None)
+    context = {"page": page, "section": section, "summary": summary, "conflicts": conflicts,
+               "posted": request.POST if status == 400 else None}  # fmt: skip
+    return render(request, "assessments/assessments/section.html", context, status=status)
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def assessment_complete(request, assessment_id: int):
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id, edit=True)
+    form = CompleteForm(posted(request), initial={"review_date": services.default_review_date()})
+    missing = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_complete(user=request.user, request=request, assessment=assessment,
+                                         review_date=form.cleaned_data["review_date"])  # fmt: skip
+        except ValidationError as error:
+            missing = error.message_dict.get("answers", [])
+            apply_errors(form, ValidationError({k: v for k, v in error.message_dict.items() if k != "answers"}))
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The assessment is complete and locked. Its review date is set.")
+            return redirect("assessments:assessment", assessment_id=assessment.pk)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    context = {"form": form, "page": page, "missing": missing}
+    return render(request, "assessments/assessments/complete.html", context, status=400 if missing else 200)
