@@ -68,6 +68,9 @@ def make_records(cast, *, with_document: bool = False) -> dict:
         member = services.family_add_member(user=bob, family=family, profile=other, relationship="sibling")
         task = task_services.task_create(user=bob, title="Check CCTV", due_date=timezone.localdate() + dt.timedelta(7),
                                          case=case, assigned_team=cast["snt"])  # fmt: skip
+        from tenant_apps.assessments import services as assessment_services
+
+        template = assessment_services.template_create(user=bob, name="Home check", business_area="asb")
         document = None
         if with_document:
             from tenant_apps.documents.services import document_store
@@ -76,7 +79,7 @@ def make_records(cast, *, with_document: bool = False) -> dict:
                                       file=SimpleUploadedFile("report.pdf", PDF_BYTES, "application/pdf"))  # fmt: skip
     return {"profile": profile, "case": case, "entry": entry, "items": items, "case_share": case_share,
             "profile_share": profile_share, "family": family, "member": member, "task": task,
-            "document": document}  # fmt: skip
+            "document": document, "template": template}  # fmt: skip
 
 
 def path_ids(path: str, records: dict) -> dict:
@@ -89,6 +92,8 @@ def path_ids(path: str, records: dict) -> dict:
         "member_id": records["member"].pk,
         "task_id": records["task"].pk,
         "share_id": (records["case_share"] if path.startswith("/api/v1/cases/") else records["profile_share"]).pk,
+        "template_id": records["template"].pk,
+        "code": "HOU-01",  # a national question
     }
     if records["document"] is not None:
         ids["document_id"] = str(records["document"].pk)

@@ -19,6 +19,7 @@ from django.http import Http404
 from django_tenants.utils import schema_context
 
 from concord.errors import WrongState
+from shared_apps.question_bank.models import QuestionVersion
 from tenant_apps.assessments import selectors, services
 from tenant_apps.assessments.models import Answer, Assessment, Template
 from tenant_apps.assessments.services import AnswerInput
@@ -336,3 +337,45 @@ def _any(target) -> dict:
     if kind == "number":
         value = str(question.minimum if question.minimum is not None else 0)
     return {"value": value}
+
+
+@pytest.mark.django_db
+def test_a_completed_assessment_restricted_to_a_team_is_hidden_from_the_subjects_other_viewers(cast, family):
+    from tests.test_casework_pages import client_as
+
+    profile_only = services.template_create(user=cast["bob"], name="One question", business_area="asb")
+    draft = profile_only.versions.get()
+    section = services.template_section_add(user=cast["bob"], draft=draft, title="Now")
+    services.template_item_add(user=cast["bob"], section=section,
+                               bank_version=QuestionVersion.objects.get(question__code="HOU-01"))  # fmt: skip
+    services.template_publish(user=cast["bob"], draft=draft)
+    profile_only.refresh_from_db()
+    assessment = services.assessment_start(user=cast["bob"], template=profile_only, family=family["family"])
+    target = selectors.assessment_page(user=cast["bob"], assessment=assessment).section(1).targets[0]
+    with pytest.raises(WrongState, match="once it is completed"):
+        services.assessment_restrict(user=cast["bob"], assessment=assessment, teams=[cast["asb"]])
+    services.assessment_save(user=cast["bob"], assessment=assessment,
+                             answers=[AnswerInput(key=target.key, value=target.question.options[0])])  # fmt: skip
+    services.assessment_complete(user=cast["bob"], assessment=assessment,
+                                 review_date=partnership_today() + dt.timedelta(days=7))  # fmt: skip
+    carl, vera = client_as(cast, "carl"), client_as(cast, "vera")
+    base = f"/assessments/{assessment.pk}/"
+    assert carl.get(base).status_code == 200  # the family's agency: Carl sees it until it is restricted
+    bob = client_as(cast, "bob")
+    refused = bob.post(base + "restrict/", {})
+    assert refused.status_code == 200 and b"at least one team or person" in refused.content
+    assert bob.post(base + "restrict/", {"teams": [cast["asb"].pk]}).status_code == 302
+    assert carl.get(base).status_code == 404 and carl.get(base + "sections/1/").status_code == 404
+    assert vera.get(base).status_code == 200  # in the ASB Team
+    listing = carl.get(f"/assessments/?family={family['family'].pk}")
+    assert b"One question" not in listing.content
+    with schema_context("suffolk"):
+        assessment.refresh_from_db()
+        assert set(assessment.restricted_users.all()) == {cast["bob"]}
+        with pytest.raises(ValidationError, match="only narrow it further"):
+            services.assessment_restrict(user=cast["bob"], assessment=assessment, teams=[cast["cst"]])
+        assert AuditEvent.objects.filter(action="assessment.restricted", object_id=assessment.pk).exists()
+        # The same team again is no widening; Dan (another agency, never able to see the family) stays out.
+        services.assessment_restrict(user=cast["bob"], assessment=assessment, teams=[cast["asb"]], users=[])
+        with pytest.raises(Http404):
+            selectors.access_assessment(user=cast["dan"], assessment_id=assessment.pk)

@@ -24,4 +24,3 @@ def seed(demo) -> None:
     author = User.objects.get(email=demo.council)
     for definition in json.loads(DEFINITIONS.read_text(encoding="utf-8")):
         template_create_from_definition(user=author, definition=definition)
-    demo.say(f"  {demo.name}: {Template.objects.count()} assessment templates in use")

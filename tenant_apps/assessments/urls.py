@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:assessment_id>/", views.assessment_detail, name="assessment"),
     path("<int:assessment_id>/sections/<int:number>/", views.assessment_section, name="section"),
     path("<int:assessment_id>/complete/", views.assessment_complete, name="complete"),
+    path("<int:assessment_id>/restrict/", views.assessment_restrict, name="restrict"),
     path("bank/", views.bank_list, name="bank"),
     path("bank/questions/<str:code>/", views.bank_question, name="bank-question"),
     path("bank/submissions/", views.bank_submission_list, name="bank-submission-list"),

@@ -19,7 +19,7 @@ Public API (``from concord.api import X``), by module:
   ``paginated(request, view, queryset, serializer_class)``;
 - ``parsers``: ``JSONParser`` (lone surrogates, NUL, nesting deeper than ``MAX_JSON_DEPTH``,
   NaN/Infinity and ``1e999`` refused, naming the top-level field), ``MAX_JSON_DEPTH``;
-- ``fields``: ``IdField``, ``ChoiceField``, ``SlugRelatedField``, ``DateField``,
+- ``fields``: ``IdField``, ``ChoiceField``, ``TextField``, ``SlugRelatedField``, ``DateField``,
   ``DateTimeField`` (and ``DATE_MIN``, ``DATE_MAX`` from ``concord.fields``);
 - ``schema``: ``ERROR_SCHEMA``, ``document_error_responses`` (a drf-spectacular hook),
   ``page_of(serializer_class, name)``;
@@ -66,6 +66,7 @@ _EXPORTS = {
     "ID_MAX": "fields",
     "IdField": "fields",
     "ChoiceField": "fields",
+    "TextField": "fields",
     "SlugRelatedField": "fields",
     "DateField": "fields",
     "DateTimeField": "fields",

@@ -1,6 +1,6 @@
 """The values: input fields every API module uses instead of DRF's.
 
-``IdField``, ``ChoiceField``, ``SlugRelatedField``, ``DateField`` and ``DateTimeField``
+``IdField``, ``ChoiceField``, ``TextField``, ``SlugRelatedField``, ``DateField`` and ``DateTimeField``
 refuse non-integers, NUL, and dates outside ``DATE_MIN``..``DATE_MAX`` (``concord.fields``),
 and their errors never echo what was sent.
 """
@@ -49,6 +49,19 @@ class ChoiceField(serializers.ChoiceField):
         if isinstance(data, str | int) and not isinstance(data, bool) and str(data) in self.choice_strings_to_values:
             return self.choice_strings_to_values[str(data)]
         self.fail("invalid_choice", choices=", ".join(self.choice_strings_to_values))
+
+
+class TextField(serializers.CharField):
+    """Text any of our columns can hold (a query's words, a name): NUL and lone surrogates are
+    refused, and so is U+FFFD, which is what Django makes of a query's bytes that are not UTF-8;
+    the error never echoes what was sent."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\ufffd" in data:
+            raise serializers.ValidationError("Text must be valid UTF-8.")
+        if isinstance(data, str) and (problem := text_problem(data)):
+            raise serializers.ValidationError(problem)
+        return super().to_internal_value(data)
 
 
 class SlugRelatedField(serializers.SlugRelatedField):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from concord.api import BaseApi, ChoiceField, page_of, paginated, valid
+from concord.api import BaseApi, ChoiceField, TextField, page_of, paginated, valid
 from shared_apps.question_bank import selectors as bank
 from shared_apps.question_bank.models import AnswerType, Domain, Nature
 from tenant_apps.assessments import selectors
@@ -48,11 +48,11 @@ class BankQuestionListApi(BaseApi):
     api_area = "assessments"
 
     class BankFilterSerializer(serializers.Serializer):
-        q = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+        q = TextField(required=False, default="", allow_blank=True, max_length=200)
         domain = ChoiceField(choices=Domain.choices, required=False, default="")
         answer_type = ChoiceField(choices=AnswerType.choices, required=False, default="")
         nature = ChoiceField(choices=Nature.choices, required=False, default="")
-        tag = serializers.CharField(required=False, default="", allow_blank=True, max_length=40)
+        tag = TextField(required=False, default="", allow_blank=True, max_length=40)
 
     @extend_schema(
         operation_id="v1_assessments_bank_list",
@@ -153,7 +153,7 @@ class TemplateDetailApi(BaseApi):
 
     @extend_schema(parameters=[TemplateVersionFilterSerializer], responses=TemplateDetailSerializer)
     def get(self, request, template_id: int):
-        template = selectors.access_template(user=request.user, template_id=template_id)
+        template = selectors.access_template(user=request.user, template_id=template_id)  # 404 before 400: no oracle
         wanted = valid(self.TemplateVersionFilterSerializer, request.query_params).get("version")
         if wanted is not None:
             shown = selectors.version_structure(

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from shared_apps.question_bank.content import answer_text
 from shared_apps.question_bank.models import AnswerType
 from tenant_apps.assessments.services import AnswerInput
 from tenant_apps.casework.forms.fields import GovukDateField
+from tenant_apps.directory.models import Team
 
-__all__ = ["CompleteForm", "StartForm", "answers_from_post", "field_values", "original_of"]
+__all__ = ["CompleteForm", "RestrictForm", "StartForm", "answers_from_post", "field_values", "original_of"]
 
 
 class StartForm(forms.Form):
@@ -134,3 +136,23 @@ def _field_values(target, posted) -> dict:
     if target.question.answer_type == AnswerType.DATE and isinstance(value, str) and len(value) == 10:
         shown["year"], shown["month"], shown["day"] = value[:4], str(int(value[5:7])), str(int(value[8:10]))
     return shown
+
+
+class RestrictForm(forms.Form):
+    teams = forms.ModelMultipleChoiceField(label="Teams who may still see it", required=False,
+                                           widget=forms.CheckboxSelectMultiple, queryset=None)  # fmt: skip
+    users = forms.ModelMultipleChoiceField(
+        label="People who may still see it",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        queryset=None,
+        help_text="You keep access. Each also needs to see the record it is about.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = Team.objects.select_related("agency").order_by("agency__name", "name")
+        self.fields["teams"].label_from_instance = lambda team: team.label
+        people = get_user_model().objects.filter(is_active=True, is_integration=False).order_by("full_name", "pk")
+        self.fields["users"].queryset = people
+        self.fields["users"].label_from_instance = lambda person: person.get_full_name()

@@ -38,8 +38,8 @@ from tenant_apps.casework.selectors import (
 )
 from tenant_apps.tasks.models import partnership_today
 
-__all__ = ["AnswerConflict", "AnswerInput", "SaveResult", "assessment_complete", "assessment_save",
-           "assessment_start", "assessment_viewed", "default_review_date"]  # fmt: skip
+__all__ = ["AnswerConflict", "AnswerInput", "SaveResult", "assessment_complete", "assessment_restrict",
+           "assessment_save", "assessment_start", "assessment_viewed", "default_review_date"]  # fmt: skip
 
 REVIEW_AFTER_DEFAULT = dt.timedelta(days=91)
 REVIEW_WITHIN = dt.timedelta(days=2 * 366)
@@ -297,3 +297,34 @@ def _hidden_required(page) -> bool:
     """Whether some required question is asked of members (the hidden ones are members too)."""
     return any(item.required and item.asked_of != TemplateItem.AskedOf.FAMILY
                for section in page.version.sections.all() for item in section.items.all())  # fmt: skip
+
+
+@transaction.atomic
+def assessment_restrict(*, user, request=None, assessment: Assessment, teams=(), users=()) -> Assessment:
+    """Restrict a completed assessment to the named teams and people (its restricter always kept).
+
+    Narrowing only: whoever is named still needs to see the family, profile or case it is about
+    (``selectors.assessments_visible_to`` asks both), so naming someone never widens who sees it;
+    and a restricted assessment can only be restricted further, never opened up again here.
+    """
+    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
+    if locked is None:
+        raise PermissionDenied("You may not change this assessment.")
+    if not locked.is_completed:
+        raise WrongState("Restrict an assessment once it is completed.")
+    teams, users = list(teams), [person for person in users if person.pk != user.pk]
+    if not teams and not users:
+        raise ValidationError({"teams": ["Choose at least one team or person who may still see it."]})
+    if locked.restricted:
+        kept_teams = set(locked.restricted_teams.values_list("pk", flat=True))
+        kept_users = set(locked.restricted_users.values_list("pk", flat=True))
+        if any(team.pk not in kept_teams for team in teams) or any(p.pk not in kept_users for p in users):
+            raise ValidationError({"teams": ["It is restricted already: you may only narrow it further."]})
+    locked.restricted = True
+    locked.save(update_fields=["restricted"])
+    locked.restricted_teams.set(teams)
+    locked.restricted_users.set([*users, user])
+    _audit("assessment.restricted", user=user, request=request, assessment=locked,
+           summary=f"restricted to teams {sorted(t.pk for t in teams)} "
+                   f"and users {sorted([p.pk for p in users] + [user.pk])}")  # fmt: skip
+    return locked

@@ -20,11 +20,18 @@ from concord.errors import WrongState
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.assessments import selectors, services
-from tenant_apps.assessments.forms import CompleteForm, StartForm, answers_from_post, field_values
+from tenant_apps.assessments.forms import CompleteForm, RestrictForm, StartForm, answers_from_post, field_values
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
 
-__all__ = ["assessment_complete", "assessment_detail", "assessment_list", "assessment_section", "assessment_start"]
+__all__ = [
+    "assessment_complete",
+    "assessment_restrict",
+    "assessment_detail",
+    "assessment_list",
+    "assessment_section",
+    "assessment_start",
+]
 
 FORBIDDEN_PAGE = "assessments/403_assessments.html"
 
@@ -163,3 +170,27 @@ def assessment_complete(request, assessment_id: int):
     page = selectors.assessment_page(user=request.user, assessment=assessment)
     context = {"form": form, "page": page, "missing": missing}
     return render(request, "assessments/assessments/complete.html", context, status=400 if missing else 200)
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def assessment_restrict(request, assessment_id: int):
+    """Restrict a completed assessment to named teams and people (narrowing only)."""
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id, edit=True)
+    initial = {"teams": list(assessment.restricted_teams.all()), "users": list(assessment.restricted_users.all())}
+    form = RestrictForm(posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_restrict(
+                user=request.user,
+                request=request,
+                assessment=assessment,
+                teams=form.cleaned_data["teams"],
+                users=form.cleaned_data["users"],
+            )
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The assessment is restricted: only the teams and people named may see it.")
+            return redirect("assessments:assessment", assessment_id=assessment.pk)
+    return render(request, "assessments/assessments/restrict.html", {"form": form, "assessment": assessment})
