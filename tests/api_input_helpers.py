@@ -68,9 +68,16 @@ def make_records(cast, *, with_document: bool = False) -> dict:
         member = services.family_add_member(user=bob, family=family, profile=other, relationship="sibling")
         task = task_services.task_create(user=bob, title="Check CCTV", due_date=timezone.localdate() + dt.timedelta(7),
                                          case=case, assigned_team=cast["snt"])  # fmt: skip
+        from shared_apps.question_bank.models import QuestionVersion
         from tenant_apps.assessments import services as assessment_services
 
         template = assessment_services.template_create(user=bob, name="Home check", business_area="asb")
+        section = assessment_services.template_section_add(user=bob, draft=template.versions.get(), title="Home")
+        assessment_services.template_item_add(user=bob, section=section,
+                                              bank_version=QuestionVersion.objects.get(question__code="HOU-01"))  # fmt: skip
+        assessment_services.template_publish(user=bob, draft=template.versions.get())
+        template.refresh_from_db()
+        assessment = assessment_services.assessment_start(user=bob, template=template, family=family)
         document = None
         if with_document:
             from tenant_apps.documents.services import document_store
@@ -79,7 +86,7 @@ def make_records(cast, *, with_document: bool = False) -> dict:
                                       file=SimpleUploadedFile("report.pdf", PDF_BYTES, "application/pdf"))  # fmt: skip
     return {"profile": profile, "case": case, "entry": entry, "items": items, "case_share": case_share,
             "profile_share": profile_share, "family": family, "member": member, "task": task,
-            "document": document, "template": template}  # fmt: skip
+            "document": document, "template": template, "assessment": assessment}  # fmt: skip
 
 
 def path_ids(path: str, records: dict) -> dict:
@@ -93,6 +100,7 @@ def path_ids(path: str, records: dict) -> dict:
         "task_id": records["task"].pk,
         "share_id": (records["case_share"] if path.startswith("/api/v1/cases/") else records["profile_share"]).pk,
         "template_id": records["template"].pk,
+        "assessment_id": records["assessment"].pk,
         "code": "HOU-01",  # a national question
     }
     if records["document"] is not None:

@@ -379,3 +379,47 @@ def test_a_completed_assessment_restricted_to_a_team_is_hidden_from_the_subjects
         services.assessment_restrict(user=cast["bob"], assessment=assessment, teams=[cast["asb"]], users=[])
         with pytest.raises(Http404):
             selectors.access_assessment(user=cast["dan"], assessment_id=assessment.pk)
+
+
+# --- The API ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_starts_reads_saves_and_completes_an_assessment_with_the_pages_rules(cast, family, outcomes):
+    from tests.test_casework_pages import client_as
+
+    bob = client_as(cast, "bob")
+    started_ = bob.post("/api/v1/assessments/", {"template": outcomes.pk, "family": family["family"].pk},
+                        content_type="application/json")  # fmt: skip
+    assert started_.status_code == 201, started_.content[:2000]
+    detail = started_.json()
+    assessment_id = detail["assessment"]["id"]
+    assert [m["name"] for m in detail["members"]] == ["Liam Brennan", "Mary Brennan"]
+    targets = detail["sections"][0]["targets"]
+    assert len(targets) == 20 and targets[0]["answer"] is None and len(targets[0]["question"]["anchors"]) == 10
+    url = f"/api/v1/assessments/{assessment_id}/"
+    bad = bob.post(url + "answers/", {"answers": [{"key": targets[0]["key"], "worker_score": 11, "version": 0}]},
+                   content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400 and "answers" in bad.json()["error"]["fields"]
+    wrong = bob.post(url + "answers/", {"answers": [{"key": "999-family", "value": "yes", "version": 0}]},
+                     content_type="application/json")  # fmt: skip
+    assert wrong.status_code == 400 and "999-family" in wrong.json()["error"]["fields"]["answers"][0]
+    answers = [{"key": t["key"], "worker_score": 5, "family_score": 6, "version": 0} for t in targets]
+    saved = bob.post(url + "answers/", {"answers": answers}, content_type="application/json").json()
+    assert saved["saved"] == 20 and saved["conflicts"] == []
+    stale = bob.post(
+        url + "answers/", {"answers": [{**answers[0], "worker_score": 1}]}, content_type="application/json"
+    )
+    assert stale.json()["saved"] == 0 and stale.json()["conflicts"][0]["theirs"] == "Worker: 5, Family: 6"
+    review = (partnership_today() + dt.timedelta(days=20)).isoformat()
+    done = bob.post(url + "complete/", {"review_date": review}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["state"] == "completed"
+    again = bob.post(url + "answers/", {"answers": [{**answers[0], "version": 1}]}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "wrong_state"
+    assert bob.post(url + "complete/", {"review_date": review}, content_type="application/json").status_code == 409
+    dan = client_as(cast, "dan")
+    assert dan.get(url).status_code == 404 and dan.post(url + "answers/", {"answers": answers},
+                                                        content_type="application/json").status_code == 404  # fmt: skip
+    listing = bob.get(f"/api/v1/assessments/?family={family['family'].pk}").json()
+    assert [row["id"] for row in listing["results"]] == [assessment_id]
+    assert bob.get("/api/v1/assessments/").status_code == 400  # say whose assessments

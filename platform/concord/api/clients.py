@@ -27,9 +27,9 @@ AREAS: dict[str, str] = {
     "families": "Families and their members",
     "tasks": "Tasks and their replies",
     "search": "The search box (read only)",
-    "assessments": "Assessment templates and the national question bank",
+    "assessments": "Assessments, their answers, the templates and the national question bank",
 }
-READ_ONLY_AREAS = frozenset({"search", "assessments"})  # assessments: writes come with the assessments themselves
+READ_ONLY_AREAS = frozenset({"search"})
 ANY_CLIENT = "any"  # an api_area any client may use: GET /api/v1/me/
 
 SCOPES: tuple[str, ...] = tuple(
