@@ -73,8 +73,9 @@ def make_records(cast, *, with_document: bool = False) -> dict:
 
         template = assessment_services.template_create(user=bob, name="Home check", business_area="asb")
         section = assessment_services.template_section_add(user=bob, draft=template.versions.get(), title="Home")
-        assessment_services.template_item_add(user=bob, section=section,
-                                              bank_version=QuestionVersion.objects.get(question__code="HOU-01"))  # fmt: skip
+        assessment_services.template_item_add(
+            user=bob, section=section, bank_version=QuestionVersion.objects.get(question__code="HOU-01")
+        )
         assessment_services.template_publish(user=bob, draft=template.versions.get())
         template.refresh_from_db()
         assessment = assessment_services.assessment_start(user=bob, template=template, family=family)
