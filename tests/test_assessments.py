@@ -423,3 +423,51 @@ def test_the_api_starts_reads_saves_and_completes_an_assessment_with_the_pages_r
     listing = bob.get(f"/api/v1/assessments/?family={family['family'].pk}").json()
     assert [row["id"] for row in listing["results"]] == [assessment_id]
     assert bob.get("/api/v1/assessments/").status_code == 400  # say whose assessments
+
+
+@pytest.mark.django_db
+def test_an_assessments_pages_cost_the_same_queries_whatever_its_questions_and_members(cast):
+    """Opening a section and saving it: constant in the number of questions and of members."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_casework_pages import client_as
+
+    bob = client_as(cast, "bob")
+    codes = list(
+        QuestionVersion.objects.filter(number=1, answer_type="yes_no").values_list("question__code", flat=True)
+    )
+
+    def measured(questions: int, members: int) -> tuple[int, int]:
+        template = services.template_create(user=cast["bob"], name=f"T{questions}-{members}", business_area="asb")
+        section = services.template_section_add(user=cast["bob"], draft=template.versions.get(), title="All")
+        for code in codes[:questions]:
+            services.template_item_add(
+                user=cast["bob"],
+                section=section,
+                asked_of="each_member",
+                bank_version=QuestionVersion.objects.get(question__code=code, number=1),
+            )
+        services.template_publish(user=cast["bob"], draft=template.versions.get())
+        template.refresh_from_db()
+        family = casework.family_create(user=cast["bob"], name=f"F{questions}-{members}", owning_team=cast["asb"])
+        for number in range(members):
+            person = casework.profile_create(user=cast["bob"], owning_team=cast["asb"], first_name=f"P{number}",
+                                             last_name="Kerr")  # fmt: skip
+            casework.family_add_member(user=cast["bob"], family=family, profile=person, relationship="child")
+        assessment = services.assessment_start(user=cast["bob"], template=template, family=family)
+        url = f"/assessments/{assessment.pk}/sections/1/"
+        bob.get(url)
+        with CaptureQueriesContext(connection) as opened:
+            assert bob.get(url).status_code == 200
+        targets = selectors.assessment_page(user=cast["bob"], assessment=assessment).section(1).targets
+        fields = {"save": "1"}
+        for target in targets:
+            fields.update({f"v-{target.key}": "0", f"o-{target.key}": "", f"a-{target.key}": "yes"})
+        with CaptureQueriesContext(connection) as saved:
+            assert bob.post(url, fields).status_code == 302
+        assert Answer.objects.filter(assessment=assessment).count() == questions * members
+        return len(opened), len(saved)
+
+    small, large = measured(3, 2), measured(12, 6)
+    assert small == large, (small, large)  # opening the section, and saving it

@@ -200,7 +200,7 @@ def assessment_save(*, user, request=None, assessment: Assessment, answers: list
         cleaned.append((target, posted, new))
     if errors:
         raise ValidationError(errors)
-    saved, conflicts, now = 0, [], timezone.now()
+    saved, conflicts, now, creates, updates = 0, [], timezone.now(), [], []
     for target, posted, new in cleaned:
         current = _stored(target.answer)
         if posted.original is not None and new == {**_stored(None), **posted.original}:
@@ -214,12 +214,32 @@ def assessment_save(*, user, request=None, assessment: Assessment, answers: list
                                             yours=_shown(target.question, new), by=by))  # fmt: skip
             continue
         if target.answer is None:
-            Answer.objects.create(assessment=locked, item=target.item, member=target.member, updated_by=user,
-                                  updated_at=now, **new)  # fmt: skip
+            creates.append(Answer(assessment=locked, item=target.item, member=target.member, updated_by=user,
+                                  updated_at=now, **new))  # fmt: skip
         else:
-            Answer.objects.filter(pk=target.answer.pk).update(version=F("version") + 1, updated_by=user,
-                                                              updated_at=now, **new)  # fmt: skip
+            answer = target.answer
+            for name, value in new.items():
+                setattr(answer, name, value)
+            # The assessment's row is locked: nobody else writes its answers until this commits.
+            answer.version, answer.updated_by, answer.updated_at = answer.version + 1, user, now
+            updates.append(answer)
         saved += 1
+    # One statement for the new answers and one for the changed ones, whatever their number.
+    Answer.objects.bulk_create(creates)
+    Answer.objects.bulk_update(
+        updates,
+        [
+            "value",
+            "worker_score",
+            "family_score",
+            "worker_blank_reason",
+            "family_blank_reason",
+            "version",
+            "updated_by",
+            "updated_at",
+        ],
+        batch_size=2000,
+    )
     if saved:
         Assessment.objects.filter(pk=locked.pk).update(updated_at=now, version=F("version") + 1)
         _audit("assessment.answers_saved", user=user, request=request, assessment=locked,
