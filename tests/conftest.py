@@ -11,6 +11,7 @@ servers) use ``committed_db`` and clean up after themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -244,6 +245,40 @@ def cast(db):
         people.update(council=council, police=police, asb=asb, cst=cst, snt=snt, secrets=secrets)
         yield people
     connection.set_schema_to_public()
+
+
+def assessment_definitions() -> list[dict]:
+    """The demo's three templates (tenant_apps/assessments/demo_templates.json)."""
+    import json
+
+    return json.loads((REPO / "tenant_apps" / "assessments" / "demo_templates.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def family(cast):
+    """The Brennans: Mary and Liam (Bob's), and Sean (Dan's: hidden from Bob)."""
+    from tenant_apps.casework import services as casework
+
+    bob, dan = cast["bob"], cast["dan"]
+    mary = casework.profile_create(user=bob, owning_team=cast["asb"], first_name="Mary", last_name="Brennan")
+    liam = casework.profile_create(user=bob, owning_team=cast["asb"], first_name="Liam", last_name="Brennan",
+                                   date_of_birth=dt.date(2014, 3, 2))  # fmt: skip
+    sean = casework.profile_create(user=dan, owning_team=cast["snt"], first_name="Sean", last_name="Brennan")
+    family = casework.family_create(user=bob, name="Brennan", owning_team=cast["asb"])
+    for person, relationship in ((mary, "parent"), (liam, "child")):
+        casework.family_add_member(user=bob, family=family, profile=person, relationship=relationship)
+    from tenant_apps.casework.models import FamilyMember
+
+    FamilyMember.objects.create(family=family, profile=sean, relationship="sibling")  # Dan's: Bob cannot see him
+    return {"family": family, "mary": mary, "liam": liam, "sean": sean}
+
+
+@pytest.fixture
+def outcomes(cast):
+    """The demo's ten-domain outcomes tool (1-10 scales, each of each member), in use in Suffolk."""
+    from tenant_apps.assessments.services import template_create_from_definition
+
+    return template_create_from_definition(user=cast["bob"], definition=assessment_definitions()[2])
 
 
 OPERATOR = "olu@operators.test"

@@ -33,26 +33,6 @@ DEFINITIONS = json.loads(
 )
 
 
-@pytest.fixture
-def family(cast):
-    """The Brennans: Mary and Liam (Bob's), and Sean (Dan's: hidden from Bob)."""
-    bob, dan = cast["bob"], cast["dan"]
-    mary = casework.profile_create(user=bob, owning_team=cast["asb"], first_name="Mary", last_name="Brennan")
-    liam = casework.profile_create(user=bob, owning_team=cast["asb"], first_name="Liam", last_name="Brennan",
-                                   date_of_birth=dt.date(2014, 3, 2))  # fmt: skip
-    sean = casework.profile_create(user=dan, owning_team=cast["snt"], first_name="Sean", last_name="Brennan")
-    family = casework.family_create(user=bob, name="Brennan", owning_team=cast["asb"])
-    for person, relationship in ((mary, "parent"), (liam, "child")):
-        casework.family_add_member(user=bob, family=family, profile=person, relationship=relationship)
-    FamilyMember.objects.create(family=family, profile=sean, relationship="sibling")  # Dan's: Bob cannot see him
-    return {"family": family, "mary": mary, "liam": liam, "sean": sean}
-
-
-@pytest.fixture
-def outcomes(cast):
-    return services.template_create_from_definition(user=cast["bob"], definition=DEFINITIONS[2])
-
-
 def started(cast, family, template) -> Assessment:
     return services.assessment_start(user=cast["bob"], template=template, family=family["family"],
                                      subject_profile_ids=[family["mary"].pk])  # fmt: skip

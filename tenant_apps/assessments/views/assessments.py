@@ -25,7 +25,9 @@ from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
 
 __all__ = [
+    "assessment_compare",
     "assessment_complete",
+    "assessment_review",
     "assessment_restrict",
     "assessment_detail",
     "assessment_list",
@@ -194,3 +196,39 @@ def assessment_restrict(request, assessment_id: int):
             messages.success(request, "The assessment is restricted: only the teams and people named may see it.")
             return redirect("assessments:assessment", assessment_id=assessment.pk)
     return render(request, "assessments/assessments/restrict.html", {"form": form, "assessment": assessment})
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def assessment_review(request, assessment_id: int):
+    """Start a review of a completed assessment: on its template version, or on the version in use
+    (the questions added, removed and reworded shown first)."""
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id, edit=True)
+    latest = services.review_target_version(assessment, to_latest=True)
+    changes = None
+    if latest.pk != assessment.template_version_id:
+        old = selectors.version_structure(assessment.template_version)
+        new = selectors.version_structure(latest)
+        changes = selectors.review_changes([i for s in old.sections.all() for i in s.items.all()],
+                                           [i for s in new.sections.all() for i in s.items.all()])  # fmt: skip
+    if request.method == "POST":
+        try:
+            review = services.assessment_review_start(user=request.user, request=request, assessment=assessment,
+                                                      to_latest=request.POST.get("version") == "latest")  # fmt: skip
+        except REFUSALS as error:
+            messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+            return redirect("assessments:assessment", assessment_id=assessment.pk)
+        messages.success(request, "The review has started from the last assessment's answers: change what has changed.")
+        return redirect("assessments:section", assessment_id=review.pk, number=1)
+    context = {"assessment": assessment, "latest": latest, "changes": changes}
+    return render(request, "assessments/assessments/review.html", context)
+
+
+@require_GET
+@read_limited(READ)
+def assessment_compare(request, assessment_id: int):
+    """The assessment and the reviews before it: every answer side by side, each domain's score."""
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
+    comparison = selectors.assessment_comparison(user=request.user, assessment=assessment)
+    services.assessment_viewed(user=request.user, request=request, assessment=assessment, what="comparison")
+    return render(request, "assessments/assessments/compare.html", {"assessment": assessment, "comparison": comparison})
