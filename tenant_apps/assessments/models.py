@@ -296,3 +296,42 @@ class Answer(models.Model):
     @property
     def is_empty(self) -> bool:
         return self.value in (None, "", []) and self.worker_score is None and self.family_score is None
+
+
+class AssessmentSettings(models.Model):
+    """The partnership's review reminders: how many days before the review date the assessor is
+    reminded, and how many days after it an overdue review escalates to the team's lead."""
+
+    remind_days_before = models.PositiveSmallIntegerField(default=7)
+    escalate_after_days = models.PositiveSmallIntegerField(default=7)
+
+    def __str__(self) -> str:
+        return "assessment settings"
+
+    @classmethod
+    def current(cls) -> AssessmentSettings:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class ReviewReminder(models.Model):
+    """A reminder sent for an assessment's review date: one row per assessment, kind and date,
+    inserted in the same transaction as its e-mail, so it is sent once whoever sends it (a second
+    sender waits on the unique row, then finds it taken). A new review date gets new reminders."""
+
+    class Kind(models.TextChoices):
+        BEFORE = "before", "Before the review date"
+        DUE = "due", "On the review date"
+        ESCALATED = "escalated", "Overdue, to the team's lead"
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    review_date = models.DateField()
+    sent_to = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assessment", "kind", "review_date"],
+                                               name="assessments_reminder_once")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of assessment {self.assessment_id}"

@@ -9,6 +9,7 @@ app_name = "assessments"
 urlpatterns = [
     path("", views.assessment_list, name="list"),
     path("start/", views.assessment_start, name="start"),
+    path("settings/", views.assessment_settings, name="settings"),
     path("<int:assessment_id>/", views.assessment_detail, name="assessment"),
     path("<int:assessment_id>/sections/<int:number>/", views.assessment_section, name="section"),
     path("<int:assessment_id>/complete/", views.assessment_complete, name="complete"),

@@ -15,11 +15,12 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from tenant_apps.assessments import selectors as assessments
 from tenant_apps.audit.selectors import last_reads_by, reads_by
 from tenant_apps.casework.models import Case, TimelineEntry, WarningMarker
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to, user_scope
 from tenant_apps.tasks import selectors as tasks
-from tenant_apps.tasks.models import Task, TaskReply
+from tenant_apps.tasks.models import Task, TaskReply, partnership_today
 from tenant_apps.tasks.selectors import TaskCounts
 
 LIST_LENGTH = 5  # rows per block; each block links to its full list
@@ -68,8 +69,16 @@ class CaseloadWarning:
 
 
 @dataclass(frozen=True)
+class AssessmentsBlock:
+    due: list  # the user's completed assessments due for review within two weeks, or overdue
+    in_progress: list  # the user's assessments in progress, latest change first
+    today: dt.date  # the partnership's date: a review before it is overdue
+
+
+@dataclass(frozen=True)
 class Dashboard:
     tasks: TaskBlock
+    assessments: AssessmentsBlock
     open_cases: OpenCases
     recent: list[RecentRecord]
     replies: list[TaskReply]  # with task and author; newest first
@@ -167,6 +176,11 @@ def dashboard_for(user) -> Dashboard:
     """The signed-in user's home page: each block read through the owning app's selectors."""
     return Dashboard(
         tasks=_task_block(user),
+        assessments=AssessmentsBlock(
+            due=list(assessments.assessments_due(user=user)[:LIST_LENGTH]),
+            in_progress=list(assessments.assessments_in_progress(user=user)[:LIST_LENGTH]),
+            today=partnership_today(),
+        ),
         open_cases=_open_cases(user),
         recent=_recent(user),
         replies=_replies(user),

@@ -123,8 +123,17 @@ class TeamForm(forms.Form):
     agency = forms.ModelChoiceField(label="Agency", queryset=None, empty_label="Choose an agency")
     name = forms.CharField(label="Name", max_length=150, help_text="For example, ASB Team or IOM.")
 
-    def __init__(self, *args, agencies, **kwargs):
+    def __init__(self, *args, agencies, members=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if members is not None:  # changing a team: its lead, among its members
+            self.fields["lead"] = forms.ModelChoiceField(
+                label="Team lead (optional)",
+                queryset=members,
+                required=False,
+                empty_label="Nobody",
+                help_text="Reviews overdue on the team's records escalate to them.",
+            )
+            self.fields["lead"].label_from_instance = lambda person: person.get_full_name()
         self.fields["agency"].queryset = agencies
         self.fields["agency"].error_messages["required"] = "Choose the agency the team belongs to."
         self.fields["agency"].error_messages["invalid_choice"] = "Choose an agency from the list."

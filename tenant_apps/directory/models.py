@@ -58,6 +58,9 @@ class Team(models.Model):
         settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams", blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whom the team's overdue work escalates to (assessments' reviews): one of its members, or nobody.
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")  # fmt: skip
 
     class Meta:
         ordering = ["agency__name", "name"]

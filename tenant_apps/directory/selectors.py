@@ -135,6 +135,12 @@ def access_team(*, actor, team_id) -> Team:
     return team
 
 
+def team_members(*, actor, team: Team) -> QuerySet:
+    """The team's members, by name: whom its lead may be."""
+    require_admin(actor)
+    return get_user_model().objects.filter(team_memberships__team=team).order_by("full_name", "pk")
+
+
 def agency_choices(*, actor) -> QuerySet[Agency]:
     require_admin(actor)
     return Agency.objects.order_by("name")

@@ -303,6 +303,7 @@ PROCRASTINATE_IMPORT_PATHS = [
     "tenant_apps.documents.jobs",
     "tenant_apps.outbox.jobs",
     "tenant_apps.tasks.jobs",
+    "tenant_apps.assessments.jobs",
 ]
 JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
 JOBS_STALLED_AFTER_SECONDS = env_int("JOBS_STALLED_AFTER_SECONDS", 60, minimum=2, maximum=3600)
@@ -354,6 +355,8 @@ OUTBOX_PURGE_CRON = "41 3 * * *"
 # The daily e-mail of each person's tasks overdue and due today (tenant_apps.tasks.jobs). The cron
 # is UTC: 06:30 UTC is 06:30 in winter and 07:30 in summer in London, before the working day.
 TASKS_DIGEST_CRON = "30 6 * * *"
+# Assessments' review reminders (tenant_apps.assessments.jobs), daily, after the tasks' digest.
+ASSESSMENTS_REMINDER_CRON = "45 6 * * *"
 
 # --- Object storage (S3-compatible) -------------------------------------------
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", None)

@@ -20,7 +20,15 @@ from tenant_apps.assessments.services import AnswerInput
 from tenant_apps.casework.forms.fields import GovukDateField
 from tenant_apps.directory.models import Team
 
-__all__ = ["CompleteForm", "RestrictForm", "StartForm", "answers_from_post", "field_values", "original_of"]
+__all__ = [
+    "CompleteForm",
+    "RestrictForm",
+    "SettingsForm",
+    "StartForm",
+    "answers_from_post",
+    "field_values",
+    "original_of",
+]
 
 
 class StartForm(forms.Form):
@@ -38,6 +46,21 @@ class StartForm(forms.Form):
         self.fields["subjects"].choices = [(m.profile_id, m.profile.display_name) for m in members]
         if not members:
             del self.fields["subjects"]
+
+
+class SettingsForm(forms.Form):
+    remind_days_before = forms.IntegerField(
+        label="Remind the assessor this many days before the review date",
+        min_value=0,
+        max_value=60,
+        help_text="0 to 60. They are reminded on the day too.",
+    )
+    escalate_after_days = forms.IntegerField(
+        label="Tell the team's lead when a review is this many days overdue",
+        min_value=1,
+        max_value=90,
+        help_text="1 to 90.",
+    )
 
 
 class CompleteForm(forms.Form):

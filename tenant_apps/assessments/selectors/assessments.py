@@ -9,21 +9,26 @@ writes and the right to edit the record it was started from.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from tenant_apps.assessments.models import Answer, Assessment, AssessmentMember, TemplateItem
+from tenant_apps.assessments.models import Answer, Assessment, AssessmentMember, AssessmentSettings, TemplateItem
 from tenant_apps.assessments.selectors.templates import version_structure
 from tenant_apps.casework.models import FamilyMember
 from tenant_apps.casework.selectors import cases_visible_to, families_visible_to, profiles_visible_to, user_scope
+from tenant_apps.tasks.models import partnership_today
 
 __all__ = [
     "AssessmentPage",
     "Target",
     "access_assessment",
     "answer_key",
+    "assessment_settings",
+    "assessments_due",
+    "assessments_in_progress",
     "assessment_page",
     "assessments_of",
     "assessments_visible_to",
@@ -63,6 +68,32 @@ def access_assessment(*, user, assessment_id, edit: bool = False) -> Assessment:
     if found is None:
         raise Http404("No such assessment")
     return found
+
+
+def assessment_settings() -> AssessmentSettings:
+    """The partnership's review reminder days (the defaults until an admin sets them)."""
+    return AssessmentSettings.current()
+
+
+def assessments_due(*, user, within_days: int = 14) -> QuerySet[Assessment]:
+    """The user's own completed assessments due for review within ``within_days`` or overdue, not
+    yet reviewed, soonest first; and the reviews they have in progress come from ``assessments_in_progress``."""
+    reviewed = Assessment.objects.filter(previous=OuterRef("pk"))
+    horizon = partnership_today() + dt.timedelta(days=within_days)
+    return (assessments_visible_to(user).filter(assessor_id=user.pk, state=Assessment.State.COMPLETED,
+                                                review_date__lte=horizon)
+            .exclude(Exists(reviewed)).select_related("template_version__template", "family", "profile", "case")
+            .order_by("review_date", "pk"))  # fmt: skip
+
+
+def assessments_in_progress(*, user) -> QuerySet[Assessment]:
+    """The user's own assessments still in progress, latest change first."""
+    return (
+        assessments_visible_to(user)
+        .filter(assessor_id=user.pk, state=Assessment.State.IN_PROGRESS)
+        .select_related("template_version__template", "family", "profile", "case")
+        .order_by("-updated_at", "-pk")
+    )
 
 
 def may_edit_assessment(user, assessment: Assessment) -> bool:

@@ -3,5 +3,6 @@ import the package (``services.bank_submission_create``); the files are named by
 
 from .assessments import *  # noqa: F403
 from .bank import *  # noqa: F403
+from .reminders import *  # noqa: F403
 from .reviews import *  # noqa: F403
 from .templates import *  # noqa: F403

@@ -20,11 +20,19 @@ from concord.errors import WrongState
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.assessments import selectors, services
-from tenant_apps.assessments.forms import CompleteForm, RestrictForm, StartForm, answers_from_post, field_values
+from tenant_apps.assessments.forms import (
+    CompleteForm,
+    RestrictForm,
+    SettingsForm,
+    StartForm,
+    answers_from_post,
+    field_values,
+)
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
 
 __all__ = [
+    "assessment_settings",
     "assessment_compare",
     "assessment_complete",
     "assessment_review",
@@ -232,3 +240,23 @@ def assessment_compare(request, assessment_id: int):
     comparison = selectors.assessment_comparison(user=request.user, assessment=assessment)
     services.assessment_viewed(user=request.user, request=request, assessment=assessment, what="comparison")
     return render(request, "assessments/assessments/compare.html", {"assessment": assessment, "comparison": comparison})
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+def assessment_settings(request):
+    """The partnership's review reminders (partnership admins)."""
+    if not request.user.is_partnership_admin:
+        return render(request, FORBIDDEN_PAGE, status=403)
+    current = selectors.assessment_settings()
+    initial = {"remind_days_before": current.remind_days_before, "escalate_after_days": current.escalate_after_days}
+    form = SettingsForm(posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_settings_set(user=request.user, request=request, **form.cleaned_data)
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The review reminders have been saved.")
+            return redirect("assessments:settings")
+    return render(request, "assessments/assessments/settings.html", {"form": form})

@@ -122,15 +122,18 @@ def team_create(*, request, agency: Agency, name: str) -> Team:
 
 
 @transaction.atomic
-def team_update(*, request, team: Team, agency: Agency, name: str) -> Team:
+def team_update(*, request, team: Team, agency: Agency, name: str, lead=None) -> Team:
+    """Rename or move a team, and name its lead (one of its members, or nobody)."""
     require_admin(request.user)
     team = Team.objects.select_for_update().select_related("agency").get(pk=team.pk)
     name = _check_team(agency=agency, name=name, exclude_pk=team.pk)
-    before = {"agency": team.agency.name, "name": team.name}
-    changes = audit_changes(before, {"agency": agency.name, "name": name})
+    if lead is not None and not team.team_memberships.filter(user=lead).exists():
+        raise ValidationError({"lead": ["Choose the team's lead from its members."]})
+    before = {"agency": team.agency.name, "name": team.name, "lead": team.lead_id}
+    changes = audit_changes(before, {"agency": agency.name, "name": name, "lead": getattr(lead, "pk", None)})
     if changes:
-        team.agency, team.name = agency, name
-        team.save(update_fields=["agency", "name"])
+        team.agency, team.name, team.lead = agency, name, lead
+        team.save(update_fields=["agency", "name", "lead"])
         audit_record(action=TEAM_UPDATED, request=request, object_type="team", object_id=team.pk,
                      summary=f"team {before['name']} ({before['agency']}) changed", changes=changes)  # fmt: skip
     return team

@@ -286,7 +286,9 @@ def team_create(request):
 def team_edit(request, team_id: int):
     team = selectors.access_team(actor=request.user, team_id=team_id)
     agencies = selectors.agency_choices(actor=request.user)
-    form = TeamForm(posted(request), initial={"agency": team.agency, "name": team.name}, agencies=agencies)
+    members = selectors.team_members(actor=request.user, team=team)
+    form = TeamForm(posted(request), initial={"agency": team.agency, "name": team.name, "lead": team.lead},
+                    agencies=agencies, members=members)  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_update(request=request, team=team, **form.cleaned_data)
