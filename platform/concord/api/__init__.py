@@ -19,7 +19,8 @@ Public API (``from concord.api import X``), by module:
   ``paginated(request, view, queryset, serializer_class)``;
 - ``parsers``: ``JSONParser`` (lone surrogates, NUL, nesting deeper than ``MAX_JSON_DEPTH``,
   NaN/Infinity and ``1e999`` refused, naming the top-level field), ``MAX_JSON_DEPTH``;
-- ``fields``: ``IdField``, ``ChoiceField``, ``TextField``, ``SlugRelatedField``, ``DateField``,
+- ``fields``: ``IdField``, ``ChoiceField``, ``TextField``, ``VisibleIdField`` (a record named by id among
+  those the user may see), ``SlugRelatedField``, ``DateField``,
   ``DateTimeField`` (and ``DATE_MIN``, ``DATE_MAX`` from ``concord.fields``);
 - ``schema``: ``ERROR_SCHEMA``, ``document_error_responses`` (a drf-spectacular hook),
   ``page_of(serializer_class, name)``;
@@ -67,6 +68,7 @@ _EXPORTS = {
     "IdField": "fields",
     "ChoiceField": "fields",
     "TextField": "fields",
+    "VisibleIdField": "fields",
     "SlugRelatedField": "fields",
     "DateField": "fields",
     "DateTimeField": "fields",

@@ -64,6 +64,23 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class VisibleIdField(serializers.PrimaryKeyRelatedField):
+    """A record named by id, looked up in ``visible_to(request.user)``: an id the user may not see
+    gets the same answer as an id that does not exist. Optional (``null`` names nothing) unless
+    ``required=True``."""
+
+    def __init__(self, visible_to, **kwargs):
+        self.visible_to = visible_to
+        if not kwargs.get("required", False):
+            kwargs.setdefault("allow_null", True)
+            kwargs.setdefault("default", None)
+        kwargs.setdefault("required", False)
+        super().__init__(pk_field=IdField(), **kwargs)
+
+    def get_queryset(self):
+        return self.visible_to(self.context["request"].user)
+
+
 class SlugRelatedField(serializers.SlugRelatedField):
     """A record named by a code (``case_type``): text only, never NUL, never echoed back."""
 

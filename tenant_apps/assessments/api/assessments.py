@@ -10,11 +10,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from concord.api import BaseApi, DateField, IdField, TextField, page_of, paginated, valid
+from concord.api import BaseApi, DateField, IdField, TextField, VisibleIdField, page_of, paginated, valid
 from tenant_apps.assessments import selectors, services
 from tenant_apps.assessments.api.templates import QuestionContentSerializer
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
-from tenant_apps.casework.selectors import access_case, access_family, access_profile
+from tenant_apps.casework.selectors import (
+    access_case,
+    access_family,
+    access_profile,
+    cases_visible_to,
+    families_visible_to,
+    profiles_visible_to,
+)
 
 __all__ = ["AssessmentAnswersApi", "AssessmentCompleteApi", "AssessmentDetailApi", "AssessmentListStartApi"]
 
@@ -106,14 +113,16 @@ class AssessmentListStartApi(BaseApi):
                 raise serializers.ValidationError("Give exactly one of family, profile or case.")
             return data
 
-    class AssessmentStartInputSerializer(AssessmentFilterSerializer):
-        template = IdField()
+    class AssessmentStartInputSerializer(serializers.Serializer):
+        template = VisibleIdField(lambda user: selectors.templates_offered(), required=True, allow_null=False)
+        family = VisibleIdField(families_visible_to)
+        profile = VisibleIdField(profiles_visible_to)
+        case = VisibleIdField(cases_visible_to)
         subjects = serializers.ListField(child=IdField(), required=False, default=list, max_length=100,
                                          help_text="Profile ids of the family's named subjects.")  # fmt: skip
 
         def validate(self, data):
-            origin = {name: data[name] for name in ("family", "profile", "case") if name in data}
-            if len(origin) != 1:
+            if [data.get(name) for name in ("family", "profile", "case")].count(None) != 2:
                 raise serializers.ValidationError("Give exactly one of family, profile or case.")
             return data
 
@@ -140,10 +149,9 @@ class AssessmentListStartApi(BaseApi):
         """Start an assessment; once per ``Idempotency-Key``."""
 
         def create():
-            data = valid(self.AssessmentStartInputSerializer, request.data)
-            origin = self._origin(request, data)
-            template = selectors.access_template(user=request.user, template_id=data["template"])
-            assessment = services.assessment_start(user=request.user, request=request, template=template,
+            data = valid(self.AssessmentStartInputSerializer, request.data, context={"request": request})
+            origin = {name: data[name] for name in ("family", "profile", "case") if data.get(name) is not None}
+            assessment = services.assessment_start(user=request.user, request=request, template=data["template"],
                                                    subject_profile_ids=data["subjects"], **origin)  # fmt: skip
             assessment = selectors.access_assessment(user=request.user, assessment_id=assessment.pk)
             return Response(_detail(request, assessment), status=status.HTTP_201_CREATED)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from concord.api import BaseApi, ChoiceField, DateField, IdField, page_of, paginated, valid
+from concord.api import BaseApi, ChoiceField, DateField, VisibleIdField, page_of, paginated, valid
 from tenant_apps.casework.idempotency import IDEMPOTENCY_PARAMETER, api_create_once
 from tenant_apps.casework.selectors import cases_visible_to, profiles_visible_to
 from tenant_apps.tasks import selectors, services
@@ -16,18 +16,6 @@ from tenant_apps.tasks.models import Task
 __all__ = ["TaskDetailApi", "TaskListCreateApi", "TaskReplyApi", "TaskSetDueDateApi", "TaskSetStatusApi"]
 
 SCOPES = {"mine": selectors.my_tasks, "team": selectors.my_teams_tasks, "created": selectors.tasks_set_by}
-
-
-class VisibleIdField(serializers.PrimaryKeyRelatedField):
-    """A record named by id, looked up in ``visible_to(request.user)``: an id the user may not see
-    gets the same answer as an id that does not exist. Optional; ``null`` names nothing."""
-
-    def __init__(self, visible_to, **kwargs):
-        self.visible_to = visible_to
-        super().__init__(allow_null=True, required=False, default=None, pk_field=IdField(), **kwargs)
-
-    def get_queryset(self):
-        return self.visible_to(self.context["request"].user)
 
 
 class TaskPersonSerializer(serializers.Serializer):
