@@ -451,3 +451,34 @@ def test_an_assessments_pages_cost_the_same_queries_whatever_its_questions_and_m
 
     small, large = measured(3, 2), measured(12, 6)
     assert small == large, (small, large)  # opening the section, and saving it
+
+
+@pytest.mark.django_db
+def test_asking_another_team_from_a_question_sets_a_task_whose_reply_shows_beside_it(cast, family, outcomes):
+    from tenant_apps.tasks import services as task_services
+    from tenant_apps.tasks.models import Task
+    from tests.test_casework_pages import client_as
+
+    assessment = started(cast, family, outcomes)
+    target = key_of(assessment, member_name="Liam")
+    bob = client_as(cast, "bob")
+    ask = f"/assessments/{assessment.pk}/ask/?key={target.key}"
+    form = bob.get(ask)
+    assert form.status_code == 200 and b"Information for an assessment" in form.content
+    assert bob.get(f"/assessments/{assessment.pk}/ask/?key=999-family").status_code == 404
+    due = (partnership_today() + dt.timedelta(days=5)).isoformat()
+    set_ = bob.post(ask, {"title": "Housing for Liam?", "assigned_team": cast["cst"].pk, "due_date": due})
+    assert set_.status_code == 302, set_.content.decode()[set_.content.decode().find("govuk-error-summary") :][:600]
+    assert set_["Location"].endswith(f"/sections/1/#q-{target.key}")
+    task = Task.objects.get(title="Housing for Liam?")
+    assert task.link == f"/assessments/{assessment.pk}/sections/1/#q-{target.key}" and task.profile == family["liam"]
+    task_services.task_reply(user=cast["carl"], task=task, body="Tenancy is secure until June.")
+    page = bob.get(f"/assessments/{assessment.pk}/sections/1/").content.decode()
+    assert "Tenancy is secure until June." in page and "Asked Community Safety Team" in page
+    carl = client_as(cast, "carl")
+    detail = carl.get(f"/tasks/{task.pk}/").content.decode()
+    assert f'href="/assessments/{assessment.pk}/sections/1/#q-{target.key}"' in detail
+    vera = client_as(cast, "vera")
+    vera_page = vera.get(f"/assessments/{assessment.pk}/sections/1/").content.decode()
+    assert "Tenancy is secure" not in vera_page and "1 other task set from this question" in vera_page
+    assert vera.post(ask, {"title": "x", "assigned_team": cast["cst"].pk, "due_date": due}).status_code == 403

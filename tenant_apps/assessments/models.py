@@ -335,3 +335,17 @@ class ReviewReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} reminder of assessment {self.assessment_id}"
+
+
+class AssessmentTask(models.Model):
+    """A task set from a question of an assessment, asking someone for the answer: the task links
+    back to the question, and the question shows the task's latest reply."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="tasks")
+    item = models.ForeignKey(TemplateItem, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(AssessmentMember, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    task = models.OneToOneField("tasks.Task", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"task {self.task_id} from assessment {self.assessment_id}"

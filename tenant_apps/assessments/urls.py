@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:assessment_id>/sections/<int:number>/", views.assessment_section, name="section"),
     path("<int:assessment_id>/complete/", views.assessment_complete, name="complete"),
     path("<int:assessment_id>/restrict/", views.assessment_restrict, name="restrict"),
+    path("<int:assessment_id>/ask/", views.assessment_ask, name="ask"),
     path("<int:assessment_id>/review/", views.assessment_review, name="review"),
     path("<int:assessment_id>/compare/", views.assessment_compare, name="compare"),
     path("bank/", views.bank_list, name="bank"),

@@ -61,6 +61,9 @@ class Task(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Where in Concord the task was set from, if not a case or profile (an assessment's question:
+    # "/assessments/12/sections/2/#q-40-7"): a path on the partnership's own host, never a full URL.
+    link = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["due_date", "pk"]

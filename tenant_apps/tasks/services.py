@@ -105,7 +105,7 @@ def _due_date_errors(due_date: dt.date | None, *, past_confirmed: bool) -> list[
 
 def task_create(*, user, request=None, title: str, details: str = "", due_date: dt.date | None,
                 case=None, profile=None, assigned_user=None, assigned_team=None,
-                past_due_confirmed: bool = False) -> Task:  # fmt: skip
+                past_due_confirmed: bool = False, link: str = "") -> Task:  # fmt: skip
     """Create a task and e-mail a notice to the assignee (or each active member of the team).
 
     The creator must be able to see the case and the profile it comes from; the
@@ -128,11 +128,13 @@ def task_create(*, user, request=None, title: str, details: str = "", due_date: 
         errors["case"] = ["Choose a case you can see."]
     if profile is not None and not profiles_visible_to(user).filter(pk=profile.pk).exists():
         errors["profile"] = ["Choose a profile you can see."]
+    if link and not (link.startswith("/") and not link.startswith("//") and len(link) <= 300):
+        errors["link"] = ["A task links to a page of Concord only."]
     if errors:
         raise ValidationError(errors)
     task = Task(
         title=title.strip(), details=(details or "").strip(), due_date=due_date, case=case, profile=profile,
-        assigned_user=assigned_user, assigned_team=assigned_team, created_by=user,
+        assigned_user=assigned_user, assigned_team=assigned_team, created_by=user, link=link,
     )  # fmt: skip
     task.full_clean(exclude=["case", "profile", "assigned_user", "assigned_team", "created_by"])
     task.save()

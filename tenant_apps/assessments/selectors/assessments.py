@@ -12,14 +12,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from tenant_apps.assessments.models import Answer, Assessment, AssessmentMember, AssessmentSettings, TemplateItem
+from tenant_apps.assessments.models import (
+    Answer,
+    Assessment,
+    AssessmentMember,
+    AssessmentSettings,
+    AssessmentTask,
+    TemplateItem,
+)
 from tenant_apps.assessments.selectors.templates import version_structure
 from tenant_apps.casework.models import FamilyMember
 from tenant_apps.casework.selectors import cases_visible_to, families_visible_to, profiles_visible_to, user_scope
-from tenant_apps.tasks.models import partnership_today
+from tenant_apps.tasks.models import TaskReply, partnership_today
+from tenant_apps.tasks.selectors import tasks_visible_to
 
 __all__ = [
     "AssessmentPage",
@@ -128,6 +136,8 @@ class Target:
     errors: list[str] = field(default_factory=list)
     conflict: object = None  # services.AnswerConflict when someone saved it meanwhile
     shown: dict = field(default_factory=dict)  # what the form's fields show (forms.field_values)
+    asks: list = field(default_factory=list)  # tasks set from it that the user may see (latest_reply on each)
+    asks_hidden: int = 0  # tasks set from it by others, that the user may not see
 
     @property
     def question(self):
@@ -185,6 +195,25 @@ def _targets(section, members: list[AssessmentMember], answers: dict) -> list[Ta
     return targets
 
 
+def _attach_asks(user, assessment: Assessment, sections) -> None:
+    """Each target's tasks (one query): those the user may see, with their latest reply."""
+    latest = TaskReply.objects.filter(task_id=OuterRef("task_id")).order_by("-created_at", "-pk")
+    asks = (AssessmentTask.objects.filter(assessment=assessment).select_related("task__assigned_user",
+                                                                                "task__assigned_team__agency")
+            .annotate(seen=Exists(tasks_visible_to(user).filter(pk=OuterRef("task_id"))),
+                      latest_reply=Subquery(latest.values("body")[:1]))
+            .order_by("created_at", "pk"))  # fmt: skip
+    by_key = {target.key: target for section in sections for target in section.targets}
+    for ask in asks:
+        target = by_key.get(answer_key(ask.item_id, ask.member_id))
+        if target is None:
+            continue
+        if ask.seen:
+            target.asks.append(ask)
+        else:
+            target.asks_hidden += 1
+
+
 def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
     """Everything an assessment's pages show, in a number of queries that does not grow with its
     questions, members or sections."""
@@ -202,6 +231,7 @@ def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
     version = version_structure(assessment.template_version)
     sections = [SectionProgress(section=section, number=number, targets=_targets(section, members, answers))
                 for number, section in enumerate(version.sections.all(), start=1)]  # fmt: skip
+    _attach_asks(user, assessment, sections)
     former = frozenset()
     if assessment.family_id is not None:
         current = set(FamilyMember.objects.filter(family_id=assessment.family_id).values_list("profile_id", flat=True))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from concord.errors import WrongState
@@ -24,6 +25,7 @@ from tenant_apps.assessments.models import (
     Answer,
     Assessment,
     AssessmentMember,
+    AssessmentTask,
     Template,
     TemplateItem,
     TemplateVersion,
@@ -37,9 +39,11 @@ from tenant_apps.casework.selectors import (
     profiles_visible_to,
 )
 from tenant_apps.tasks.models import partnership_today
+from tenant_apps.tasks.services import task_create
 
 __all__ = ["AnswerConflict", "AnswerInput", "SaveResult", "assessment_complete", "assessment_restrict",
-           "assessment_save", "assessment_start", "assessment_viewed", "default_review_date"]  # fmt: skip
+           "assessment_save", "assessment_start", "assessment_task_ask", "assessment_viewed",
+           "default_review_date"]  # fmt: skip
 
 REVIEW_AFTER_DEFAULT = dt.timedelta(days=91)
 REVIEW_WITHIN = dt.timedelta(days=2 * 366)
@@ -348,3 +352,40 @@ def assessment_restrict(*, user, request=None, assessment: Assessment, teams=(),
            summary=f"restricted to teams {sorted(t.pk for t in teams)} "
                    f"and users {sorted([p.pk for p in users] + [user.pk])}")  # fmt: skip
     return locked
+
+
+@transaction.atomic
+def assessment_task_ask(
+    *,
+    user,
+    request=None,
+    assessment: Assessment,
+    key: str,
+    title: str,
+    details: str = "",
+    due_date,
+    assigned_user=None,
+    assigned_team=None,
+    past_due_confirmed: bool = False,
+):
+    """Ask a person or a team for a question's answer: a task (``tasks.services.task_create``: its
+    notices, its audit) that links back to the question, and the question shows its replies."""
+    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
+    if locked is None:
+        raise PermissionDenied("You may not change this assessment.")
+    if locked.is_completed:
+        raise WrongState("This assessment is completed: ask for information while it is in progress.")
+    page = assessment_page(user=user, assessment=locked)
+    found = next(((s.number, t) for s in page.sections for t in s.targets if t.key == key), None)
+    if found is None:
+        raise ValidationError({"key": ["This question is not asked of this person here."]})
+    number, target = found
+    link = reverse("assessments:section", kwargs={"assessment_id": locked.pk, "number": number}) + f"#q-{key}"
+    profile = target.member.profile if target.member is not None else locked.profile
+    task = task_create(user=user, request=request, title=title, details=details, due_date=due_date, case=locked.case,
+                       profile=profile, assigned_user=assigned_user, assigned_team=assigned_team,
+                       past_due_confirmed=past_due_confirmed, link=link)  # fmt: skip
+    AssessmentTask.objects.create(assessment=locked, item=target.item, member=target.member, task=task)
+    _audit("assessment.task_set", user=user, request=request, assessment=locked,
+           summary=f"task {task.pk} set from question {target.item.pk}")  # fmt: skip
+    return task

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -30,8 +31,10 @@ from tenant_apps.assessments.forms import (
 )
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
+from tenant_apps.tasks.forms import TaskForm
 
 __all__ = [
+    "assessment_ask",
     "assessment_settings",
     "assessment_compare",
     "assessment_complete",
@@ -260,3 +263,33 @@ def assessment_settings(request):
             messages.success(request, "The review reminders have been saved.")
             return redirect("assessments:settings")
     return render(request, "assessments/assessments/settings.html", {"form": form})
+
+
+@writers_only(FORBIDDEN_PAGE)
+@GET_POST
+@create_once
+def assessment_ask(request, assessment_id: int):
+    """Ask a person or a team for the answer to one question (``?key=<item>-<member>``): a task."""
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id, edit=True)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    key = request.GET.get("key", "")
+    found = next(((s.number, t) for s in page.sections for t in s.targets if t.key == key), None)
+    if found is None:
+        raise Http404("No such question in this assessment")
+    number, target = found
+    who = f" ({target.member.profile.display_name})" if target.member else ""
+    form = TaskForm(
+        posted(request), initial={"title": f"Information for an assessment: {target.question.wording}"[:200]}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assessment_task_ask(user=request.user, request=request, assessment=assessment, key=key,
+                                         **form.cleaned_data)  # fmt: skip
+        except REFUSALS as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "The task has been set. Its replies show beside the question.")
+            return redirect(reverse("assessments:section", kwargs={"assessment_id": assessment.pk, "number": number})
+                            + f"#q-{key}")  # fmt: skip
+    context = {"form": form, "assessment": assessment, "target": target, "who": who, "number": number}
+    return render(request, "assessments/assessments/ask.html", context)

@@ -54,6 +54,7 @@ class TaskOutputSerializer(serializers.Serializer):
     created_by = TaskPersonSerializer()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    link = serializers.CharField(help_text="Where in Concord it was set from (an assessment's question), or empty.")
 
     def get_case_id(self, task) -> int | None:
         return task.case_id if task.case_visible else None
