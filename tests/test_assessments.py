@@ -10,7 +10,9 @@ never writes; Nina in Norfolk sees nothing.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -482,3 +484,40 @@ def test_asking_another_team_from_a_question_sets_a_task_whose_reply_shows_besid
     vera_page = vera.get(f"/assessments/{assessment.pk}/sections/1/").content.decode()
     assert "Tenancy is secure" not in vera_page and "1 other task set from this question" in vera_page
     assert vera.post(ask, {"title": "x", "assigned_team": cast["cst"].pk, "due_date": due}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_autosave_saves_answers_and_hands_back_their_versions_so_the_next_save_has_no_conflict(cast, family, outcomes):
+    from tests.test_casework_pages import client_as
+
+    assessment = started(cast, family, outcomes)
+    bob = client_as(cast, "bob")
+    target = key_of(assessment, member_name="Liam")
+    page = bob.get(f"/assessments/{assessment.pk}/sections/1/").content.decode()
+    assert f'hx-post="/assessments/{assessment.pk}/sections/1/autosave/"' in page and 'id="autosave-status"' in page
+    fields = {f"v-{target.key}": "0", f"o-{target.key}": "", f"ws-{target.key}": "4"}
+    saved = bob.post(f"/assessments/{assessment.pk}/sections/1/autosave/", fields)
+    body = saved.content.decode()
+    assert saved.status_code == 200 and "Saved at " in body
+    assert f'id="v-{target.key}" name="v-{target.key}" value="1" hx-swap-oob="true"' in body
+    original = Answer.objects.get(item=target.item, member=target.member)
+    assert original.worker_score == 4
+    # The page now carries version 1 and what was saved: typing on, the next save is no conflict.
+    new_original = html.unescape(
+        re.search(rf'id="o-{target.key}" name="o-{target.key}" value="([^"]*)"', body).group(1)
+    )
+    again = bob.post(f"/assessments/{assessment.pk}/sections/1/autosave/",
+                     {f"v-{target.key}": "1", f"o-{target.key}": new_original, f"ws-{target.key}": "6"})  # fmt: skip
+    assert "Saved at" in again.content.decode() and "someone else" not in again.content.decode()
+    original.refresh_from_db()
+    assert (original.worker_score, original.version) == (6, 2)
+    bad = bob.post(f"/assessments/{assessment.pk}/sections/1/autosave/",
+                   {f"v-{target.key}": "2", f"o-{target.key}": "", f"ws-{target.key}": "99"})  # fmt: skip
+    assert (
+        bad.status_code == 200
+        and "Not saved yet" in bad.content.decode()
+        and "Your answers are still here" in bad.content.decode()
+    )
+    vera = client_as(cast, "vera")
+    refused = vera.post(f"/assessments/{assessment.pk}/sections/1/autosave/", fields)
+    assert "Not saved: this assessment cannot be changed." in refused.content.decode()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/", views.assessment_settings, name="settings"),
     path("<int:assessment_id>/", views.assessment_detail, name="assessment"),
     path("<int:assessment_id>/sections/<int:number>/", views.assessment_section, name="section"),
+    path("<int:assessment_id>/sections/<int:number>/autosave/", views.assessment_section_autosave, name="autosave"),
     path("<int:assessment_id>/complete/", views.assessment_complete, name="complete"),
     path("<int:assessment_id>/restrict/", views.assessment_restrict, name="restrict"),
     path("<int:assessment_id>/ask/", views.assessment_ask, name="ask"),

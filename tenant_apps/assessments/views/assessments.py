@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from concord.errors import WrongState
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
@@ -28,12 +28,14 @@ from tenant_apps.assessments.forms import (
     StartForm,
     answers_from_post,
     field_values,
+    original_of,
 )
 from tenant_apps.casework.idempotency import create_once
 from tenant_apps.casework.selectors import access_case, access_family, access_profile, members_of
 from tenant_apps.tasks.forms import TaskForm
 
 __all__ = [
+    "assessment_section_autosave",
     "assessment_ask",
     "assessment_settings",
     "assessment_compare",
@@ -293,3 +295,36 @@ def assessment_ask(request, assessment_id: int):
                             + f"#q-{key}")  # fmt: skip
     context = {"form": form, "assessment": assessment, "target": target, "who": who, "number": number}
     return render(request, "assessments/assessments/ask.html", context)
+
+
+@require_POST
+@read_limited(READ)
+def assessment_section_autosave(request, assessment_id: int, number: int):
+    """What htmx posts as answers are typed (the section page): the answers saved, and a fragment
+    saying so ("Saved at 10:42") with each saved answer's new version for the page's hidden fields
+    (out of band), so the next save starts from it. Always 200 (htmx swaps nothing else): a refusal
+    is said in the fragment, and what was typed stays on the page for the Save button."""
+    assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    section = page.section(number)
+    context = {"saved": [], "message": "", "conflicts": 0}
+    if not page.may_edit:
+        context["message"] = "Not saved: this assessment cannot be changed."
+        return render(request, "assessments/assessments/_autosave.html", context)
+    try:
+        result = services.assessment_save(user=request.user, request=request, assessment=assessment,
+                                          answers=answers_from_post(section.targets, request.POST))  # fmt: skip
+    except ValidationError as error:
+        first = next(iter(error.message_dict.values()))[0]
+        context["message"] = f"Not saved yet: {first} Your answers are still here: correct it, or press Save."
+        return render(request, "assessments/assessments/_autosave.html", context)
+    except REFUSALS as error:
+        context["message"] = f"Not saved: {getattr(error, 'message', error)}"
+        return render(request, "assessments/assessments/_autosave.html", context)
+    fresh = selectors.assessment_page(user=request.user, assessment=assessment).section(number)
+    context["saved"] = [(target.key, target.answer.version, original_of(target.answer)) for target in fresh.targets
+                        if target.answer is not None]  # fmt: skip
+    context["conflicts"] = len(result.conflicts)
+    context["saved_at"] = timezone.localtime(result.saved_at)
+    context["changed"] = result.saved
+    return render(request, "assessments/assessments/_autosave.html", context)
