@@ -131,3 +131,19 @@ def test_a_review_hides_what_the_reviewer_may_not_see(cast, family, outcomes):
     assert client_as(cast, "dan").get(f"/assessments/{first.pk}/compare/").status_code == 404
     assert client_as(cast, "vera").post(f"/assessments/{first.pk}/review/").status_code == 403
     assert not Assessment.objects.filter(previous=first).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_seeds_a_familys_outcomes_over_three_reviews(cast, family):
+    """What ``make run`` shows: the demo's history, compared (the demo's seed, run in a test schema)."""
+    from tenant_apps.assessments import demo
+
+    class Demo:
+        council = "bob@suffolk.test"
+
+    demo.seed(Demo())
+    chain = list(Assessment.objects.order_by("pk"))
+    assert [a.state for a in chain] == ["completed", "completed", "in_progress"]
+    assert chain[0].completed_at < chain[1].completed_at and chain[2].previous == chain[1]
+    comparison = selectors.assessment_comparison(user=cast["bob"], assessment=chain[2])
+    assert len(comparison.reviews) == 3 and len(comparison.radar_charts) == 2 and len(comparison.line_charts) == 10
