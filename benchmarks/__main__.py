@@ -1,4 +1,4 @@
-"""``python -m benchmarks [provisioning|routing|search|case_page|audit ...]`` (no argument: all of them).
+"""``python -m benchmarks [provisioning|routing|search|case_page|audit|assessment ...]`` (no argument: all of them).
 
 Creates the benchmarks' own database (``<dev name>_bench``, from ``DATABASE_URL``
 with the name replaced), migrates it, runs the benchmarks, prints a summary and
@@ -17,7 +17,7 @@ import time
 
 from benchmarks.common import FULL_SETTINGS, SOURCE_ROOT, Report, bench_database, create_database, drop_database, say
 
-BENCHMARKS = ("provisioning", "routing", "search", "case_page", "audit")
+BENCHMARKS = ("provisioning", "routing", "search", "case_page", "audit", "assessment")
 
 
 def _interrupt(signum, frame):
@@ -27,7 +27,7 @@ def _interrupt(signum, frame):
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "names", nargs="*", metavar="{provisioning,routing,search,case_page,audit}", help="default: all"
+        "names", nargs="*", metavar="{provisioning,routing,search,case_page,audit,assessment}", help="default: all"
     )
     parser.add_argument("--keep-database", action="store_true", help="do not drop the benchmark database at the end")
     args = parser.parse_args()
@@ -87,6 +87,10 @@ def main() -> int:
             from benchmarks import audit
 
             audit.run(report)
+        if "assessment" in names:
+            from benchmarks import assessment
+
+            assessment.run(report)
     finally:
         try:
             from django.db import connections
