@@ -521,3 +521,21 @@ def test_autosave_saves_answers_and_hands_back_their_versions_so_the_next_save_h
     vera = client_as(cast, "vera")
     refused = vera.post(f"/assessments/{assessment.pk}/sections/1/autosave/", fields)
     assert "Not saved: this assessment cannot be changed." in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_answer_fields_escape_what_template_authors_wrote(cast, family):
+    from tests.test_casework_pages import client_as
+
+    hostile = '<script>alert("x")</script> & "quoted"'
+    local = services.local_question_create(user=cast["bob"], content={
+        "wording": f"Wording {hostile}?", "guidance": f"Guidance {hostile}", "answer_type": "single_choice",
+        "nature": "objective", "domain": "housing", "options": [f"One {hostile}", "Two"]})  # fmt: skip
+    template = services.template_create(user=cast["bob"], name="Hostile", business_area="asb")
+    section = services.template_section_add(user=cast["bob"], draft=template.versions.get(), title="S")
+    services.template_item_add(user=cast["bob"], section=section, local_version=local.versions.get())
+    services.template_publish(user=cast["bob"], draft=template.versions.get())
+    template.refresh_from_db()
+    assessment = services.assessment_start(user=cast["bob"], template=template, family=family["family"])
+    page = client_as(cast, "bob").get(f"/assessments/{assessment.pk}/sections/1/").content.decode()
+    assert "<script>alert" not in page and page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 3

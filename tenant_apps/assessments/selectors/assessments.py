@@ -138,6 +138,7 @@ class Target:
     shown: dict = field(default_factory=dict)  # what the form's fields show (forms.field_values)
     asks: list = field(default_factory=list)  # tasks set from it that the user may see (latest_reply on each)
     asks_hidden: int = 0  # tasks set from it by others, that the user may not see
+    html: str = ""  # its form group, once the page has built it (answer_html)
 
     @property
     def question(self):

@@ -21,6 +21,7 @@ from concord.errors import WrongState
 from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
 from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.assessments import selectors, services
+from tenant_apps.assessments.answer_html import answer_html
 from tenant_apps.assessments.forms import (
     CompleteForm,
     RestrictForm,
@@ -157,8 +158,10 @@ def assessment_section(request, assessment_id: int, number: int):
             status = 409
     else:
         services.assessment_viewed(user=request.user, request=request, assessment=assessment, what=f"section {number}")
+    ask_url = reverse("assessments:ask", kwargs={"assessment_id": assessment.pk})
     for target in section.targets:
         target.shown = field_values(target, request.POST if status == 400 else None)
+        target.html = answer_html(target, editable=page.may_edit, ask_url=ask_url)
     context = {"page": page, "section": section, "summary": summary, "conflicts": conflicts,
                "posted": request.POST if status == 400 else None}  # fmt: skip
     return render(request, "assessments/assessments/section.html", context, status=status)
