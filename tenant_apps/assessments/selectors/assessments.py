@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from tenant_apps.assessments.models import (
@@ -22,6 +22,8 @@ from tenant_apps.assessments.models import (
     AssessmentSettings,
     AssessmentTask,
     TemplateItem,
+    TemplateSection,
+    TemplateVersion,
 )
 from tenant_apps.assessments.selectors.templates import version_structure
 from tenant_apps.casework.models import FamilyMember
@@ -153,15 +155,9 @@ class Target:
 class SectionProgress:
     section: object
     number: int
-    targets: list[Target]
-
-    @property
-    def required(self) -> int:
-        return sum(1 for target in self.targets if target.item.required)
-
-    @property
-    def answered(self) -> int:
-        return sum(1 for target in self.targets if target.item.required and target.is_answered)
+    targets: list[Target]  # the section's answers (empty for the other sections of a one-section page)
+    required: int  # the required answers it asks
+    answered: int  # how many of those are given
 
 
 @dataclass(frozen=True)
@@ -215,23 +211,67 @@ def _attach_asks(user, assessment: Assessment, sections) -> None:
             target.asks_hidden += 1
 
 
-def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
+def _asked_of(asked_of: str, members: list[AssessmentMember]) -> list:
+    if asked_of == TemplateItem.AskedOf.FAMILY:
+        return [None]
+    if asked_of == TemplateItem.AskedOf.NAMED_SUBJECT:
+        return [member.pk for member in members if member.is_subject]
+    return [member.pk for member in members]
+
+
+def _progress(version_id: int, members: list[AssessmentMember], answered_keys: set) -> dict:
+    """{section id: (required answers, of which answered)}: from the items' ids alone (one query)."""
+    counts: dict[int, list[int]] = {}
+    rows = TemplateItem.objects.filter(section__template_version_id=version_id, required=True)
+    for item_id, section_id, asked_of in rows.values_list("pk", "section_id", "asked_of"):
+        about = _asked_of(asked_of, members)
+        count = counts.setdefault(section_id, [0, 0])
+        count[0] += len(about)
+        count[1] += sum(1 for member_id in about if (item_id, member_id) in answered_keys)
+    return counts
+
+
+def _answered_keys(assessment: Assessment, seen_ids: list[int]) -> set:
+    """The (item, member) of every answer given (one query, no rows built)."""
+    rows = Answer.objects.filter(assessment=assessment).filter(Q(member__isnull=True) | Q(member_id__in=seen_ids))
+    keys = set()
+    for item_id, member_id, value, worker, family in rows.values_list("item_id", "member_id", "value", "worker_score",
+                                                                      "family_score"):  # fmt: skip
+        if value not in (None, "", []) or worker is not None or family is not None:
+            keys.add((item_id, member_id))
+    return keys
+
+
+def assessment_page(*, user, assessment: Assessment, only: int | None = None) -> AssessmentPage:
     """Everything an assessment's pages show, in a number of queries that does not grow with its
-    questions, members or sections."""
+    questions, members or sections. ``only``: the number of the one section a page shows, whose
+    answers alone are read (the others' progress is counted from the answers' keys)."""
     visible_profile = Exists(profiles_visible_to(user).filter(pk=OuterRef("profile_id")))
     all_members = AssessmentMember.objects.filter(assessment=assessment).annotate(seen=visible_profile)
     rows = list(all_members.select_related("profile").order_by("position", "pk"))
     members = [member for member in rows if member.seen]
     seen_ids = [member.pk for member in members]
-    answers = {
-        (answer.item_id, answer.member_id): answer
-        for answer in Answer.objects.filter(assessment=assessment).filter(
-            Q(member__isnull=True) | Q(member_id__in=seen_ids)
-        )
-    }
-    version = version_structure(assessment.template_version)
-    sections = [SectionProgress(section=section, number=number, targets=_targets(section, members, answers))
-                for number, section in enumerate(version.sections.all(), start=1)]  # fmt: skip
+    answers = Answer.objects.filter(assessment=assessment).filter(Q(member__isnull=True) | Q(member_id__in=seen_ids))
+    if only is None:
+        version = version_structure(assessment.template_version)
+        chosen = list(version.sections.all())
+        section_rows = chosen
+    else:
+        version = TemplateVersion.objects.select_related("template").get(pk=assessment.template_version_id)
+        section_rows = list(TemplateSection.objects.filter(template_version=version).order_by("position", "pk"))
+        if not 1 <= only <= len(section_rows):
+            raise Http404("No such section")
+        items = TemplateItem.objects.select_related("bank_version__question", "local_version__question", "domain")
+        chosen = list(TemplateSection.objects.filter(pk=section_rows[only - 1].pk)
+                      .prefetch_related(Prefetch("items", queryset=items.order_by("position", "pk"))))  # fmt: skip
+        answers = answers.filter(item__section_id=chosen[0].pk)
+    answers = {(answer.item_id, answer.member_id): answer for answer in answers}
+    built = {section.pk: _targets(section, members, answers) for section in chosen}
+    progress = _progress(version.pk, members, _answered_keys(assessment, seen_ids))
+    sections = [SectionProgress(section=section, number=number, targets=built.get(section.pk, []),
+                                required=progress.get(section.pk, [0, 0])[0],
+                                answered=progress.get(section.pk, [0, 0])[1])
+                for number, section in enumerate(section_rows, start=1)]  # fmt: skip
     _attach_asks(user, assessment, sections)
     former = frozenset()
     if assessment.family_id is not None:

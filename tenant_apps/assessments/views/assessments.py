@@ -123,7 +123,7 @@ def _errors_on(section, error: ValidationError) -> list[str]:
 @read_limited(READ)
 def assessment_section(request, assessment_id: int, number: int):
     assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
-    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    page = selectors.assessment_page(user=request.user, assessment=assessment, only=number)
     section = page.section(number)
     status, summary, conflicts = 200, [], []
     if request.method == "POST":
@@ -150,7 +150,7 @@ def assessment_section(request, assessment_id: int, number: int):
                     return redirect("assessments:complete", assessment_id=assessment.pk)
                 return redirect("assessments:section", assessment_id=assessment.pk, number=number)
             conflicts = result.conflicts
-            page = selectors.assessment_page(user=request.user, assessment=assessment)  # theirs, to start from
+            page = selectors.assessment_page(user=request.user, assessment=assessment, only=number)  # theirs
             section = page.section(number)
             by_key = {target.key: target for target in section.targets}
             for conflict in conflicts:
@@ -308,7 +308,7 @@ def assessment_section_autosave(request, assessment_id: int, number: int):
     (out of band), so the next save starts from it. Always 200 (htmx swaps nothing else): a refusal
     is said in the fragment, and what was typed stays on the page for the Save button."""
     assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id)
-    page = selectors.assessment_page(user=request.user, assessment=assessment)
+    page = selectors.assessment_page(user=request.user, assessment=assessment, only=number)
     section = page.section(number)
     context = {"saved": [], "message": "", "conflicts": 0}
     if not page.may_edit:
@@ -324,7 +324,7 @@ def assessment_section_autosave(request, assessment_id: int, number: int):
     except REFUSALS as error:
         context["message"] = f"Not saved: {getattr(error, 'message', error)}"
         return render(request, "assessments/assessments/_autosave.html", context)
-    fresh = selectors.assessment_page(user=request.user, assessment=assessment).section(number)
+    fresh = selectors.assessment_page(user=request.user, assessment=assessment, only=number).section(number)
     context["saved"] = [(target.key, target.answer.version, original_of(target.answer)) for target in fresh.targets
                         if target.answer is not None]  # fmt: skip
     context["conflicts"] = len(result.conflicts)
