@@ -6,6 +6,7 @@
   service's refusal onto the form it came from: a ``ValidationError`` on the fields it names,
   a domain error (``concord.errors``: a stale version, storage down...) on the form as a whole
   (or on the field named for its ``code``);
+- ``refusal_message(error)``: a refusal as one line, for a banner on a page without its form;
 - ``forbidden(request, template)``: the app's 403 page;
 - ``writers_only(template)``: a decorator giving viewers (the read-only role) that 403 page
   before the view reads anything, and the same page for a service's ``PermissionDenied``.
@@ -59,6 +60,13 @@ def apply_errors(form: forms.Form, error: ValidationError | DomainError, rename:
         form.add_error(None, error)
 
 
+def refusal_message(error: ValidationError | DomainError) -> str:
+    """A service's refusal as one line for a banner (a page with no form to put it on)."""
+    if isinstance(error, DomainError):
+        return error.message
+    return " ".join(error.messages)
+
+
 def forbidden(request, template: str) -> HttpResponse:
     """The 403 page ``template`` (each app says in its own words what the user cannot do)."""
     return render(request, template, status=403)
@@ -83,4 +91,4 @@ def writers_only(template: str):
     return decorator
 
 
-__all__ = ["GET_POST", "REFUSALS", "apply_errors", "forbidden", "posted", "writers_only"]
+__all__ = ["GET_POST", "REFUSALS", "apply_errors", "forbidden", "posted", "refusal_message", "writers_only"]

@@ -9,6 +9,7 @@ import re
 from django import forms
 
 from shared_apps.question_bank.models import AnswerType, Domain, Nature
+from tenant_apps.casework.forms.fields import VersionForm  # a confirmation button's form: the version seen
 
 __all__ = ["BankFilterForm", "QuestionContentForm", "VersionForm"]
 
@@ -76,9 +77,3 @@ class QuestionContentForm(forms.Form):
         data = dict(self.cleaned_data)
         data["tags"] = [tag for tag in re.split(r"[,\s]+", data.get("tags") or "") if tag]
         return data
-
-
-class VersionForm(forms.Form):
-    """A confirmation button's form: the version of the record the user saw."""
-
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -170,22 +170,29 @@ class AssessmentPage:
     may_edit: bool
     former_member_ids: frozenset[int]  # members no longer in the family (their answers kept)
 
+    def find(self, key: str) -> tuple[int, Target] | None:
+        """The section number and the target an answer's key names, or None."""
+        return next(((s.number, t) for s in self.sections for t in s.targets if t.key == key), None)
+
     def section(self, number: int) -> SectionProgress:
         if not 1 <= number <= len(self.sections):
             raise Http404("No such section")
         return self.sections[number - 1]
 
 
+def _about(asked_of: str, members: list[AssessmentMember]) -> list[AssessmentMember | None]:
+    """Whom an item is asked about: the family (None), each named subject, or each member."""
+    if asked_of == TemplateItem.AskedOf.FAMILY:
+        return [None]
+    if asked_of == TemplateItem.AskedOf.NAMED_SUBJECT:
+        return [member for member in members if member.is_subject]
+    return members
+
+
 def _targets(section, members: list[AssessmentMember], answers: dict) -> list[Target]:
     targets = []
     for item in section.items.all():
-        if item.asked_of == TemplateItem.AskedOf.FAMILY:
-            about = [None]
-        elif item.asked_of == TemplateItem.AskedOf.NAMED_SUBJECT:
-            about = [member for member in members if member.is_subject]
-        else:
-            about = members
-        for member in about:
+        for member in _about(item.asked_of, members):
             member_id = member.pk if member is not None else None
             targets.append(Target(item=item, member=member, answer=answers.get((item.pk, member_id)),
                                   key=answer_key(item.pk, member_id)))  # fmt: skip
@@ -211,20 +218,12 @@ def _attach_asks(user, assessment: Assessment, sections) -> None:
             target.asks_hidden += 1
 
 
-def _asked_of(asked_of: str, members: list[AssessmentMember]) -> list:
-    if asked_of == TemplateItem.AskedOf.FAMILY:
-        return [None]
-    if asked_of == TemplateItem.AskedOf.NAMED_SUBJECT:
-        return [member.pk for member in members if member.is_subject]
-    return [member.pk for member in members]
-
-
 def _progress(version_id: int, members: list[AssessmentMember], answered_keys: set) -> dict:
     """{section id: (required answers, of which answered)}: from the items' ids alone (one query)."""
     counts: dict[int, list[int]] = {}
     rows = TemplateItem.objects.filter(section__template_version_id=version_id, required=True)
     for item_id, section_id, asked_of in rows.values_list("pk", "section_id", "asked_of"):
-        about = _asked_of(asked_of, members)
+        about = [member.pk if member is not None else None for member in _about(asked_of, members)]
         count = counts.setdefault(section_id, [0, 0])
         count[0] += len(about)
         count[1] += sum(1 for member_id in about if (item_id, member_id) in answered_keys)

@@ -44,7 +44,7 @@ from tenant_apps.tasks.models import partnership_today
 from tenant_apps.tasks.services import task_create
 
 __all__ = ["AnswerConflict", "AnswerInput", "SaveResult", "assessment_complete", "assessment_restrict",
-           "assessment_save", "assessment_start", "assessment_task_ask", "assessment_viewed",
+           "assessment_save", "assessment_start", "assessment_task_ask", "assessment_viewed", "locked_for_change",
            "default_review_date"]  # fmt: skip
 
 REVIEW_AFTER_DEFAULT = dt.timedelta(days=91)
@@ -54,6 +54,18 @@ REVIEW_WITHIN = dt.timedelta(days=2 * 366)
 def _audit(action: str, *, user, request, assessment: Assessment, summary: str) -> None:
     audit_record(action=action, request=request, actor=user, object_type="assessment", object_id=assessment.pk,
                  summary=summary)  # fmt: skip
+
+
+def locked_for_change(
+    *, user, assessment: Assessment, refusal: str = "You may not change this assessment."
+) -> Assessment:
+    """The assessment's row, locked until the transaction ends, if ``user`` may change it (a role
+    that writes, and the right to edit its record); ``PermissionDenied`` otherwise. Every write of
+    an assessment takes this lock first, so its answers are written by one transaction at a time."""
+    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
+    if locked is None:
+        raise PermissionDenied(refusal)
+    return locked
 
 
 @transaction.atomic
@@ -184,9 +196,7 @@ def _shown(question, stored: dict) -> str:
 @transaction.atomic
 def assessment_save(*, user, request=None, assessment: Assessment, answers: list[AnswerInput]) -> SaveResult:
     """Save the answers the writer changed (a section's, or any); see the module's docstring."""
-    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
-    if locked is None:
-        raise PermissionDenied("You may not change this assessment.")
+    locked = locked_for_change(user=user, assessment=assessment)
     if locked.is_completed:
         raise WrongState("This assessment is completed: its answers cannot be changed.")
     page = assessment_page(user=user, assessment=locked, only=_section_of(locked, answers))
@@ -298,9 +308,7 @@ def default_review_date() -> dt.date:
 def assessment_complete(*, user, request=None, assessment: Assessment, review_date: dt.date | None) -> Assessment:
     """Complete: every required answer given (else each missing one is named, by question and
     person), then locked, with its review date."""
-    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
-    if locked is None:
-        raise PermissionDenied("You may not change this assessment.")
+    locked = locked_for_change(user=user, assessment=assessment)
     if locked.is_completed:
         raise WrongState("This assessment is already completed.")
     errors: dict[str, list[str]] = {}
@@ -356,9 +364,7 @@ def assessment_restrict(*, user, request=None, assessment: Assessment, teams=(),
     (``selectors.assessments_visible_to`` asks both), so naming someone never widens who sees it;
     and a restricted assessment can only be restricted further, never opened up again here.
     """
-    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
-    if locked is None:
-        raise PermissionDenied("You may not change this assessment.")
+    locked = locked_for_change(user=user, assessment=assessment)
     if not locked.is_completed:
         raise WrongState("Restrict an assessment once it is completed.")
     teams, users = list(teams), [person for person in users if person.pk != user.pk]
@@ -395,13 +401,11 @@ def assessment_task_ask(
 ):
     """Ask a person or a team for a question's answer: a task (``tasks.services.task_create``: its
     notices, its audit) that links back to the question, and the question shows its replies."""
-    locked = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
-    if locked is None:
-        raise PermissionDenied("You may not change this assessment.")
+    locked = locked_for_change(user=user, assessment=assessment)
     if locked.is_completed:
         raise WrongState("This assessment is completed: ask for information while it is in progress.")
     page = assessment_page(user=user, assessment=locked)
-    found = next(((s.number, t) for s in page.sections for t in s.targets if t.key == key), None)
+    found = page.find(key)
     if found is None:
         raise ValidationError({"key": ["This question is not asked of this person here."]})
     number, target = found

@@ -9,13 +9,12 @@ assessment's (those the reviewer may see) and anyone who has joined the family s
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from concord.errors import WrongState
 from tenant_apps.assessments.models import Answer, Assessment, AssessmentMember, TemplateItem, TemplateVersion
-from tenant_apps.assessments.selectors.assessments import assessments_visible_to
 from tenant_apps.assessments.selectors.reviews import item_identity
+from tenant_apps.assessments.services.assessments import locked_for_change
 from tenant_apps.audit.services import audit_record
 from tenant_apps.casework.models import FamilyMember
 from tenant_apps.casework.selectors import profiles_visible_to
@@ -34,9 +33,7 @@ def review_target_version(assessment: Assessment, *, to_latest: bool) -> Templat
 @transaction.atomic
 def assessment_review_start(*, user, request=None, assessment: Assessment, to_latest: bool = False) -> Assessment:
     """Start a review of a completed assessment (see the module's docstring)."""
-    source = assessments_visible_to(user, edit=True).select_for_update(of=("self",)).filter(pk=assessment.pk).first()
-    if source is None:
-        raise PermissionDenied("You may not review this assessment.")
+    source = locked_for_change(user=user, assessment=assessment, refusal="You may not review this assessment.")
     if not source.is_completed:
         raise WrongState("Complete this assessment before reviewing it.")
     if Assessment.objects.filter(previous=source).exists():

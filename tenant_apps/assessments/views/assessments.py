@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from concord.errors import WrongState
-from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, refusal_message, writers_only
 from tenant_apps.accounts.readlimits import READ, read_limited
 from tenant_apps.assessments import selectors, services
 from tenant_apps.assessments.answer_html import answer_html
@@ -232,7 +232,7 @@ def assessment_review(request, assessment_id: int):
             review = services.assessment_review_start(user=request.user, request=request, assessment=assessment,
                                                       to_latest=request.POST.get("version") == "latest")  # fmt: skip
         except REFUSALS as error:
-            messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+            messages.error(request, refusal_message(error))
             return redirect("assessments:assessment", assessment_id=assessment.pk)
         messages.success(request, "The review has started from the last assessment's answers: change what has changed.")
         return redirect("assessments:section", assessment_id=review.pk, number=1)
@@ -278,7 +278,7 @@ def assessment_ask(request, assessment_id: int):
     assessment = selectors.access_assessment(user=request.user, assessment_id=assessment_id, edit=True)
     page = selectors.assessment_page(user=request.user, assessment=assessment)
     key = request.GET.get("key", "")
-    found = next(((s.number, t) for s in page.sections for t in s.targets if t.key == key), None)
+    found = page.find(key)
     if found is None:
         raise Http404("No such question in this assessment")
     number, target = found

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted
+from concord.pages import GET_POST, REFUSALS, apply_errors, forbidden, posted, refusal_message
 from concord.paging import filter_query, requested_page
 from shared_apps.question_bank import selectors as bank
 from tenant_apps.assessments import selectors, services
@@ -132,7 +132,7 @@ def _state_change(request, submission_id: int, *, service, done: str):
     try:
         service(user=request.user, request=request, submission=submission, version=form.cleaned_data["version"])
     except REFUSALS as error:  # decided or changed meanwhile: nothing was written
-        messages.error(request, getattr(error, "message", None) or "; ".join(error.messages))
+        messages.error(request, refusal_message(error))
     else:
         messages.success(request, done)
     return redirect("assessments:bank-submission", submission_id=submission.pk)

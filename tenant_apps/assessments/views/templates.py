@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from concord.pages import GET_POST, REFUSALS, apply_errors, posted, writers_only
+from concord.pages import GET_POST, REFUSALS, apply_errors, posted, refusal_message, writers_only
 from shared_apps.question_bank.models import AnswerType
 from tenant_apps.assessments import selectors, services
 from tenant_apps.assessments.forms import (
@@ -60,10 +60,6 @@ VALUE_SCORED = (AnswerType.NUMBER, AnswerType.SCALE_5, AnswerType.SCALE_10)
 
 def _back(template):
     return redirect("assessments:template", template_id=template.pk)
-
-
-def _refused(request, template, error) -> None:
-    messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
 
 
 # --- Templates ----------------------------------------------------------------------------------
@@ -138,7 +134,7 @@ def _on_draft(request, template_id: int, change, done: str):
     try:
         change(template)
     except REFUSALS as error:
-        _refused(request, template, error)
+        messages.error(request, refusal_message(error))
     else:
         messages.success(request, done)
     return _back(template)
@@ -300,7 +296,7 @@ def template_item_add(request, template_id: int, section_id: int):
                                        local_version=local_version, asked_of=form.cleaned_data["asked_of"],
                                        required=form.cleaned_data["required"] == "yes")  # fmt: skip
         except REFUSALS as error:
-            _refused(request, template, error)
+            messages.error(request, refusal_message(error))
         else:
             messages.success(request, f"The question has been added to {section.title}.")
             return _back(template)
@@ -426,7 +422,7 @@ def local_question_propose(request, local_question_id: int):
     try:
         submission = services.local_question_propose(user=request.user, request=request, question=question)
     except REFUSALS as error:
-        messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+        messages.error(request, refusal_message(error))
         return redirect("assessments:local-question", local_question_id=question.pk)
     messages.success(request, "A draft for the national bank has been made from it. Check it, then submit it.")
     return redirect("assessments:bank-submission", submission_id=submission.pk)
